@@ -1,0 +1,39 @@
+# Two commands do all set-up: `make run` (migrate, seed demo data, serve) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test test-pg lint sdl bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/fulfillment migrate
+	$(BIN)/fulfillment seed-demo
+	$(BIN)/fulfillment serve
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+test-pg: $(STAMP)
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+sdl: $(STAMP)
+	$(BIN)/python -m schema.export
+
+clean:
+	rm -rf $(VENV) fulfillment.db

@@ -1,0 +1,1 @@
+"""Fulfillment API: everything below the GraphQL edge."""

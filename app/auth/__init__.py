@@ -1,0 +1,1 @@
+"""Who is calling: principals and the checks of their credentials."""

@@ -1,0 +1,85 @@
+"""Credential checks: JWTs from the SaaS frontend and opaque API tokens (stored hashed)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from app.config import Settings
+from app.domain.enums import TokenKind
+
+API_TOKEN_PREFIX = "fpt_"
+_JWT_ALGORITHM = "HS256"
+
+
+class InvalidCredentials(Exception):
+    """The bearer credential is malformed, expired, revoked or unknown."""
+
+
+@dataclass(frozen=True)
+class UserClaims:
+    external_id: str
+
+
+def hash_api_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_api_token() -> str:
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def demo_api_token(settings: Settings, label: str) -> str:
+    """A deterministic development token, so `demo-tokens` can print what `seed-demo` stored."""
+    digest = hmac.new(settings.jwt_secret.encode(), f"demo:{label}".encode(), "sha256")
+    return API_TOKEN_PREFIX + digest.hexdigest()[:40]
+
+
+def is_api_token(credential: str) -> bool:
+    return credential.startswith(API_TOKEN_PREFIX)
+
+
+def issue_user_jwt(
+    settings: Settings, external_id: str, now: datetime, ttl: timedelta = timedelta(hours=12)
+) -> str:
+    claims = {
+        "sub": external_id,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=_JWT_ALGORITHM)
+
+
+def verify_user_jwt(settings: Settings, token: str) -> UserClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[_JWT_ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["sub", "exp", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidCredentials(str(exc)) from exc
+    return UserClaims(external_id=str(claims["sub"]))
+
+
+__all__ = [
+    "InvalidCredentials",
+    "TokenKind",
+    "UserClaims",
+    "demo_api_token",
+    "hash_api_token",
+    "is_api_token",
+    "issue_user_jwt",
+    "new_api_token",
+    "verify_user_jwt",
+]

@@ -1,0 +1,63 @@
+"""Every table, imported in one place so the metadata is complete for Alembic."""
+
+from sqlmodel import SQLModel
+
+from app.db.tables.billing import BillingAccount, Invoice, InvoiceLine, Order, Payment
+from app.db.tables.catalog import Price, Product
+from app.db.tables.customers import ApiToken, Customer, Deployment, Membership, Partner, PortalUser
+from app.db.tables.local_providers import (
+    CrmAccountRecord,
+    CrmContactRecord,
+    CrmOpportunityRecord,
+    LedgerAccount,
+    LedgerIdempotency,
+    LedgerInvoice,
+    LedgerPayment,
+    LedgerSubscription,
+    ProvisionedEntitlement,
+)
+from app.db.tables.operations import AuditEvent, OutboxMessage
+from app.db.tables.subscriptions import (
+    AddOnAssignment,
+    AddOnPurchase,
+    ConsumablePurchase,
+    License,
+    SeatUsage,
+    Subscription,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AddOnAssignment",
+    "AddOnPurchase",
+    "ApiToken",
+    "AuditEvent",
+    "BillingAccount",
+    "ConsumablePurchase",
+    "CrmAccountRecord",
+    "CrmContactRecord",
+    "CrmOpportunityRecord",
+    "Customer",
+    "Deployment",
+    "Invoice",
+    "InvoiceLine",
+    "LedgerAccount",
+    "LedgerIdempotency",
+    "LedgerInvoice",
+    "LedgerPayment",
+    "LedgerSubscription",
+    "License",
+    "Membership",
+    "Order",
+    "OutboxMessage",
+    "Partner",
+    "Payment",
+    "PortalUser",
+    "Price",
+    "Product",
+    "ProvisionedEntitlement",
+    "SeatUsage",
+    "Subscription",
+    "metadata",
+]

@@ -1,0 +1,117 @@
+"""Money: billing accounts, orders, invoices and payments (a synced copy of the provider's)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.db.types import enum_field, json_field, timestamp_field, utcnow
+from app.domain.enums import (
+    InvoiceLineKind,
+    InvoiceStatus,
+    OrderStatus,
+    PaymentStatus,
+    SyncStatus,
+)
+
+
+class BillingAccount(SQLModel, table=True):
+    """Who pays: a customer's own account, or the partner's for what the partner sells."""
+
+    __tablename__ = "billing_account"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(customer_id IS NULL) <> (partner_id IS NULL)", name="owner"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    partner_id: int | None = Field(default=None, foreign_key="partner.id", index=True)
+    name: str = Field(max_length=200)
+    currency: str = Field(max_length=3)
+    sold_to_name: str = Field(max_length=200)
+    sold_to_email: str = Field(max_length=320)
+    bill_to_name: str = Field(max_length=200)
+    bill_to_email: str = Field(max_length=320)
+    tax_id: str | None = Field(default=None, max_length=64)
+    payment_method: str | None = Field(default=None, max_length=64)
+    provider_ref: str | None = Field(default=None, max_length=64)
+    sync_status: SyncStatus = enum_field(SyncStatus, default=SyncStatus.PENDING)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "order"
+    __table_args__ = (sa.UniqueConstraint("customer_id", "idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id", index=True)
+    status: OrderStatus = enum_field(OrderStatus)
+    idempotency_key: str = Field(max_length=128)
+    quote_digest: str = Field(max_length=64)
+    actions: list[dict[str, Any]] = json_field(default_factory=list)
+    currency: str = Field(max_length=3)
+    subtotal: int
+    discount: int = 0
+    total: int
+    placed_by: str = Field(max_length=200)
+    result: dict[str, Any] | None = json_field(default=None)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+    completed_at: datetime | None = timestamp_field(default=None)
+
+
+class Invoice(SQLModel, table=True):
+    __tablename__ = "invoice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    billing_account_id: int = Field(foreign_key="billing_account.id", index=True)
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id", index=True)
+    order_id: int | None = Field(default=None, foreign_key="order.id")
+    currency: str = Field(max_length=3)
+    subtotal: int
+    discount: int = 0
+    tax: int = 0
+    total: int
+    amount_paid: int = 0
+    status: InvoiceStatus = enum_field(InvoiceStatus, index=True)
+    issued_on: date
+    due_on: date
+    provider_ref: str | None = Field(default=None, max_length=64)
+    sync_status: SyncStatus = enum_field(SyncStatus, default=SyncStatus.PENDING)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+
+
+class InvoiceLine(SQLModel, table=True):
+    __tablename__ = "invoice_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    position: int
+    kind: InvoiceLineKind = enum_field(InvoiceLineKind)
+    description: str = Field(max_length=500)
+    product_id: int | None = Field(default=None, foreign_key="product.id")
+    quantity: int
+    unit_amount: int
+    amount: int
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    amount: int
+    currency: str = Field(max_length=3)
+    status: PaymentStatus = enum_field(PaymentStatus)
+    failure_code: str | None = Field(default=None, max_length=64)
+    payment_method: str | None = Field(default=None, max_length=64)
+    provider_ref: str | None = Field(default=None, max_length=64)
+    created_at: datetime = timestamp_field(default_factory=utcnow)

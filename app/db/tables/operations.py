@@ -1,0 +1,44 @@
+"""Operational records: the audit log and the transactional outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from app.db.types import enum_field, json_field, timestamp_field, utcnow
+from app.domain.enums import OutboxStatus
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurred_at: datetime = timestamp_field(default_factory=utcnow, index=True)
+    actor_kind: str = Field(max_length=32)
+    actor_id: str = Field(max_length=200)
+    action: str = Field(max_length=64, index=True)
+    target_type: str = Field(max_length=64)
+    target_id: str = Field(max_length=64)
+    reason: str | None = Field(default=None, max_length=1000)
+    before: dict[str, Any] | None = json_field(default=None)
+    after: dict[str, Any] | None = json_field(default=None)
+    request_id: str | None = Field(default=None, max_length=64)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Work committed with a state change and carried out later (provider calls, provisioning)."""
+
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(max_length=64)
+    payload: dict[str, Any] = json_field(default_factory=dict)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    status: OutboxStatus = enum_field(OutboxStatus, default=OutboxStatus.PENDING, index=True)
+    attempts: int = 0
+    available_at: datetime = timestamp_field(default_factory=utcnow, index=True)
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+    processed_at: datetime | None = timestamp_field(default=None)

@@ -1,0 +1,110 @@
+"""The vocabulary of the domain, shared by tables, services and the schema."""
+
+from enum import StrEnum
+
+
+class CustomerKind(StrEnum):
+    DIRECT = "DIRECT"
+    PARTNER_MANAGED = "PARTNER_MANAGED"
+
+
+class MemberRole(StrEnum):
+    OWNER = "OWNER"
+    BILLING_ADMIN = "BILLING_ADMIN"
+    VIEWER = "VIEWER"
+
+
+class TokenKind(StrEnum):
+    PARTNER = "PARTNER"
+    ADMIN = "ADMIN"
+    SERVICE = "SERVICE"
+
+
+class DeploymentKind(StrEnum):
+    SAAS_NAMESPACE = "SAAS_NAMESPACE"
+    SELF_MANAGED = "SELF_MANAGED"
+
+
+class ProductKind(StrEnum):
+    PLAN = "PLAN"
+    SEAT_ADDON = "SEAT_ADDON"
+    ONE_TIME_PACK = "ONE_TIME_PACK"
+    RECURRING_PACK = "RECURRING_PACK"
+
+
+class BillingPeriod(StrEnum):
+    YEAR = "YEAR"
+    ONE_TIME = "ONE_TIME"
+
+
+class SubscriptionStatus(StrEnum):
+    TRIAL = "TRIAL"
+    ACTIVE = "ACTIVE"
+    GRACE = "GRACE"
+    EXPIRED = "EXPIRED"
+
+
+LIVE_STATUSES = (SubscriptionStatus.TRIAL, SubscriptionStatus.ACTIVE, SubscriptionStatus.GRACE)
+
+
+class Channel(StrEnum):
+    WEB_DIRECT = "WEB_DIRECT"
+    SALES_ASSISTED = "SALES_ASSISTED"
+    PARTNER = "PARTNER"
+    MARKETPLACE = "MARKETPLACE"
+
+
+class ReconciliationMode(StrEnum):
+    QUARTERLY = "QUARTERLY"
+    ANNUAL_TRUE_UP = "ANNUAL_TRUE_UP"
+
+
+class SyncStatus(StrEnum):
+    SYNCED = "SYNCED"
+    PENDING = "PENDING"
+    FAILED = "FAILED"
+    DRIFTED = "DRIFTED"
+
+
+class ProvisioningStatus(StrEnum):
+    PENDING = "PENDING"
+    PROVISIONED = "PROVISIONED"
+    RETRYING = "RETRYING"
+    FAILED = "FAILED"
+
+
+class ConsumableKind(StrEnum):
+    COMPUTE_MINUTES = "COMPUTE_MINUTES"
+    STORAGE = "STORAGE"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "DRAFT"
+    OPEN = "OPEN"
+    PAID = "PAID"
+    VOID = "VOID"
+    UNCOLLECTIBLE = "UNCOLLECTIBLE"
+
+
+class InvoiceLineKind(StrEnum):
+    CHARGE = "CHARGE"
+    CREDIT = "CREDIT"
+    DISCOUNT = "DISCOUNT"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+    FAILED = "FAILED"
