@@ -1,0 +1,44 @@
+"""Batch reads shared by the repositories: by ids, and children grouped by parent."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
+
+async def by_ids(
+    session: AsyncSession, entity: type[T], ids: Sequence[int], *conditions: Any
+) -> dict[int, T]:
+    if not ids:
+        return {}
+    id_column: Any = entity.id  # type: ignore[attr-defined]
+    stmt = sa.select(entity).where(id_column.in_(sorted(set(ids))), *conditions)
+    return {row.id: row for row in (await session.scalars(stmt)).all()}  # type: ignore[attr-defined]
+
+
+async def children(
+    session: AsyncSession,
+    entity: type[T],
+    parent_column: Any,
+    parent_ids: Sequence[int],
+    *conditions: Any,
+    order_by: Sequence[Any] = (),
+) -> dict[int, list[T]]:
+    grouped: dict[int, list[T]] = defaultdict(list)
+    if not parent_ids:
+        return grouped
+    order = order_by or (entity.id,)  # type: ignore[attr-defined]
+    stmt = (
+        sa.select(entity)
+        .where(parent_column.in_(sorted(set(parent_ids))), *conditions)
+        .order_by(*order)
+    )
+    for row in (await session.scalars(stmt)).all():
+        grouped[getattr(row, parent_column.key)].append(row)
+    return grouped

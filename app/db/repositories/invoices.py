@@ -1,0 +1,71 @@
+"""Invoices with their lines and payments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.pagination import Page, PageRequest, fetch_child_pages, fetch_page
+from app.db.repositories.common import by_ids, children
+from app.db.scope import ReadScope
+from app.db.tables import Invoice, InvoiceLine, Payment
+from app.domain.enums import InvoiceStatus
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFilter:
+    statuses: tuple[InvoiceStatus, ...] = ()
+    customer_id: int | None = None
+    subscription_id: int | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        found: list[sa.ColumnElement[bool]] = []
+        if self.statuses:
+            found.append(Invoice.status.in_(self.statuses))  # type: ignore[attr-defined]
+        if self.customer_id is not None:
+            found.append(Invoice.customer_id == self.customer_id)  # type: ignore[arg-type]
+        if self.subscription_id is not None:
+            found.append(Invoice.subscription_id == self.subscription_id)  # type: ignore[arg-type]
+        return found
+
+
+async def list_invoices(
+    session: AsyncSession, scope: ReadScope, page: PageRequest, filters: InvoiceFilter
+) -> Page[Invoice]:
+    stmt = sa.select(Invoice).where(scope.invoices(), *filters.conditions())
+    return await fetch_page(session, stmt, Invoice.id, page)
+
+
+async def invoices_by_ids(
+    session: AsyncSession, scope: ReadScope, ids: Sequence[int]
+) -> dict[int, Invoice]:
+    return await by_ids(session, Invoice, ids, scope.invoices())
+
+
+async def invoice_pages_by(
+    session: AsyncSession,
+    scope: ReadScope,
+    parent: str,
+    parent_ids: Sequence[int],
+    page: PageRequest,
+) -> dict[int, Page[Invoice]]:
+    """Invoice pages per customer or per subscription (`parent` names the column)."""
+    column = {"customer": Invoice.customer_id, "subscription": Invoice.subscription_id}[parent]
+    return await fetch_child_pages(session, Invoice, column, parent_ids, page, scope.invoices())
+
+
+async def lines_by_invoice(
+    session: AsyncSession, invoice_ids: Sequence[int]
+) -> dict[int, list[InvoiceLine]]:
+    return await children(
+        session, InvoiceLine, InvoiceLine.invoice_id, invoice_ids, order_by=(InvoiceLine.position,)
+    )
+
+
+async def payments_by_invoice(
+    session: AsyncSession, invoice_ids: Sequence[int]
+) -> dict[int, list[Payment]]:
+    return await children(session, Payment, Payment.invoice_id, invoice_ids)

@@ -1,0 +1,140 @@
+"""Subscriptions and their children: add-ons, assignments, consumables, licenses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.pagination import Page, PageRequest, fetch_child_pages, fetch_page
+from app.db.repositories.common import by_ids, children
+from app.db.scope import ReadScope
+from app.db.tables import (
+    AddOnAssignment,
+    AddOnPurchase,
+    ConsumablePurchase,
+    Deployment,
+    License,
+    Product,
+    Subscription,
+)
+from app.domain.enums import Channel, SubscriptionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionFilter:
+    statuses: tuple[SubscriptionStatus, ...] = ()
+    plan_codes: tuple[str, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    term_ends_from: date | None = None
+    term_ends_until: date | None = None
+    customer_id: int | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        found: list[sa.ColumnElement[bool]] = []
+        if self.statuses:
+            found.append(Subscription.status.in_(self.statuses))  # type: ignore[attr-defined]
+        if self.channels:
+            found.append(Subscription.channel.in_(self.channels))  # type: ignore[attr-defined]
+        if self.plan_codes:
+            plans = sa.select(Product.id).where(Product.code.in_(self.plan_codes))  # type: ignore[attr-defined]
+            found.append(Subscription.plan_id.in_(plans))  # type: ignore[attr-defined]
+        if self.term_ends_from is not None:
+            found.append(Subscription.term_end >= self.term_ends_from)  # type: ignore[arg-type]
+        if self.term_ends_until is not None:
+            found.append(Subscription.term_end <= self.term_ends_until)  # type: ignore[arg-type]
+        if self.customer_id is not None:
+            found.append(Subscription.customer_id == self.customer_id)  # type: ignore[arg-type]
+        return found
+
+
+async def list_subscriptions(
+    session: AsyncSession, scope: ReadScope, page: PageRequest, filters: SubscriptionFilter
+) -> Page[Subscription]:
+    stmt = sa.select(Subscription).where(scope.subscriptions(), *filters.conditions())
+    return await fetch_page(session, stmt, Subscription.id, page)
+
+
+async def subscriptions_by_ids(
+    session: AsyncSession, scope: ReadScope, ids: Sequence[int]
+) -> dict[int, Subscription]:
+    return await by_ids(session, Subscription, ids, scope.subscriptions())
+
+
+async def subscription_by_number(
+    session: AsyncSession, scope: ReadScope, number: str
+) -> Subscription | None:
+    stmt = sa.select(Subscription).where(
+        Subscription.number == number.strip().upper(),  # type: ignore[arg-type]
+        scope.subscriptions(),
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def live_subscription_by_deployment(
+    session: AsyncSession, scope: ReadScope, external_id: str
+) -> Subscription | None:
+    """The deployment's current base subscription, else its most recent one."""
+    stmt = (
+        sa.select(Subscription)
+        .join(Deployment, Deployment.id == Subscription.deployment_id)  # type: ignore[arg-type]
+        .where(Deployment.external_id == external_id.strip(), scope.subscriptions())  # type: ignore[arg-type]
+        .order_by(Subscription.term_end.desc(), Subscription.id.desc())  # type: ignore[attr-defined, union-attr]
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def subscription_pages_by_customer(
+    session: AsyncSession, scope: ReadScope, customer_ids: Sequence[int], page: PageRequest
+) -> dict[int, Page[Subscription]]:
+    return await fetch_child_pages(
+        session, Subscription, Subscription.customer_id, customer_ids, page, scope.subscriptions()
+    )
+
+
+async def add_ons_by_subscription(
+    session: AsyncSession, subscription_ids: Sequence[int]
+) -> dict[int, list[AddOnPurchase]]:
+    return await children(
+        session, AddOnPurchase, AddOnPurchase.subscription_id, subscription_ids
+    )
+
+
+async def add_ons_by_ids(
+    session: AsyncSession, scope: ReadScope, ids: Sequence[int]
+) -> dict[int, AddOnPurchase]:
+    visible = sa.select(Subscription.id).where(scope.subscriptions())
+    return await by_ids(
+        session, AddOnPurchase, ids, AddOnPurchase.subscription_id.in_(visible)  # type: ignore[attr-defined]
+    )
+
+
+async def assignment_counts(session: AsyncSession, add_on_ids: Sequence[int]) -> dict[int, int]:
+    stmt = (
+        sa.select(AddOnAssignment.add_on_purchase_id, sa.func.count())
+        .where(AddOnAssignment.add_on_purchase_id.in_(sorted(set(add_on_ids))))  # type: ignore[attr-defined]
+        .group_by(AddOnAssignment.add_on_purchase_id)
+    )
+    return {purchase_id: count for purchase_id, count in (await session.execute(stmt)).all()}
+
+
+async def consumables_by_subscription(
+    session: AsyncSession, subscription_ids: Sequence[int]
+) -> dict[int, list[ConsumablePurchase]]:
+    return await children(
+        session,
+        ConsumablePurchase,
+        ConsumablePurchase.subscription_id,
+        subscription_ids,
+        order_by=(ConsumablePurchase.expires_on, ConsumablePurchase.id),
+    )
+
+
+async def licenses_by_subscription(
+    session: AsyncSession, subscription_ids: Sequence[int]
+) -> dict[int, list[License]]:
+    return await children(session, License, License.subscription_id, subscription_ids)

@@ -1,0 +1,49 @@
+"""Rule violations raised by the domain and services, typed by a stable code."""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    VALIDATION = "VALIDATION"
+    MANAGED_BY_PARTNER = "MANAGED_BY_PARTNER"
+    SUBSCRIPTION_NOT_ACTIVE = "SUBSCRIPTION_NOT_ACTIVE"
+    PLAN_NOT_ELIGIBLE = "PLAN_NOT_ELIGIBLE"
+    SEATS_BELOW_BILLABLE_USERS = "SEATS_BELOW_BILLABLE_USERS"
+    ADDON_EXCEEDS_SEATS = "ADDON_EXCEEDS_SEATS"
+    NO_SEATS_AVAILABLE = "NO_SEATS_AVAILABLE"
+    TRIAL_ALREADY_USED = "TRIAL_ALREADY_USED"
+    OUTSIDE_RENEWAL_WINDOW = "OUTSIDE_RENEWAL_WINDOW"
+    QUOTE_EXPIRED = "QUOTE_EXPIRED"
+    QUOTE_STALE = "QUOTE_STALE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    PAYMENT_DECLINED = "PAYMENT_DECLINED"
+    PROMO_CODE_INVALID = "PROMO_CODE_INVALID"
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
+    PROVIDER_REJECTED = "PROVIDER_REJECTED"
+    RATE_LIMITED = "RATE_LIMITED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    INTERNAL = "INTERNAL"
+
+
+class DomainError(Exception):
+    """A business rule said no; the API turns it into a typed user error."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DomainError):
+            return NotImplemented
+        return (self.code, self.message) == (other.code, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.message))

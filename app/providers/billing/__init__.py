@@ -1,0 +1,35 @@
+"""Billing providers: the protocol, its neutral records and the embedded implementation."""
+
+from app.providers.billing._validation import TEST_PAYMENT_METHODS
+from app.providers.billing.local import LocalBillingProvider
+from app.providers.billing.protocol import BillingProvider
+from app.providers.billing.records import (
+    BillingAccountRecord,
+    BillingSubscriptionRecord,
+    InvoiceLineRecord,
+    InvoiceRecord,
+    InvoiceStatus,
+    NewAccount,
+    NewInvoice,
+    PaymentRecord,
+    PaymentStatus,
+    SubscriptionItem,
+    SubscriptionStatus,
+)
+
+__all__ = [
+    "TEST_PAYMENT_METHODS",
+    "BillingAccountRecord",
+    "BillingProvider",
+    "BillingSubscriptionRecord",
+    "InvoiceLineRecord",
+    "InvoiceRecord",
+    "InvoiceStatus",
+    "LocalBillingProvider",
+    "NewAccount",
+    "NewInvoice",
+    "PaymentRecord",
+    "PaymentStatus",
+    "SubscriptionItem",
+    "SubscriptionStatus",
+]

@@ -1,0 +1,65 @@
+"""Request checks of the local billing provider; each failure is a ProviderRejected."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from types import MappingProxyType
+from typing import Final
+
+from app.providers._checks import check_amounts, check_text, invalid
+from app.providers.billing.records import InvoiceLineRecord, SubscriptionItem
+from app.providers.errors import ProviderRejected
+
+PROVIDER = "local"
+
+# Test payment-method tokens of the local provider -> the failure code of a charge (None:
+# the charge succeeds). Any other token is refused with "invalid_payment_method".
+TEST_PAYMENT_METHODS: Final[Mapping[str, str | None]] = MappingProxyType(
+    {
+        "pm_card_visa": None,
+        "pm_card_mastercard": None,
+        "pm_card_declined": "card_declined",
+        "pm_card_insufficient_funds": "insufficient_funds",
+    }
+)
+
+
+def check_payment_method(token: str) -> None:
+    if token not in TEST_PAYMENT_METHODS:
+        raise ProviderRejected(PROVIDER, "invalid_payment_method", f"unknown token {token!r}")
+
+
+def check_term(term_start: date, term_end: date) -> None:
+    if term_end <= term_start:
+        raise invalid("term_end must be after term_start")
+
+
+def check_items(items: Sequence[SubscriptionItem]) -> tuple[SubscriptionItem, ...]:
+    codes = [item.product_code for item in items]
+    if not items:
+        raise invalid("a subscription needs at least one item")
+    if len(set(codes)) != len(codes):
+        raise invalid("each product_code may appear once")
+    for item in items:
+        check_text("product_code", item.product_code)
+        check_amounts(item.quantity, item.unit_amount)
+        if item.quantity < 0 or item.unit_amount < 0:
+            raise invalid("quantity and unit_amount must not be negative")
+    return tuple(items)
+
+
+def check_lines(lines: Sequence[InvoiceLineRecord]) -> int:
+    """Validate invoice lines; return the total (sum of line amounts)."""
+    if not lines:
+        raise invalid("an invoice needs at least one line")
+    for line in lines:
+        check_text("description", line.description)
+        check_amounts(line.quantity, line.unit_amount, line.amount)
+        start, end = line.period_start, line.period_end
+        if start is not None and end is not None and end <= start:
+            raise invalid("period_end must be after period_start")
+    total = sum(line.amount for line in lines)
+    if total < 0:
+        raise invalid("an invoice total must not be negative")
+    return total

@@ -1,0 +1,93 @@
+"""The one place that turns settings into provider implementations.
+
+`build_providers` runs once, in the application's lifespan; `Providers.aclose` runs at
+shutdown. Each kind has a table of factories keyed by the setting's value; adding an adapter
+is one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, TypeVar, runtime_checkable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.clock import Clock
+from app.config import Settings
+from app.providers.billing import BillingProvider, LocalBillingProvider
+from app.providers.crm import CrmProvider, LocalCrmProvider
+from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
+
+P = TypeVar("P")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderDeps:
+    """What a provider factory may draw on."""
+
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+
+
+Factory = Callable[[ProviderDeps], P]
+
+BILLING_PROVIDERS: Mapping[str, Factory[BillingProvider]] = {
+    "local": lambda deps: LocalBillingProvider(deps.session_factory, deps.clock),
+}
+CRM_PROVIDERS: Mapping[str, Factory[CrmProvider]] = {
+    "local": lambda deps: LocalCrmProvider(deps.session_factory),
+}
+PROVISIONING_TARGETS: Mapping[str, Factory[ProvisioningTarget]] = {
+    "local": lambda deps: LocalProvisioningTarget(deps.session_factory, deps.clock),
+}
+
+
+@runtime_checkable
+class _Closeable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+@dataclass
+class Providers:
+    billing: BillingProvider
+    crm: CrmProvider
+    provisioning: ProvisioningTarget
+
+    async def aclose(self) -> None:
+        """Close what the implementations hold (HTTP sessions); each object once, all of them
+        even if one fails."""
+        errors: list[Exception] = []
+        closed: set[int] = set()
+        for provider in (self.billing, self.crm, self.provisioning):
+            if id(provider) in closed or not isinstance(provider, _Closeable):
+                continue
+            closed.add(id(provider))
+            try:
+                await provider.aclose()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise ExceptionGroup("closing providers failed", errors)
+
+
+def build_providers(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: Clock
+) -> Providers:
+    deps = ProviderDeps(settings=settings, session_factory=session_factory, clock=clock)
+    return Providers(
+        billing=_build("billing_provider", settings.billing_provider, BILLING_PROVIDERS, deps),
+        crm=_build("crm_provider", settings.crm_provider, CRM_PROVIDERS, deps),
+        provisioning=_build(
+            "provisioning_target", settings.provisioning_target, PROVISIONING_TARGETS, deps
+        ),
+    )
+
+
+def _build(setting: str, name: str, factories: Mapping[str, Factory[P]], deps: ProviderDeps) -> P:
+    factory = factories.get(name)
+    if factory is None:
+        choices = ", ".join(sorted(factories))
+        raise ValueError(f"unknown {setting} {name!r}; valid choices: {choices}")
+    return factory(deps)

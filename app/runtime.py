@@ -1,0 +1,43 @@
+"""What the process holds for its lifetime: settings, engine, sessions, clock, providers.
+Built once in the lifespan (or by a test), closed at shutdown; nothing at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.clock import Clock, SystemClock
+from app.config import Settings
+from app.db.engine import create_engine, create_session_factory
+from app.providers.registry import Providers, build_providers
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    providers: Providers
+    engine: AsyncEngine | None = None
+
+    async def aclose(self) -> None:
+        await self.providers.aclose()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    clock: Clock | None = None,
+    providers: Providers | None = None,
+) -> Runtime:
+    engine = None
+    if sessions is None:
+        engine = create_engine(settings)
+        sessions = create_session_factory(engine)
+    clock = clock or SystemClock()
+    providers = providers or build_providers(settings, sessions, clock)
+    return Runtime(settings, sessions, clock, providers, engine)

@@ -1,0 +1,1 @@
+"""Use cases: the application logic between the API edge and the database."""

@@ -1,0 +1,1 @@
+"""How each field gets its data: permission gates, DataLoaders, provider joins."""

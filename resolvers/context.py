@@ -1,0 +1,45 @@
+"""One RequestContext per request: principal, scope, a DB session used one statement at a
+time, providers, and the request's DataLoaders."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.authenticate import read_scope
+from app.auth.principals import Principal
+from app.db.scope import ReadScope
+from app.runtime import Runtime
+
+T = TypeVar("T")
+
+
+class RequestContext:
+    def __init__(self, runtime: Runtime, principal: Principal, request_id: str | None = None):
+        self.runtime = runtime
+        self.principal = principal
+        self.scope: ReadScope = read_scope(principal)
+        self.request_id = request_id or uuid.uuid4().hex
+        self.today: date = runtime.clock.today()
+        self._session: AsyncSession | None = None
+        # An AsyncSession runs one statement at a time; sibling DataLoaders take turns.
+        self._lock = asyncio.Lock()
+        from resolvers.loaders import Loaders
+
+        self.loaders = Loaders(self)
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self._lock:
+            if self._session is None:
+                self._session = self.runtime.sessions()
+            return await work(self._session)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,37 @@
+"""Errors the client may see, each with `extensions.code`; everything else is masked."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+
+from app.domain.errors import ErrorCode
+
+
+class PublicError(GraphQLError):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message, extensions={"code": code.value})
+        self.code = code
+
+
+def unauthenticated() -> PublicError:
+    return PublicError(ErrorCode.UNAUTHENTICATED, "Sign in to see this.")
+
+
+def forbidden() -> PublicError:
+    return PublicError(ErrorCode.FORBIDDEN, "You are not allowed to do this.")
+
+
+def invalid(message: str) -> PublicError:
+    return PublicError(ErrorCode.VALIDATION, message)
+
+
+def provider_unavailable(what: str) -> PublicError:
+    return PublicError(
+        ErrorCode.PROVIDER_UNAVAILABLE, f"{what} is unavailable right now; try again later."
+    )
+
+
+def is_public(error: GraphQLError) -> bool:
+    """Validation and parse errors have no original error; our own errors are PublicError."""
+    original = error.original_error
+    return original is None or isinstance(original, PublicError)

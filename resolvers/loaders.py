@@ -1,0 +1,175 @@
+"""Per-request DataLoaders: every relationship and provider lookup is batched here, so the
+number of statements for a query does not grow with the length of its lists."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from app.db.pagination import Page, PageRequest
+from app.db.repositories import catalog, customers, invoices, subscriptions
+from app.db.scope import ReadScope
+from app.providers.crm import CrmAccount
+from app.providers.errors import ProviderError
+
+if TYPE_CHECKING:
+    from resolvers.context import RequestContext
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+ScopedBatch = Callable[[AsyncSession, ReadScope, Sequence[int]], Awaitable[dict[int, Any]]]
+Batch = Callable[[AsyncSession, Sequence[int]], Awaitable[dict[int, Any]]]
+PageBatch = Callable[
+    [AsyncSession, ReadScope, Sequence[int], PageRequest], Awaitable[dict[int, Page[Any]]]
+]
+
+
+class Loaders:
+    def __init__(self, ctx: RequestContext) -> None:
+        self._ctx = ctx
+
+    def _scoped(self, fetch: ScopedBatch, default: Any = None) -> DataLoader[int, Any]:
+        async def load(keys: list[int]) -> list[Any]:
+            found = await self._ctx.read(lambda s: fetch(s, self._ctx.scope, keys))
+            return [found.get(key, default) for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    def _plain(self, fetch: Batch, default: Any = None) -> DataLoader[int, Any]:
+        async def load(keys: list[int]) -> list[Any]:
+            found = await self._ctx.read(lambda s: fetch(s, keys))
+            return [found.get(key, default) for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    def _pages(self, fetch: PageBatch) -> DataLoader[tuple[int, PageRequest], Page[Any]]:
+        """Keys are (parent id, page request); parents asking for the same page share a query."""
+
+        async def load(keys: list[tuple[int, PageRequest]]) -> list[Page[Any]]:
+            by_request: dict[PageRequest, list[int]] = defaultdict(list)
+            for parent_id, request in keys:
+                by_request[request].append(parent_id)
+            found: dict[tuple[int, PageRequest], Page[Any]] = {}
+            for request, parents in by_request.items():
+                pages = await self._ctx.read(
+                    lambda s, r=request, p=parents: fetch(s, self._ctx.scope, p, r)  # type: ignore[misc]
+                )
+                found.update({(parent, request): page for parent, page in pages.items()})
+            return [found[key] for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def customer(self) -> DataLoader[int, Any]:
+        return self._scoped(customers.customers_by_ids)
+
+    @cached_property
+    def deployment(self) -> DataLoader[int, Any]:
+        return self._scoped(customers.deployments_by_ids)
+
+    @cached_property
+    def deployments_by_customer(self) -> DataLoader[int, Any]:
+        return self._scoped(customers.deployments_by_customer, default=[])
+
+    @cached_property
+    def billing_account(self) -> DataLoader[int, Any]:
+        return self._scoped(customers.billing_accounts_by_ids)
+
+    @cached_property
+    def billing_accounts_by_customer(self) -> DataLoader[int, Any]:
+        return self._scoped(customers.billing_accounts_by_customer, default=[])
+
+    @cached_property
+    def partner(self) -> DataLoader[int, Any]:
+        return self._plain(customers.partners_by_ids)
+
+    @cached_property
+    def subscription(self) -> DataLoader[int, Any]:
+        return self._scoped(subscriptions.subscriptions_by_ids)
+
+    @cached_property
+    def subscription_pages_by_customer(self) -> DataLoader[tuple[int, PageRequest], Any]:
+        return self._pages(subscriptions.subscription_pages_by_customer)
+
+    @cached_property
+    def add_on(self) -> DataLoader[int, Any]:
+        return self._scoped(subscriptions.add_ons_by_ids)
+
+    @cached_property
+    def add_ons_by_subscription(self) -> DataLoader[int, Any]:
+        return self._plain(subscriptions.add_ons_by_subscription, default=[])
+
+    @cached_property
+    def assignment_count(self) -> DataLoader[int, Any]:
+        return self._plain(subscriptions.assignment_counts, default=0)
+
+    @cached_property
+    def consumables_by_subscription(self) -> DataLoader[int, Any]:
+        return self._plain(subscriptions.consumables_by_subscription, default=[])
+
+    @cached_property
+    def licenses_by_subscription(self) -> DataLoader[int, Any]:
+        return self._plain(subscriptions.licenses_by_subscription, default=[])
+
+    @cached_property
+    def invoice(self) -> DataLoader[int, Any]:
+        return self._scoped(invoices.invoices_by_ids)
+
+    @cached_property
+    def invoice_pages_by_customer(self) -> DataLoader[tuple[int, PageRequest], Any]:
+        return self._pages(
+            lambda s, scope, ids, page: invoices.invoice_pages_by(s, scope, "customer", ids, page)
+        )
+
+    @cached_property
+    def invoice_pages_by_subscription(self) -> DataLoader[tuple[int, PageRequest], Any]:
+        return self._pages(
+            lambda s, scope, ids, page: invoices.invoice_pages_by(
+                s, scope, "subscription", ids, page
+            )
+        )
+
+    @cached_property
+    def lines_by_invoice(self) -> DataLoader[int, Any]:
+        return self._plain(invoices.lines_by_invoice, default=[])
+
+    @cached_property
+    def payments_by_invoice(self) -> DataLoader[int, Any]:
+        return self._plain(invoices.payments_by_invoice, default=[])
+
+    @cached_property
+    def product(self) -> DataLoader[int, Any]:
+        return self._plain(catalog.products_by_ids)
+
+    @cached_property
+    def prices_by_product(self) -> DataLoader[int, Any]:
+        return self._plain(catalog.prices_by_product, default=[])
+
+    @cached_property
+    def plan_tier_bounds(self) -> DataLoader[int, tuple[int, int]]:
+        """One key (0): the catalog's (lowest paid, highest) plan tiers, read once a request."""
+
+        async def load(keys: list[int]) -> list[tuple[int, int]]:
+            bounds = await self._ctx.read(catalog.plan_tier_bounds)
+            return [bounds for _ in keys]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def crm_account(self) -> DataLoader[str, CrmAccount | None]:
+        crm = self._ctx.runtime.providers.crm
+
+        async def load(refs: list[str]) -> list[CrmAccount | None | BaseException]:
+            try:
+                found = await crm.get_accounts(refs)
+            except ProviderError as exc:
+                return [exc for _ in refs]
+            return [found.get(ref) for ref in refs]
+
+        return DataLoader(load_fn=load)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""What the API looks like: strawberry types, inputs, enums, the root Query. No rules here."""

@@ -1,0 +1,135 @@
+"""Invoice types: invoices with their lines and payments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.db import tables
+from resolvers import customers as resolve_customers
+from resolvers import invoices as resolve
+from resolvers import subscriptions as resolve_subscriptions
+from resolvers.ids import to_global_id
+from schema.common import Money, Node
+from schema.customers import BillingAccount, Customer
+from schema.enums import InvoiceLineKind, InvoiceStatus, PaymentStatus, SyncStatus
+
+if TYPE_CHECKING:
+    from schema.subscriptions import Subscription
+
+SubscriptionRef = Annotated["Subscription", strawberry.lazy("schema.subscriptions")]
+
+
+@strawberry.type
+class InvoiceLine:
+    position: int
+    kind: InvoiceLineKind
+    description: str
+    quantity: int
+    unit_amount: Money
+    amount: Money
+    period_start: date | None
+    period_end: date | None
+
+    @classmethod
+    def from_row(cls, row: tables.InvoiceLine, currency: str) -> InvoiceLine:
+        return cls(
+            position=row.position,
+            kind=row.kind,
+            description=row.description,
+            quantity=row.quantity,
+            unit_amount=Money.of(row.unit_amount, currency),
+            amount=Money.of(row.amount, currency),
+            period_start=row.period_start,
+            period_end=row.period_end,
+        )
+
+
+@strawberry.type
+class Payment:
+    amount: Money
+    status: PaymentStatus
+    failure_code: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: tables.Payment) -> Payment:
+        return cls(
+            amount=Money.of(row.amount, row.currency),
+            status=row.status,
+            failure_code=row.failure_code,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="What is owed; totals are the sum of the rounded lines.")
+class Invoice(Node):
+    number: str
+    status: InvoiceStatus
+    currency: str
+    subtotal: Money
+    discount: Money
+    tax: Money
+    total: Money
+    amount_paid: Money
+    amount_due: Money
+    issued_on: date
+    due_on: date
+    sync_status: SyncStatus
+    _row: strawberry.Private[tables.Invoice]
+
+    @classmethod
+    def from_row(cls, row: tables.Invoice) -> Invoice:
+        assert row.id is not None
+        currency = row.currency
+        return cls(
+            id=strawberry.ID(to_global_id("Invoice", row.id)),
+            number=row.number,
+            status=row.status,
+            currency=currency,
+            subtotal=Money.of(row.subtotal, currency),
+            discount=Money.of(row.discount, currency),
+            tax=Money.of(row.tax, currency),
+            total=Money.of(row.total, currency),
+            amount_paid=Money.of(row.amount_paid, currency),
+            amount_due=Money.of(row.total - row.amount_paid, currency),
+            issued_on=row.issued_on,
+            due_on=row.due_on,
+            sync_status=row.sync_status,
+            _row=row,
+        )
+
+    @property
+    def _pk(self) -> int:
+        assert self._row.id is not None
+        return self._row.id
+
+    @strawberry.field
+    async def lines(self, info: strawberry.Info) -> list[InvoiceLine]:
+        rows = await resolve.lines(info.context, self._pk)
+        return [InvoiceLine.from_row(row, self.currency) for row in rows]
+
+    @strawberry.field
+    async def payments(self, info: strawberry.Info) -> list[Payment]:
+        return [Payment.from_row(row) for row in await resolve.payments(info.context, self._pk)]
+
+    @strawberry.field
+    async def customer(self, info: strawberry.Info) -> Customer | None:
+        found = await resolve_customers.by_id(info.context, self._row.customer_id)
+        return None if found is None else Customer.from_row(found)
+
+    @strawberry.field(description="Null when the caller may not see the paying account.")
+    async def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
+        found = await resolve_customers.billing_account(info.context, self._row.billing_account_id)
+        return None if found is None else BillingAccount.from_row(found)
+
+    @strawberry.field
+    async def subscription(self, info: strawberry.Info) -> SubscriptionRef | None:
+        from schema.subscriptions import Subscription
+
+        if self._row.subscription_id is None:
+            return None
+        view = await resolve_subscriptions.by_id(info.context, self._row.subscription_id)
+        return None if view is None else Subscription.from_view(view)

@@ -1,0 +1,136 @@
+"""The root Query."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+
+from resolvers import catalog, customers, invoices, subscriptions
+from resolvers.access import require_reader
+from resolvers.context import RequestContext
+from resolvers.errors import invalid
+from resolvers.ids import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, from_global_id
+from schema.catalog import Product
+from schema.common import Connection, Node
+from schema.customers import BillingAccount, Customer, Deployment
+from schema.inputs import InvoiceFilter, SubscriptionFilter
+from schema.invoices import Invoice
+from schema.subscriptions import AddOnPurchase, Subscription
+from schema.viewer import Viewer
+
+
+def _by(loader: str, convert: Callable[[Any], Node]) -> Callable[..., Awaitable[Node | None]]:
+    async def resolve(ctx: RequestContext, pk: int) -> Node | None:
+        found = await getattr(ctx.loaders, loader).load(pk)
+        return None if found is None else convert(found)
+
+    return resolve
+
+
+async def _subscription(ctx: RequestContext, pk: int) -> Node | None:
+    view = await subscriptions.by_id(ctx, pk)
+    return None if view is None else Subscription.from_view(view)
+
+
+NODE_TYPES: dict[str, Callable[[RequestContext, int], Awaitable[Node | None]]] = {
+    "Customer": _by("customer", Customer.from_row),
+    "Subscription": _subscription,
+    "Invoice": _by("invoice", Invoice.from_row),
+    "Deployment": _by("deployment", Deployment.from_row),
+    "BillingAccount": _by("billing_account", BillingAccount.from_row),
+    "AddOnPurchase": _by("add_on", AddOnPurchase.from_row),
+    "Product": _by("product", Product.from_row),
+}
+
+
+async def _node(ctx: RequestContext, global_id: str) -> Node | None:
+    """Unknown, malformed and forbidden ids all read as null: existence is not disclosed."""
+    parsed = from_global_id(global_id)
+    if parsed is None or parsed[0] not in NODE_TYPES:
+        return None
+    return await NODE_TYPES[parsed[0]](ctx, parsed[1])
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The caller; null when not signed in.")
+    def viewer(self, info: strawberry.Info) -> Viewer | None:
+        principal = info.context.principal
+        if not principal.is_authenticated:
+            return None
+        return Viewer(kind=principal.kind, name=principal.name)
+
+    @strawberry.field
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        require_reader(info.context)
+        return await _node(info.context, id)
+
+    @strawberry.field
+    async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        require_reader(info.context)
+        if len(ids) > MAX_PAGE_SIZE:
+            raise invalid(f"At most {MAX_PAGE_SIZE} ids at once.")
+        return [await _node(info.context, global_id) for global_id in ids]
+
+    @strawberry.field(description="The catalog: plans, add-ons and packs with their prices.")
+    async def products(self, info: strawberry.Info, tags: list[str] | None = None) -> list[Product]:
+        return [Product.from_row(row) for row in await catalog.products(info.context, tags)]
+
+    @strawberry.field(description="Admins: all customers; partners: the customers they sold to.")
+    async def customers(
+        self,
+        info: strawberry.Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[Customer]:
+        page = await customers.list_page(info.context, first, after, search)
+        return Connection.build(page, page.items, Customer.from_row)
+
+    @strawberry.field
+    async def customer(self, info: strawberry.Info, id: strawberry.ID) -> Customer | None:
+        found = await customers.find(info.context, id)
+        return None if found is None else Customer.from_row(found)
+
+    @strawberry.field
+    async def subscriptions(
+        self,
+        info: strawberry.Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        filter: SubscriptionFilter | None = None,
+    ) -> Connection[Subscription]:
+        ctx: RequestContext = info.context
+        query = (filter or SubscriptionFilter()).to_query(ctx.today)
+        page, views = await subscriptions.list_page(ctx, first, after, query)
+        return Connection.build(page, views, Subscription.from_view)
+
+    @strawberry.field(description="By exactly one of: global id, number, deployment id.")
+    async def subscription(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID | None = None,
+        number: str | None = None,
+        deployment: str | None = None,
+    ) -> Subscription | None:
+        view = await subscriptions.find(info.context, id, number, deployment)
+        return None if view is None else Subscription.from_view(view)
+
+    @strawberry.field(description="Newest first.")
+    async def invoices(
+        self,
+        info: strawberry.Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        filter: InvoiceFilter | None = None,
+    ) -> Connection[Invoice]:
+        query = (filter or InvoiceFilter()).to_query()
+        page = await invoices.list_page(info.context, first, after, query)
+        return Connection.build(page, page.items, Invoice.from_row)
+
+    @strawberry.field
+    async def invoice(self, info: strawberry.Info, id: strawberry.ID) -> Invoice | None:
+        found = await invoices.find(info.context, id)
+        return None if found is None else Invoice.from_row(found)

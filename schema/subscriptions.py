@@ -1,0 +1,270 @@
+"""Subscription types: seat figures, add-ons, consumables, license, allowed actions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.db import tables
+from app.domain.eligibility import Action, ActionVerdicts
+from resolvers import customers as resolve_customers
+from resolvers import invoices as resolve_invoices
+from resolvers import subscriptions as resolve
+from resolvers.catalog import product as load_product
+from resolvers.ids import DEFAULT_PAGE_SIZE, to_global_id
+from resolvers.subscriptions import SubscriptionView
+from schema.catalog import Product
+from schema.common import Connection, Money, Node
+from schema.customers import BillingAccount, Customer, Deployment, Partner
+from schema.enums import (
+    Channel,
+    ConsumableKind,
+    ErrorCode,
+    ProvisioningStatus,
+    ReconciliationMode,
+    SubscriptionAction,
+    SubscriptionStatus,
+    SyncStatus,
+)
+
+if TYPE_CHECKING:
+    from schema.invoices import Invoice
+
+InvoiceRef = Annotated["Invoice", strawberry.lazy("schema.invoices")]
+
+
+@strawberry.type
+class ActionRefusal:
+    action: SubscriptionAction
+    code: ErrorCode
+    message: str
+
+
+@strawberry.type(description="What the caller may do now, and why not when not.")
+class SubscriptionActions:
+    can_add_seats: bool
+    can_upgrade: bool
+    can_downgrade: bool
+    can_renew: bool
+    can_cancel: bool
+    can_add_add_ons: bool
+    can_buy_packs: bool
+    reason: ErrorCode | None
+    refusals: list[ActionRefusal]
+
+    @classmethod
+    def from_verdicts(cls, verdicts: ActionVerdicts) -> SubscriptionActions:
+        return cls(
+            can_add_seats=verdicts.allowed(Action.ADD_SEATS),
+            can_upgrade=verdicts.allowed(Action.UPGRADE),
+            can_downgrade=verdicts.allowed(Action.DOWNGRADE),
+            can_renew=verdicts.allowed(Action.RENEW),
+            can_cancel=verdicts.allowed(Action.CANCEL),
+            can_add_add_ons=verdicts.allowed(Action.ADD_ADD_ONS),
+            can_buy_packs=verdicts.allowed(Action.BUY_PACKS),
+            reason=verdicts.reason,
+            refusals=[
+                ActionRefusal(action=action, code=error.code, message=error.message)
+                for action, error in verdicts.refusals.items()
+            ],
+        )
+
+
+@strawberry.type(description="A downgrade scheduled for the end of the term.")
+class PendingChange:
+    effective_on: date
+    _plan_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def plan(self, info: strawberry.Info) -> Product:
+        return Product.from_row(await load_product(info.context, self._plan_id))
+
+
+@strawberry.type(description="A seat add-on (e.g. Duo Pro), co-termed with its subscription.")
+class AddOnPurchase(Node):
+    quantity: int
+    _row: strawberry.Private[tables.AddOnPurchase]
+
+    @classmethod
+    def from_row(cls, row: tables.AddOnPurchase) -> AddOnPurchase:
+        assert row.id is not None
+        return cls(
+            id=strawberry.ID(to_global_id("AddOnPurchase", row.id)), quantity=row.quantity, _row=row
+        )
+
+    @strawberry.field
+    async def product(self, info: strawberry.Info) -> Product:
+        return Product.from_row(await load_product(info.context, self._row.product_id))
+
+    @strawberry.field
+    async def assigned_seats(self, info: strawberry.Info) -> int:
+        assert self._row.id is not None
+        return await resolve.assigned_count(info.context, self._row.id)
+
+
+@strawberry.type(description="A compute-minutes or storage pack.")
+class ConsumablePurchase:
+    kind: ConsumableKind
+    packs: int
+    units: int
+    units_used: int
+    units_remaining: int
+    price: Money
+    purchased_on: date
+    expires_on: date
+    _product_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: tables.ConsumablePurchase) -> ConsumablePurchase:
+        return cls(
+            kind=row.kind,
+            packs=row.packs,
+            units=row.units,
+            units_used=row.units_used,
+            units_remaining=row.units - row.units_used,
+            price=Money.of(row.amount, row.currency),
+            purchased_on=row.purchased_on,
+            expires_on=row.expires_on,
+            _product_id=row.product_id,
+        )
+
+    @strawberry.field
+    async def product(self, info: strawberry.Info) -> Product:
+        return Product.from_row(await load_product(info.context, self._product_id))
+
+
+@strawberry.type(description="The cloud license of a self-managed subscription.")
+class License:
+    activation_code: str
+    activated: bool
+    instance_id: str | None
+    activated_at: datetime | None
+    billable_users: int | None
+    max_historical_users: int | None
+    last_synced_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: tables.License) -> License:
+        return cls(
+            activation_code=row.activation_code,
+            activated=row.activated_at is not None,
+            instance_id=row.instance_id,
+            activated_at=row.activated_at,
+            billable_users=row.billable_users,
+            max_historical_users=row.max_historical_users,
+            last_synced_at=row.last_synced_at,
+        )
+
+
+@strawberry.type(description="A customer's contract for one plan on one deployment.")
+class Subscription(Node):
+    number: str
+    status: SubscriptionStatus
+    channel: Channel
+    reconciliation_mode: ReconciliationMode
+    currency: str
+    seats: int
+    seats_in_use: int
+    max_seats_used: int
+    seats_owed: int
+    seats_remaining: int
+    seat_alert: bool
+    term_start: date
+    term_end: date
+    auto_renew: bool
+    cancel_reason: str | None
+    sync_status: SyncStatus
+    provisioning_status: ProvisioningStatus
+    plan: Product
+    _view: strawberry.Private[SubscriptionView]
+
+    @classmethod
+    def from_view(cls, view: SubscriptionView) -> Subscription:
+        row, figures = view.row, view.figures
+        assert row.id is not None
+        return cls(
+            id=strawberry.ID(to_global_id("Subscription", row.id)),
+            number=row.number,
+            status=row.status,
+            channel=row.channel,
+            reconciliation_mode=row.reconciliation_mode,
+            currency=row.currency,
+            seats=figures.seats,
+            seats_in_use=figures.seats_in_use,
+            max_seats_used=figures.max_seats_used,
+            seats_owed=figures.seats_owed,
+            seats_remaining=figures.seats_remaining,
+            seat_alert=figures.alert,
+            term_start=row.term_start,
+            term_end=row.term_end,
+            auto_renew=row.auto_renew,
+            cancel_reason=row.cancel_reason,
+            sync_status=row.sync_status,
+            provisioning_status=row.provisioning_status,
+            plan=Product.from_row(view.plan),
+            _view=view,
+        )
+
+    @property
+    def _row(self) -> tables.Subscription:
+        return self._view.row
+
+    @property
+    def _pk(self) -> int:
+        assert self._row.id is not None
+        return self._row.id
+
+    @strawberry.field
+    def pending_change(self) -> PendingChange | None:
+        if self._row.pending_plan_id is None:
+            return None
+        return PendingChange(effective_on=self._row.term_end, _plan_id=self._row.pending_plan_id)
+
+    @strawberry.field
+    async def customer(self, info: strawberry.Info) -> Customer | None:
+        found = await resolve_customers.by_id(info.context, self._row.customer_id)
+        return None if found is None else Customer.from_row(found)
+
+    @strawberry.field
+    async def deployment(self, info: strawberry.Info) -> Deployment | None:
+        found = await resolve_customers.deployment(info.context, self._row.deployment_id)
+        return None if found is None else Deployment.from_row(found)
+
+    @strawberry.field(description="Null when the caller may not see the paying account.")
+    async def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
+        found = await resolve_customers.billing_account(info.context, self._row.billing_account_id)
+        return None if found is None else BillingAccount.from_row(found)
+
+    @strawberry.field(description="The partner that sold it, if any.")
+    async def sold_by(self, info: strawberry.Info) -> Partner | None:
+        found = await resolve_customers.partner(info.context, self._row.partner_id)
+        return None if found is None else Partner.from_row(found)
+
+    @strawberry.field
+    async def add_ons(self, info: strawberry.Info) -> list[AddOnPurchase]:
+        return [AddOnPurchase.from_row(r) for r in await resolve.add_ons(info.context, self._pk)]
+
+    @strawberry.field
+    async def consumables(self, info: strawberry.Info) -> list[ConsumablePurchase]:
+        rows = await resolve.consumables(info.context, self._pk)
+        return [ConsumablePurchase.from_row(row) for row in rows]
+
+    @strawberry.field
+    async def license(self, info: strawberry.Info) -> License | None:
+        found = await resolve.license_of(info.context, self._pk)
+        return None if found is None else License.from_row(found)
+
+    @strawberry.field
+    async def actions(self, info: strawberry.Info) -> SubscriptionActions:
+        return SubscriptionActions.from_verdicts(await resolve.actions(info.context, self._view))
+
+    @strawberry.field(description="Newest first.")
+    async def invoices(
+        self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[InvoiceRef]:
+        from schema.invoices import Invoice
+
+        page = await resolve_invoices.page_for(info.context, "subscription", self._pk, first, after)
+        return Connection.build(page, page.items, Invoice.from_row)

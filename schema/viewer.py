@@ -1,0 +1,36 @@
+"""The caller: what kind of principal, and for customer users their memberships."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import customers as resolve
+from resolvers.context import RequestContext
+from schema.customers import Customer, Partner
+from schema.enums import MemberRole, PrincipalKind
+
+
+@strawberry.type
+class Membership:
+    role: MemberRole
+    customer: Customer
+
+
+@strawberry.type
+class Viewer:
+    kind: PrincipalKind
+    name: str
+
+    @strawberry.field
+    async def memberships(self, info: strawberry.Info) -> list[Membership]:
+        found = await resolve.viewer_memberships(info.context)
+        return [
+            Membership(role=role, customer=Customer.from_row(c))  # type: ignore[arg-type]
+            for c, role in found
+        ]
+
+    @strawberry.field(description="For partner tokens: the partner.")
+    async def partner(self, info: strawberry.Info) -> Partner | None:
+        ctx: RequestContext = info.context
+        found = await resolve.partner(ctx, ctx.principal.partner_id)
+        return None if found is None else Partner.from_row(found)
