@@ -67,7 +67,11 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from app.services.demo.runner import seed_demo_database
 
     summary = asyncio.run(seed_demo_database(settings))
-    print(f"demo data ready: {summary}")
+    state = "loaded" if summary.created else "already present"
+    print(
+        f"demo data {state}: {summary.customers} customers, {summary.partners} partners, "
+        f"{summary.subscriptions} subscriptions, {summary.invoices} invoices"
+    )
     return 0
 
 

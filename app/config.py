@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from enum import StrEnum
 from functools import cached_property
 
@@ -30,6 +32,8 @@ class Settings(BaseSettings):
     crm_provider: str = "local"
     provisioning_target: str = "local"
     public_base_url: str = "http://127.0.0.1:8000"
+    quote_signing_secret: str | None = None
+    quote_ttl_seconds: int = Field(default=1800, ge=60, le=86_400)
 
     @model_validator(mode="after")
     def _no_development_secret_in_production(self) -> Settings:
@@ -38,6 +42,13 @@ class Settings(BaseSettings):
         if len(self.jwt_secret) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
         return self
+
+    @cached_property
+    def quote_secret(self) -> bytes:
+        """Signs quote tokens; derived from JWT_SECRET unless set on its own."""
+        if self.quote_signing_secret:
+            return self.quote_signing_secret.encode()
+        return hmac.new(self.jwt_secret.encode(), b"quote-signing", hashlib.sha256).digest()
 
     @cached_property
     def is_production(self) -> bool:

@@ -6,7 +6,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from app.config import Settings
 
@@ -17,9 +22,7 @@ SQLITE_BEGIN = "sqlite_begin"
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     if settings.is_sqlite:
-        engine = create_async_engine(
-            settings.database_url, connect_args={"timeout": 30}, **kwargs
-        )
+        engine = create_async_engine(settings.database_url, connect_args={"timeout": 30}, **kwargs)
         install_sqlite_pragmas(engine)
         return engine
     return create_async_engine(

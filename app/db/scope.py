@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from app.db.tables import BillingAccount, Customer, Deployment, Invoice, Subscription
 
@@ -22,42 +23,41 @@ class ReadScope:
     def customers(self) -> ColumnElement[bool]:
         if self.partner_id is not None:
             return sa.or_(
-                Customer.managing_partner_id == self.partner_id,  # type: ignore[arg-type]
-                Customer.id.in_(self._sold().with_only_columns(Subscription.customer_id)),  # type: ignore[union-attr]
+                col(Customer.managing_partner_id) == self.partner_id,
+                col(Customer.id).in_(self._sold(col(Subscription.customer_id))),
             )
-        return self._by_customer(Customer.id)  # type: ignore[arg-type]
+        return self._by_customer(col(Customer.id))
 
     def subscriptions(self) -> ColumnElement[bool]:
         if self.partner_id is not None:
-            return Subscription.partner_id == self.partner_id  # type: ignore[return-value]
-        return self._by_customer(Subscription.customer_id)  # type: ignore[arg-type]
+            return col(Subscription.partner_id) == self.partner_id
+        return self._by_customer(col(Subscription.customer_id))
 
     def invoices(self) -> ColumnElement[bool]:
         if self.partner_id is not None:
-            return Invoice.subscription_id.in_(self._sold().with_only_columns(Subscription.id))  # type: ignore[union-attr]
-        return self._by_customer(Invoice.customer_id)  # type: ignore[arg-type]
+            return col(Invoice.subscription_id).in_(self._sold(col(Subscription.id)))
+        return self._by_customer(col(Invoice.customer_id))
 
     def deployments(self) -> ColumnElement[bool]:
         if self.partner_id is not None:
-            return Deployment.id.in_(  # type: ignore[union-attr]
-                self._sold().with_only_columns(Subscription.deployment_id)
-            )
-        return self._by_customer(Deployment.customer_id)  # type: ignore[arg-type]
+            return col(Deployment.id).in_(self._sold(col(Subscription.deployment_id)))
+        return self._by_customer(col(Deployment.customer_id))
 
     def billing_accounts(self) -> ColumnElement[bool]:
         if self.partner_id is not None:
-            return BillingAccount.partner_id == self.partner_id  # type: ignore[return-value]
-        return self._by_customer(BillingAccount.customer_id)  # type: ignore[arg-type]
+            return col(BillingAccount.partner_id) == self.partner_id
+        return self._by_customer(col(BillingAccount.customer_id))
 
-    def _by_customer(self, column: ColumnElement[int]) -> ColumnElement[bool]:
+    def _by_customer(self, column: sa.SQLColumnExpression[int | None]) -> ColumnElement[bool]:
         if self.everything:
             return sa.true()
         if not self.customer_ids:
             return sa.false()
         return column.in_(sorted(self.customer_ids))
 
-    def _sold(self) -> sa.Select[tuple[Subscription]]:
-        return sa.select(Subscription).where(Subscription.partner_id == self.partner_id)  # type: ignore[arg-type]
+    def _sold(self, column: sa.SQLColumnExpression[int | None]) -> sa.Select[int | None]:
+        """`column` of the subscriptions this scope's partner sold."""
+        return sa.select(column).where(col(Subscription.partner_id) == self.partner_id)
 
 
 NOTHING = ReadScope()

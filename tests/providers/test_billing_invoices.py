@@ -110,9 +110,7 @@ async def test_malformed_invoices_are_rejected(
     account = await billing.create_account(new_account(), idempotency_key="acct-1")
 
     with pytest.raises(ProviderRejected) as caught:
-        await billing.create_invoice(
-            new_invoice(account.ref, **overrides), idempotency_key="inv-1"
-        )
+        await billing.create_invoice(new_invoice(account.ref, **overrides), idempotency_key="inv-1")
 
     assert caught.value.code == "invalid_request"
 

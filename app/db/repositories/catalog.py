@@ -6,13 +6,18 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.repositories.common import by_ids, children
 from app.db.tables import Price, Product
 
 
 async def list_products(session: AsyncSession, tags: Sequence[str]) -> list[Product]:
-    stmt = sa.select(Product).where(Product.active).order_by(Product.kind, Product.tier, Product.id)  # type: ignore[arg-type]
+    stmt = (
+        sa.select(Product)
+        .where(col(Product.active))
+        .order_by(col(Product.kind), col(Product.tier), col(Product.id))
+    )
     products = (await session.scalars(stmt)).all()
     wanted = set(tags)
     return [p for p in products if not wanted or wanted & set(p.tags)]
@@ -31,7 +36,7 @@ async def prices_by_product(
 async def plan_tier_bounds(session: AsyncSession) -> tuple[int, int]:
     """(lowest paid tier, highest tier) among active plans."""
     stmt = sa.select(sa.func.min(Product.tier), sa.func.max(Product.tier)).where(
-        Product.active, Product.kind == "PLAN", Product.tier > 0  # type: ignore[arg-type]
+        col(Product.active), col(Product.kind) == "PLAN", col(Product.tier) > 0
     )
     low, high = (await session.execute(stmt)).one()
     return (low or 0, high or 0)

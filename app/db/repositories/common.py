@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-T = TypeVar("T")
+
+class HasId(Protocol):
+    """A table with an integer primary key named `id` (None until inserted)."""
+
+    id: int | None
+
+
+T = TypeVar("T", bound=HasId)
 
 
 async def by_ids(
@@ -17,9 +25,9 @@ async def by_ids(
 ) -> dict[int, T]:
     if not ids:
         return {}
-    id_column: Any = entity.id  # type: ignore[attr-defined]
-    stmt = sa.select(entity).where(id_column.in_(sorted(set(ids))), *conditions)
-    return {row.id: row for row in (await session.scalars(stmt)).all()}  # type: ignore[attr-defined]
+    stmt = sa.select(entity).where(col(entity.id).in_(sorted(set(ids))), *conditions)
+    rows = (await session.scalars(stmt)).all()
+    return {row.id: row for row in rows if row.id is not None}
 
 
 async def children(
@@ -33,7 +41,7 @@ async def children(
     grouped: dict[int, list[T]] = defaultdict(list)
     if not parent_ids:
         return grouped
-    order = order_by or (entity.id,)  # type: ignore[attr-defined]
+    order = order_by or (col(entity.id),)
     stmt = (
         sa.select(entity)
         .where(parent_column.in_(sorted(set(parent_ids))), *conditions)

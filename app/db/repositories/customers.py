@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.pagination import Page, PageRequest, fetch_page
 from app.db.repositories.common import by_ids, children
@@ -25,17 +26,17 @@ async def list_customers(
 def _matches(term: str) -> sa.ColumnElement[bool]:
     """Name or email contains the term; or a subscription number / namespace is exactly it."""
     pattern = f"%{term.lower()}%"
-    by_subscription = sa.select(Subscription.customer_id).where(
-        Subscription.number == term.upper()  # type: ignore[arg-type]
+    by_subscription = sa.select(col(Subscription.customer_id)).where(
+        col(Subscription.number) == term.upper()
     )
-    by_deployment = sa.select(Deployment.customer_id).where(
-        sa.or_(Deployment.external_id == term, sa.func.lower(Deployment.name) == term.lower())  # type: ignore[arg-type]
+    by_deployment = sa.select(col(Deployment.customer_id)).where(
+        sa.or_(col(Deployment.external_id) == term, sa.func.lower(Deployment.name) == term.lower())
     )
     return sa.or_(
         sa.func.lower(Customer.name).like(pattern),
         sa.func.lower(Customer.email).like(pattern),
-        Customer.id.in_(by_subscription),  # type: ignore[union-attr]
-        Customer.id.in_(by_deployment),  # type: ignore[union-attr]
+        col(Customer.id).in_(by_subscription),
+        col(Customer.id).in_(by_deployment),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.pagination import Page, PageRequest, fetch_child_pages, fetch_page
 from app.db.repositories.common import by_ids, children
@@ -24,11 +25,11 @@ class InvoiceFilter:
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = []
         if self.statuses:
-            found.append(Invoice.status.in_(self.statuses))  # type: ignore[attr-defined]
+            found.append(col(Invoice.status).in_(self.statuses))
         if self.customer_id is not None:
-            found.append(Invoice.customer_id == self.customer_id)  # type: ignore[arg-type]
+            found.append(col(Invoice.customer_id) == self.customer_id)
         if self.subscription_id is not None:
-            found.append(Invoice.subscription_id == self.subscription_id)  # type: ignore[arg-type]
+            found.append(col(Invoice.subscription_id) == self.subscription_id)
         return found
 
 

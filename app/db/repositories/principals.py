@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.tables import ApiToken, Membership, PortalUser
 from app.domain.enums import MemberRole
@@ -11,8 +12,8 @@ from app.domain.enums import MemberRole
 
 async def find_active_token(session: AsyncSession, token_hash: str) -> ApiToken | None:
     stmt = sa.select(ApiToken).where(
-        ApiToken.token_hash == token_hash,  # type: ignore[arg-type]
-        ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+        col(ApiToken.token_hash) == token_hash,
+        col(ApiToken.revoked_at).is_(None),
     )
     return (await session.scalars(stmt)).first()
 
@@ -21,9 +22,9 @@ async def find_user_roles(
     session: AsyncSession, external_id: str
 ) -> tuple[PortalUser, dict[int, MemberRole]] | None:
     stmt = (
-        sa.select(PortalUser, Membership.customer_id, Membership.role)
-        .outerjoin(Membership, Membership.user_id == PortalUser.id)  # type: ignore[arg-type]
-        .where(PortalUser.external_id == external_id)  # type: ignore[arg-type]
+        sa.select(PortalUser, col(Membership.customer_id), col(Membership.role))
+        .outerjoin(Membership, col(Membership.user_id) == col(PortalUser.id))
+        .where(col(PortalUser.external_id) == external_id)
     )
     rows = (await session.execute(stmt)).all()
     if not rows:

@@ -8,6 +8,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.pagination import Page, PageRequest, fetch_child_pages, fetch_page
 from app.db.repositories.common import by_ids, children
@@ -36,18 +37,18 @@ class SubscriptionFilter:
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = []
         if self.statuses:
-            found.append(Subscription.status.in_(self.statuses))  # type: ignore[attr-defined]
+            found.append(col(Subscription.status).in_(self.statuses))
         if self.channels:
-            found.append(Subscription.channel.in_(self.channels))  # type: ignore[attr-defined]
+            found.append(col(Subscription.channel).in_(self.channels))
         if self.plan_codes:
-            plans = sa.select(Product.id).where(Product.code.in_(self.plan_codes))  # type: ignore[attr-defined]
-            found.append(Subscription.plan_id.in_(plans))  # type: ignore[attr-defined]
+            plans = sa.select(col(Product.id)).where(col(Product.code).in_(self.plan_codes))
+            found.append(col(Subscription.plan_id).in_(plans))
         if self.term_ends_from is not None:
-            found.append(Subscription.term_end >= self.term_ends_from)  # type: ignore[arg-type]
+            found.append(col(Subscription.term_end) >= self.term_ends_from)
         if self.term_ends_until is not None:
-            found.append(Subscription.term_end <= self.term_ends_until)  # type: ignore[arg-type]
+            found.append(col(Subscription.term_end) <= self.term_ends_until)
         if self.customer_id is not None:
-            found.append(Subscription.customer_id == self.customer_id)  # type: ignore[arg-type]
+            found.append(col(Subscription.customer_id) == self.customer_id)
         return found
 
 
@@ -68,7 +69,7 @@ async def subscription_by_number(
     session: AsyncSession, scope: ReadScope, number: str
 ) -> Subscription | None:
     stmt = sa.select(Subscription).where(
-        Subscription.number == number.strip().upper(),  # type: ignore[arg-type]
+        col(Subscription.number) == number.strip().upper(),
         scope.subscriptions(),
     )
     return (await session.scalars(stmt)).first()
@@ -80,9 +81,9 @@ async def live_subscription_by_deployment(
     """The deployment's current base subscription, else its most recent one."""
     stmt = (
         sa.select(Subscription)
-        .join(Deployment, Deployment.id == Subscription.deployment_id)  # type: ignore[arg-type]
-        .where(Deployment.external_id == external_id.strip(), scope.subscriptions())  # type: ignore[arg-type]
-        .order_by(Subscription.term_end.desc(), Subscription.id.desc())  # type: ignore[attr-defined, union-attr]
+        .join(Deployment, col(Deployment.id) == col(Subscription.deployment_id))
+        .where(col(Deployment.external_id) == external_id.strip(), scope.subscriptions())
+        .order_by(col(Subscription.term_end).desc(), col(Subscription.id).desc())
         .limit(1)
     )
     return (await session.scalars(stmt)).first()
@@ -99,27 +100,26 @@ async def subscription_pages_by_customer(
 async def add_ons_by_subscription(
     session: AsyncSession, subscription_ids: Sequence[int]
 ) -> dict[int, list[AddOnPurchase]]:
-    return await children(
-        session, AddOnPurchase, AddOnPurchase.subscription_id, subscription_ids
-    )
+    return await children(session, AddOnPurchase, AddOnPurchase.subscription_id, subscription_ids)
 
 
 async def add_ons_by_ids(
     session: AsyncSession, scope: ReadScope, ids: Sequence[int]
 ) -> dict[int, AddOnPurchase]:
-    visible = sa.select(Subscription.id).where(scope.subscriptions())
+    visible = sa.select(col(Subscription.id)).where(scope.subscriptions())
     return await by_ids(
-        session, AddOnPurchase, ids, AddOnPurchase.subscription_id.in_(visible)  # type: ignore[attr-defined]
+        session, AddOnPurchase, ids, col(AddOnPurchase.subscription_id).in_(visible)
     )
 
 
 async def assignment_counts(session: AsyncSession, add_on_ids: Sequence[int]) -> dict[int, int]:
+    purchase_id = col(AddOnAssignment.add_on_purchase_id)
     stmt = (
-        sa.select(AddOnAssignment.add_on_purchase_id, sa.func.count())
-        .where(AddOnAssignment.add_on_purchase_id.in_(sorted(set(add_on_ids))))  # type: ignore[attr-defined]
-        .group_by(AddOnAssignment.add_on_purchase_id)
+        sa.select(purchase_id, sa.func.count())
+        .where(purchase_id.in_(sorted(set(add_on_ids))))
+        .group_by(purchase_id)
     )
-    return {purchase_id: count for purchase_id, count in (await session.execute(stmt)).all()}
+    return {purchase: count for purchase, count in (await session.execute(stmt)).all()}
 
 
 async def consumables_by_subscription(

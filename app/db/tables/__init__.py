@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from app.db.tables.billing import BillingAccount, Invoice, InvoiceLine, Order, Payment
 from app.db.tables.catalog import Price, Product
+from app.db.tables.commerce import NumberSequence, OrderLease, Promotion
 from app.db.tables.customers import ApiToken, Customer, Deployment, Membership, Partner, PortalUser
 from app.db.tables.local_providers import (
     CrmAccountRecord,
@@ -59,5 +60,8 @@ __all__ = [
     "ProvisionedEntitlement",
     "SeatUsage",
     "Subscription",
+    "NumberSequence",
+    "OrderLease",
+    "Promotion",
     "metadata",
 ]

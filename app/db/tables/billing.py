@@ -23,9 +23,7 @@ class BillingAccount(SQLModel, table=True):
 
     __tablename__ = "billing_account"
     __table_args__ = (
-        sa.CheckConstraint(
-            "(customer_id IS NULL) <> (partner_id IS NULL)", name="owner"
-        ),
+        sa.CheckConstraint("(customer_id IS NULL) <> (partner_id IS NULL)", name="owner"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -7,8 +7,13 @@ from datetime import date
 from types import MappingProxyType
 from typing import Final
 
-from app.providers._checks import check_amounts, check_text, invalid
-from app.providers.billing.records import InvoiceLineRecord, SubscriptionItem
+from app.providers._checks import check_amounts, check_currency, check_text, invalid
+from app.providers.billing.records import (
+    InvoiceLineRecord,
+    NewAccount,
+    NewInvoice,
+    SubscriptionItem,
+)
 from app.providers.errors import ProviderRejected
 
 PROVIDER = "local"
@@ -28,6 +33,22 @@ TEST_PAYMENT_METHODS: Final[Mapping[str, str | None]] = MappingProxyType(
 def check_payment_method(token: str) -> None:
     if token not in TEST_PAYMENT_METHODS:
         raise ProviderRejected(PROVIDER, "invalid_payment_method", f"unknown token {token!r}")
+
+
+def check_new_account(account: NewAccount) -> None:
+    check_text("name", account.name)
+    check_text("email", account.email)
+    check_currency(account.currency)
+    if account.payment_method is not None:
+        check_payment_method(account.payment_method)
+
+
+def check_new_invoice(invoice: NewInvoice, issued_on: date) -> int:
+    """Validate an invoice to issue on `issued_on`; return its total."""
+    check_currency(invoice.currency)
+    if invoice.due_on < issued_on:
+        raise invalid("due_on must not be before the issue date")
+    return check_lines(invoice.lines)
 
 
 def check_term(term_start: date, term_end: date) -> None:

@@ -89,11 +89,7 @@ class LocalBillingProvider:
     async def create_account(
         self, account: NewAccount, *, idempotency_key: str
     ) -> BillingAccountRecord:
-        checks.check_text("name", account.name)
-        checks.check_text("email", account.email)
-        checks.check_currency(account.currency)
-        if account.payment_method is not None:
-            check.check_payment_method(account.payment_method)
+        check.check_new_account(account)
 
         async def work(s: AsyncSession) -> BillingAccountRecord:
             row = LedgerAccount(
@@ -241,11 +237,8 @@ class LocalBillingProvider:
     # -- invoices and payments ---------------------------------------------------------------
 
     async def create_invoice(self, invoice: NewInvoice, *, idempotency_key: str) -> InvoiceRecord:
-        checks.check_currency(invoice.currency)
-        total = check.check_lines(invoice.lines)
         today = self._clock.today()
-        if invoice.due_on < today:
-            raise checks.invalid("due_on must not be before the issue date")
+        total = check.check_new_invoice(invoice, today)
 
         async def work(s: AsyncSession) -> InvoiceRecord:
             await self._check_invoice_owner(s, invoice)

@@ -68,7 +68,9 @@ async def seed_catalog(session: AsyncSession) -> dict[str, Product]:
 async def usd_prices(session: AsyncSession, products: Mapping[str, Product]) -> dict[str, int]:
     """The USD price of each product, by product code."""
     codes = {ident(product): code for code, product in products.items()}
-    stmt = sa.select(Price).where(col(Price.product_id).in_(codes), Price.currency == CURRENCY)
+    stmt = sa.select(Price).where(
+        col(Price.product_id).in_(list(codes)), col(Price.currency) == CURRENCY
+    )
     return {codes[price.product_id]: price.amount for price in await session.scalars(stmt)}
 
 
@@ -93,4 +95,6 @@ def _product(spec: ProductSpec) -> Product:
 
 
 def _price(spec: ProductSpec, product: Product) -> Price:
-    return Price(product_id=ident(product), currency=CURRENCY, amount=spec.price, period=spec.period)
+    return Price(
+        product_id=ident(product), currency=CURRENCY, amount=spec.price, period=spec.period
+    )

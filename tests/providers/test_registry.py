@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.clock import FixedClock
+from app.config import Settings
+from app.providers import Providers, build_providers
+from app.providers.billing import LocalBillingProvider
+from app.providers.crm import LocalCrmProvider
+from app.providers.provisioning import LocalProvisioningTarget
+from tests.providers.factories import new_account
+
+
+async def test_local_is_the_default(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    providers = build_providers(settings, session_factory, clock)
+
+    assert isinstance(providers.billing, LocalBillingProvider)
+    assert isinstance(providers.crm, LocalCrmProvider)
+    assert isinstance(providers.provisioning, LocalProvisioningTarget)
+    account = await providers.billing.create_account(new_account(), idempotency_key="acct-1")
+    assert (await providers.billing.get_accounts([account.ref]))[account.ref] == account
+    await providers.aclose()
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("billing_provider", "unknown billing_provider 'stripe'; valid choices: local"),
+        ("crm_provider", "unknown crm_provider 'stripe'; valid choices: local"),
+        ("provisioning_target", "unknown provisioning_target 'stripe'; valid choices: local"),
+    ],
+)
+def test_an_unknown_name_is_refused(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    setting: str,
+    message: str,
+) -> None:
+    chosen = settings.model_copy(update={setting: "stripe"})
+
+    with pytest.raises(ValueError) as caught:
+        build_providers(chosen, session_factory, clock)
+
+    assert str(caught.value) == message
+
+
+class _Closing:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.closed = 0
+        self.error = error
+
+    async def aclose(self) -> None:
+        self.closed += 1
+        if self.error is not None:
+            raise self.error
+
+
+async def test_aclose_closes_each_implementation_once_even_after_a_failure() -> None:
+    shared, failing = _Closing(), _Closing(RuntimeError("boom"))
+    providers = Providers(billing=failing, crm=shared, provisioning=shared)  # type: ignore[arg-type]
+
+    with pytest.raises(ExceptionGroup) as caught:
+        await providers.aclose()
+
+    assert (failing.closed, shared.closed) == (1, 1)
+    assert [str(error) for error in caught.value.exceptions] == ["boom"]
