@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from logging.config import fileConfig
+
 from alembic import context
 from sqlalchemy.engine import Connection
 

@@ -37,7 +37,9 @@ async def page_for(
         "customer": ctx.loaders.invoice_pages_by_customer,
         "subscription": ctx.loaders.invoice_pages_by_subscription,
     }[parent]
-    page: Page[Invoice] = await loader.load((parent_id, page_request(first, after, descending=True)))
+    page: Page[Invoice] = await loader.load(
+        (parent_id, page_request(first, after, descending=True))
+    )
     return page
 
 

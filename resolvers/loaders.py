@@ -165,7 +165,7 @@ class Loaders:
     def crm_account(self) -> DataLoader[str, CrmAccount | None]:
         crm = self._ctx.runtime.providers.crm
 
-        async def load(refs: list[str]) -> list[CrmAccount | None | BaseException]:
+        async def load(refs: list[str]) -> list[CrmAccount | BaseException | None]:
             try:
                 found = await crm.get_accounts(refs)
             except ProviderError as exc:

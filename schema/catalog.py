@@ -19,7 +19,9 @@ class Price:
 
     @classmethod
     def from_row(cls, row: tables.Price) -> Price:
-        return cls(currency=row.currency, amount=Money.of(row.amount, row.currency), period=row.period)
+        return cls(
+            currency=row.currency, amount=Money.of(row.amount, row.currency), period=row.period
+        )
 
 
 @strawberry.type

@@ -141,7 +141,9 @@ class Customer(Node):
 
     @strawberry.field
     async def deployments(self, info: strawberry.Info) -> list[Deployment]:
-        return [Deployment.from_row(row) for row in await resolve.deployments(info.context, self._pk)]
+        return [
+            Deployment.from_row(row) for row in await resolve.deployments(info.context, self._pk)
+        ]
 
     @strawberry.field
     async def subscriptions(

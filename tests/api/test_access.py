@@ -36,13 +36,19 @@ class World:
 async def world(db: AsyncSession, settings: Settings) -> World:
     a, b = await f.customer(db, name="Alpha"), await f.customer(db, name="Beta")
     p, q = await f.partner(db, name="P"), await f.partner(db, name="Q")
-    c = await f.customer(db, name="Gamma", kind=CustomerKind.PARTNER_MANAGED, managing_partner_id=p.id)
-    d = await f.customer(db, name="Delta", kind=CustomerKind.PARTNER_MANAGED, managing_partner_id=q.id)
+    c = await f.customer(
+        db, name="Gamma", kind=CustomerKind.PARTNER_MANAGED, managing_partner_id=p.id
+    )
+    d = await f.customer(
+        db, name="Delta", kind=CustomerKind.PARTNER_MANAGED, managing_partner_id=q.id
+    )
     sub_a, sub_b = await f.subscription(db, a), await f.subscription(db, b)
-    sub_p = await f.subscription(db, c, account=await f.billing_account(db, p), partner_id=p.id,
-                                 channel=Channel.PARTNER)
-    sub_q = await f.subscription(db, d, account=await f.billing_account(db, q), partner_id=q.id,
-                                 channel=Channel.PARTNER)
+    sub_p = await f.subscription(
+        db, c, account=await f.billing_account(db, p), partner_id=p.id, channel=Channel.PARTNER
+    )
+    sub_q = await f.subscription(
+        db, d, account=await f.billing_account(db, q), partner_id=q.id, channel=Channel.PARTNER
+    )
     direct_c = await f.subscription(db, c)
     invoice_a, invoice_b = await f.invoice(db, sub_a), await f.invoice(db, sub_b)
     await f.invoice(db, sub_p)
@@ -52,8 +58,15 @@ async def world(db: AsyncSession, settings: Settings) -> World:
         owner_c=user_token(settings, await f.user(db, member_of=c)),
         partner_p=await api_token(db, TokenKind.PARTNER, partner_id=p.id),
         admin=await api_token(db, TokenKind.ADMIN),
-        sub_a=sub_a, sub_b=sub_b, sub_p=sub_p, sub_q=sub_q, direct_c=direct_c,
-        invoice_a=invoice_a, invoice_b=invoice_b, customer_b=b, customer_c=c,
+        sub_a=sub_a,
+        sub_b=sub_b,
+        sub_p=sub_p,
+        sub_q=sub_q,
+        direct_c=direct_c,
+        invoice_a=invoice_a,
+        invoice_b=invoice_b,
+        customer_b=b,
+        customer_c=c,
     )
 
 
@@ -79,8 +92,9 @@ ROOT_READS = [
 
 
 @pytest.mark.parametrize("query", ROOT_READS)
-async def test_anonymous_gets_unauthenticated(world: World, api: Api, db: AsyncSession,
-                                              query: str) -> None:
+async def test_anonymous_gets_unauthenticated(
+    world: World, api: Api, db: AsyncSession, query: str
+) -> None:
     before = await table_counts(db)
     body = await api.query(query)
     assert error_codes(body) == ["UNAUTHENTICATED"]
@@ -90,7 +104,9 @@ async def test_anonymous_gets_unauthenticated(world: World, api: Api, db: AsyncS
 
 async def test_anonymous_viewer_is_null_and_catalog_is_public(api: Api) -> None:
     assert await api.data("{ viewer { name } products { code } }") == {
-        "viewer": None, "products": []}
+        "viewer": None,
+        "products": [],
+    }
 
 
 async def test_bad_token_is_refused_before_execution(api: Api) -> None:
@@ -112,8 +128,9 @@ async def test_member_cannot_list_customers(world: World, api: Api, db: AsyncSes
     assert await table_counts(db) == before
 
 
-async def test_member_cannot_reach_another_customer_by_id(world: World, api: Api,
-                                                          db: AsyncSession) -> None:
+async def test_member_cannot_reach_another_customer_by_id(
+    world: World, api: Api, db: AsyncSession
+) -> None:
     before = await table_counts(db)
     query = """query($s: ID!, $i: ID!, $c: ID!, $ids: [ID!]!, $n: String!) {
       node(id: $s) { id }
@@ -125,16 +142,29 @@ async def test_member_cannot_reach_another_customer_by_id(world: World, api: Api
     }"""
     own = gid("Subscription", world.sub_a)
     variables = {
-        "s": gid("Subscription", world.sub_b), "i": gid("Invoice", world.invoice_b),
-        "c": gid("Customer", world.customer_b), "n": world.sub_b.number,
-        "ids": [own, gid("Subscription", world.sub_b), gid("Invoice", world.invoice_b),
-                gid("Customer", world.customer_b), gid("Deployment", world.sub_b)],
+        "s": gid("Subscription", world.sub_b),
+        "i": gid("Invoice", world.invoice_b),
+        "c": gid("Customer", world.customer_b),
+        "n": world.sub_b.number,
+        "ids": [
+            own,
+            gid("Subscription", world.sub_b),
+            gid("Invoice", world.invoice_b),
+            gid("Customer", world.customer_b),
+            gid("Deployment", world.sub_b),
+        ],
     }
 
     data = await api.data(query, variables, token=world.owner_a)
 
-    assert data == {"node": None, "nodes": [{"id": own}, None, None, None, None],
-                    "subscription": None, "byId": None, "invoice": None, "customer": None}
+    assert data == {
+        "node": None,
+        "nodes": [{"id": own}, None, None, None, None],
+        "subscription": None,
+        "byId": None,
+        "invoice": None,
+        "customer": None,
+    }
     assert await table_counts(db) == before
 
 
@@ -152,8 +182,11 @@ async def test_nested_edge_hides_the_partners_billing_account(world: World, api:
     data = await api.data(query, token=world.owner_c)
     by_number = {n["number"]: n for n in data["subscriptions"]["nodes"]}
     assert by_number[world.sub_p.number] == {
-        "number": world.sub_p.number, "billingAccount": None, "soldBy": {"name": "P"},
-        "customer": {"name": "Gamma"}}
+        "number": world.sub_p.number,
+        "billingAccount": None,
+        "soldBy": {"name": "P"},
+        "customer": {"name": "Gamma"},
+    }
     assert by_number[world.direct_c.number]["billingAccount"] == {"name": "Gamma"}
 
 
@@ -170,16 +203,21 @@ async def test_partner_sees_only_what_it_sold(world: World, api: Api) -> None:
     data = await api.data(query, variables, token=world.partner_p)
 
     sold = {"number": world.sub_p.number}
-    assert data["customers"]["nodes"] == [{
-        "name": "Gamma", "subscriptions": {"nodes": [sold]},
-        "invoices": {"nodes": [{"subscription": sold}]}}]
+    assert data["customers"]["nodes"] == [
+        {
+            "name": "Gamma",
+            "subscriptions": {"nodes": [sold]},
+            "invoices": {"nodes": [{"subscription": sold}]},
+        }
+    ]
     assert data["customer"] is None and data["node"] is None
     assert data["invoices"]["nodes"] == [{"subscription": sold}]
 
 
 async def test_admin_sees_everything(world: World, api: Api) -> None:
-    expected = {s.number for s in (world.sub_a, world.sub_b, world.sub_p, world.sub_q,
-                                   world.direct_c)}
+    expected = {
+        s.number for s in (world.sub_a, world.sub_b, world.sub_p, world.sub_q, world.direct_c)
+    }
     assert set(await numbers(api, world.admin)) == expected
 
 

@@ -38,8 +38,15 @@ query Dashboard {
 
 async def _owner_with_premium(db: AsyncSession) -> tuple[f.Customer, f.PortalUser, f.Subscription]:
     acme = await f.customer(db, name="Acme Corp", crm_ref="crm_acme")
-    db.add(CrmAccountRecord(ref="crm_acme", name="Acme (CRM)", segment="SMB",
-                            owner_name="Ada", owner_email="ada@vendor.example"))
+    db.add(
+        CrmAccountRecord(
+            ref="crm_acme",
+            name="Acme (CRM)",
+            segment="SMB",
+            owner_name="Ada",
+            owner_email="ada@vendor.example",
+        )
+    )
     owner = await f.user(db, member_of=acme, role=MemberRole.OWNER)
     sub = await f.subscription(db, acme, seats=10, seats_in_use=12, max_seats_used=13)
     await f.add_on(db, sub, quantity=5)
@@ -48,48 +55,68 @@ async def _owner_with_premium(db: AsyncSession) -> tuple[f.Customer, f.PortalUse
     return acme, owner, sub
 
 
-async def test_owner_dashboard_returns_seeded_data(db: AsyncSession, api: Api,
-                                                   settings: Settings) -> None:
+async def test_owner_dashboard_returns_seeded_data(
+    db: AsyncSession, api: Api, settings: Settings
+) -> None:
     _, owner, sub = await _owner_with_premium(db)
 
     data = await api.data(DASHBOARD, token=user_token(settings, owner))
 
     assert data["viewer"]["kind"] == "CUSTOMER_USER"
     assert data["viewer"]["memberships"] == [
-        {"role": "OWNER", "customer": {"name": "Acme Corp",
-                                       "crmAccount": {"name": "Acme (CRM)", "segment": "SMB"}}}
+        {
+            "role": "OWNER",
+            "customer": {
+                "name": "Acme Corp",
+                "crmAccount": {"name": "Acme (CRM)", "segment": "SMB"},
+            },
+        }
     ]
     [node] = data["subscriptions"]["nodes"]
     assert node["number"] == sub.number
     assert (node["seats"], node["seatsInUse"], node["maxSeatsUsed"]) == (10, 12, 13)
     assert (node["seatsOwed"], node["seatsRemaining"], node["seatAlert"]) == (3, -2, True)
     assert node["plan"]["price"]["amount"] == {
-        "amount": 34_800, "currency": "USD", "formatted": "$348.00"}
+        "amount": 34_800,
+        "currency": "USD",
+        "formatted": "$348.00",
+    }
     assert node["addOns"] == [{"quantity": 5, "assignedSeats": 0, "product": {"code": "duo_pro"}}]
-    assert node["actions"] == {"canAddSeats": True, "canUpgrade": True, "canRenew": False,
-                               "canDowngrade": False, "reason": "PLAN_NOT_ELIGIBLE"}
+    assert node["actions"] == {
+        "canAddSeats": True,
+        "canUpgrade": True,
+        "canRenew": False,
+        "canDowngrade": False,
+        "reason": "PLAN_NOT_ELIGIBLE",
+    }
     newest, oldest = node["invoices"]["nodes"]
     assert newest["total"] == {"amount": 87_238, "formatted": "$872.38"}
     assert newest["amountDue"] == {"amount": 87_238}
     assert oldest["status"] == "PAID" and oldest["amountDue"] == {"amount": 0}
-    assert oldest["lines"] == [{"position": 1, "description": "Line 1",
-                                "amount": {"amount": 348_000}}]
+    assert oldest["lines"] == [
+        {"position": 1, "description": "Line 1", "amount": {"amount": 348_000}}
+    ]
 
 
-async def test_viewer_may_not_purchase_but_sees_why(db: AsyncSession, api: Api,
-                                                    settings: Settings) -> None:
+async def test_viewer_may_not_purchase_but_sees_why(
+    db: AsyncSession, api: Api, settings: Settings
+) -> None:
     acme, _, _ = await _owner_with_premium(db)
     viewer = await f.user(db, member_of=acme, role=MemberRole.VIEWER)
 
-    data = await api.data("{ subscriptions(first: 5) { nodes { actions { canAddSeats reason } } } }",
-                          token=user_token(settings, viewer))
+    data = await api.data(
+        "{ subscriptions(first: 5) { nodes { actions { canAddSeats reason } } } }",
+        token=user_token(settings, viewer),
+    )
 
     assert data["subscriptions"]["nodes"] == [
-        {"actions": {"canAddSeats": False, "reason": "FORBIDDEN"}}]
+        {"actions": {"canAddSeats": False, "reason": "FORBIDDEN"}}
+    ]
 
 
-async def test_subscription_lookup_by_number_and_deployment(db: AsyncSession, api: Api,
-                                                            settings: Settings) -> None:
+async def test_subscription_lookup_by_number_and_deployment(
+    db: AsyncSession, api: Api, settings: Settings
+) -> None:
     _, owner, sub = await _owner_with_premium(db)
     token = user_token(settings, owner)
     query = """query($n: String, $d: String) {
@@ -138,7 +165,10 @@ async def test_products_are_public(db: AsyncSession, api: Api) -> None:
     await f.catalog(db)
     data = await api.data('{ products(tags: ["PLAN"]) { code price { amount { amount } } } }')
     assert [(p["code"], p["price"]["amount"]["amount"]) for p in data["products"]] == [
-        ("free", 0), ("premium", 34_800), ("ultimate", 118_800)]
+        ("free", 0),
+        ("premium", 34_800),
+        ("ultimate", 118_800),
+    ]
 
 
 async def test_health_endpoints(api: Api) -> None:

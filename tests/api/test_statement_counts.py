@@ -47,8 +47,15 @@ class CountingCrm:
 
 async def _customer_with(db: AsyncSession, subscriptions: int) -> f.Customer:
     customer = await f.customer(db)
-    db.add(CrmAccountRecord(ref=customer.crm_ref or "", name=customer.name, segment="SMB",
-                            owner_name="Ada", owner_email="ada@vendor.example"))
+    db.add(
+        CrmAccountRecord(
+            ref=customer.crm_ref or "",
+            name=customer.name,
+            segment="SMB",
+            owner_name="Ada",
+            owner_email="ada@vendor.example",
+        )
+    )
     account = await f.billing_account(db, customer)
     for _ in range(subscriptions):
         sub = await f.subscription(db, customer, account=account)
@@ -58,8 +65,9 @@ async def _customer_with(db: AsyncSession, subscriptions: int) -> f.Customer:
     return customer
 
 
-async def test_statements_do_not_grow_with_the_list(db: AsyncSession, api: Api, runtime: Runtime,
-                                                    sql_statements: StatementCounter) -> None:
+async def test_statements_do_not_grow_with_the_list(
+    db: AsyncSession, api: Api, runtime: Runtime, sql_statements: StatementCounter
+) -> None:
     admin = await api_token(db, TokenKind.ADMIN)
     small, large = await _customer_with(db, 5), await _customer_with(db, 50)
     crm = CountingCrm(runtime.providers.crm)
@@ -68,8 +76,9 @@ async def test_statements_do_not_grow_with_the_list(db: AsyncSession, api: Api, 
     counts = []
     for customer in (small, large):
         sql_statements.reset()
-        data = await api.data(QUERY, {"id": to_global_id("Customer", customer.id or 0)},
-                              token=admin)
+        data = await api.data(
+            QUERY, {"id": to_global_id("Customer", customer.id or 0)}, token=admin
+        )
         counts.append(sql_statements.count)
         assert data["customer"]["crmAccount"] == {"name": customer.name}
     assert len(data["customer"]["subscriptions"]["nodes"]) == 50
@@ -87,6 +96,7 @@ async def test_crm_is_called_once_for_a_list(db: AsyncSession, api: Api, runtime
     data = await api.data(LIST_QUERY, token=admin)
 
     assert [c["crmAccount"]["name"] for c in data["customers"]["nodes"]] == [
-        c.name for c in customers]
+        c.name for c in customers
+    ]
     assert len(crm.calls) == 1
     assert sorted(crm.calls[0]) == sorted(c.crm_ref for c in customers)

@@ -19,21 +19,24 @@ from app.domain.enums import TokenKind
 class Api:
     client: httpx.AsyncClient
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None,
-                   token: str | None = None) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return await self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
 
-    async def query(self, query: str, variables: dict[str, Any] | None = None,
-                    token: str | None = None) -> dict[str, Any]:
+    async def query(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         response = await self.post(query, variables, token)
         body: dict[str, Any] = response.json()
         return body
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None,
-                   token: str | None = None) -> dict[str, Any]:
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         body = await self.query(query, variables, token)
         assert "errors" not in body, body["errors"]
         data: dict[str, Any] = body["data"]
@@ -50,7 +53,13 @@ def user_token(settings: Settings, user: PortalUser) -> str:
 
 async def api_token(db: AsyncSession, kind: TokenKind, partner_id: int | None = None) -> str:
     token = new_api_token()
-    db.add(ApiToken(kind=kind, name=f"{kind.value.title()} token", token_hash=hash_api_token(token),
-                    partner_id=partner_id))
+    db.add(
+        ApiToken(
+            kind=kind,
+            name=f"{kind.value.title()} token",
+            token_hash=hash_api_token(token),
+            partner_id=partner_id,
+        )
+    )
     await db.flush()
     return token

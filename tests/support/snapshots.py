@@ -11,5 +11,7 @@ from app.db.tables import metadata
 async def table_counts(db: AsyncSession) -> dict[str, int]:
     counts = {}
     for name, table in metadata.tables.items():
-        counts[name] = (await db.execute(sa.select(sa.func.count()).select_from(table))).scalar_one()
+        counts[name] = (
+            await db.execute(sa.select(sa.func.count()).select_from(table))
+        ).scalar_one()
     return counts
