@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from app.config import Settings
 from app.http.health import healthz, readyz
+from app.http.invoices import invoice_pdf
 from app.runtime import Runtime, build_runtime
 from schema.build import build_schema
 from schema.view import GraphQLView
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
         ],
     )
     if runtime is not None:

@@ -51,3 +51,9 @@ async def lines(ctx: RequestContext, invoice_id: int) -> list[InvoiceLine]:
 async def payments(ctx: RequestContext, invoice_id: int) -> list[Payment]:
     found: list[Payment] = await ctx.loaders.payments_by_invoice.load(invoice_id)
     return found
+
+
+async def for_order(ctx: RequestContext, order_id: int) -> Invoice | None:
+    """The invoice of an order the caller just placed or replayed, within their scope."""
+    found = await ctx.read(lambda s: repo.invoice_for_order(s, ctx.scope, order_id))
+    return found

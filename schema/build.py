@@ -8,6 +8,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from resolvers.errors import is_public
+from schema.mutation import Mutation
 from schema.query import Query
 
 # Concrete types reached only through the Node interface must be listed explicitly.
@@ -31,7 +32,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=256),
         lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
     ]
-    return Schema(query=Query, types=[AddOnPurchase], extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, types=[AddOnPurchase], extensions=extensions)
 
 
 schema = build_schema()

@@ -101,6 +101,11 @@ class Invoice(Node):
             _row=row,
         )
 
+    @strawberry.field(description="Download with the same bearer token as the API.")
+    def pdf_url(self, info: strawberry.Info) -> str:
+        base = info.context.runtime.settings.public_base_url.rstrip("/")
+        return f"{base}/invoices/{self.number}.pdf"
+
     @property
     def _pk(self) -> int:
         assert self._row.id is not None

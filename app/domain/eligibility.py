@@ -70,8 +70,8 @@ _PHRASES: Mapping[Action, str] = {
     Action.ADD_ADD_ONS: "add add-ons",
     Action.BUY_PACKS: "buy packs",
 }
-# A trial converts by buying a plan, so UPGRADE is its only way forward.
-_TRIAL_ALLOWED = frozenset({Action.UPGRADE})
+# A trial converts through a createSubscription order on its deployment, not changePlan.
+_TRIAL_MESSAGES: Mapping[Action, str] = {Action.UPGRADE: "Buy a plan to convert the trial."}
 _GRACE_ALLOWED = frozenset({Action.RENEW})
 _FREE_PLAN_ALLOWED = frozenset({Action.UPGRADE, Action.BUY_PACKS})
 
@@ -102,8 +102,10 @@ def _status_refusal(facts: SubscriptionFacts, action: Action) -> DomainError | N
     status = facts.status
     if status is SubscriptionStatus.EXPIRED:
         message = f"This subscription has expired, so you cannot {phrase}."
-    elif status is SubscriptionStatus.TRIAL and action not in _TRIAL_ALLOWED:
-        message = f"You cannot {phrase} during a trial; buy a plan first."
+    elif status is SubscriptionStatus.TRIAL:
+        message = _TRIAL_MESSAGES.get(
+            action, f"You cannot {phrase} during a trial; buy a plan first."
+        )
     elif status is SubscriptionStatus.GRACE and action not in _GRACE_ALLOWED:
         message = f"This subscription is in its grace period; renew it before you {phrase}."
     else:
@@ -142,7 +144,7 @@ def check_buy_packs(facts: SubscriptionFacts, caller: Caller) -> DomainError | N
 
 def check_upgrade(facts: SubscriptionFacts, caller: Caller) -> DomainError | None:
     refusal = _common_refusal(facts, caller, Action.UPGRADE)
-    if refusal or facts.status is SubscriptionStatus.TRIAL:
+    if refusal:
         return refusal
     if facts.plan_tier >= facts.top_plan_tier:
         return DomainError(

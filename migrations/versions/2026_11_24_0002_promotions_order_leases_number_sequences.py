@@ -40,6 +40,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_promotion')),
     sa.UniqueConstraint('code', name=op.f('uq_promotion_code'))
     )
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('processing_until', sa.DateTime(timezone=True), nullable=True))
+
     op.create_table('order_lease',
     sa.Column('resource', sa.String(length=64), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -51,6 +54,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('order_lease')
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.drop_column('processing_until')
+
     op.drop_table('promotion')
     op.drop_table('number_sequence')
 

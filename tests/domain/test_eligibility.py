@@ -85,9 +85,16 @@ def test_expired_refuses_everything() -> None:
     assert codes(facts) == dict.fromkeys(Action, S)
 
 
-def test_trial_allows_only_upgrade_even_from_the_top_tier() -> None:
+def test_trial_refuses_everything_even_upgrade() -> None:
     facts = replace(ACTIVE, status=SubscriptionStatus.TRIAL)
-    assert codes(facts) == dict.fromkeys(ALL - {Action.UPGRADE}, S)
+    assert codes(facts) == dict.fromkeys(ALL, S)
+
+
+def test_trial_upgrade_points_to_buying_a_plan() -> None:
+    for tier in (PREMIUM, ULTIMATE):
+        facts = replace(ACTIVE, status=SubscriptionStatus.TRIAL, plan_tier=tier)
+        refusal = check_upgrade(facts, OWNER)
+        assert refusal == DomainError(S, "Buy a plan to convert the trial.")
 
 
 def test_grace_allows_only_renew() -> None:

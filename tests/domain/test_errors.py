@@ -5,7 +5,7 @@ from app.domain.errors import DomainError, ErrorCode
 
 def test_codes_are_their_names() -> None:
     assert all(code.value == code.name for code in ErrorCode)
-    assert len(ErrorCode) == 23
+    assert len(ErrorCode) == 24
 
 
 def test_domain_error_is_a_comparable_exception() -> None:

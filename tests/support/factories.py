@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel
 
 from app.db.tables import (
     AddOnPurchase,
@@ -19,37 +19,23 @@ from app.db.tables import (
     Membership,
     Partner,
     PortalUser,
-    Price,
     Product,
     SeatUsage,
     Subscription,
 )
 from app.domain.enums import (
-    BillingPeriod,
     Channel,
     DeploymentKind,
     InvoiceLineKind,
     InvoiceStatus,
     MemberRole,
-    ProductKind,
     ReconciliationMode,
     SubscriptionStatus,
 )
+from app.services.demo.catalog import seed_catalog
 
 T = TypeVar("T", bound=SQLModel)
 _seq = itertools.count(1)
-
-CATALOG: tuple[dict[str, Any], ...] = (
-    {"code": "free", "kind": ProductKind.PLAN, "tier": 0, "amount": 0, "quota": 400},
-    {"code": "premium", "kind": ProductKind.PLAN, "tier": 1, "amount": 34_800, "quota": 10_000},
-    {"code": "ultimate", "kind": ProductKind.PLAN, "tier": 2, "amount": 118_800, "quota": 50_000},
-    {
-        "code": "duo_pro",
-        "kind": ProductKind.SEAT_ADDON,
-        "amount": 22_800,
-        "eligible": ["premium", "ultimate"],
-    },
-)
 
 
 def _next() -> int:
@@ -63,34 +49,8 @@ async def add(db: AsyncSession, row: T) -> T:
 
 
 async def catalog(db: AsyncSession) -> dict[str, Product]:
-    """The plans of DOMAIN.md section 2 (created once per test transaction)."""
-    existing = {p.code: p for p in (await db.scalars(select(Product))).all()}
-    for spec in CATALOG:
-        if spec["code"] in existing:
-            continue
-        product = await add(
-            db,
-            Product(
-                code=spec["code"],
-                name=spec["code"].replace("_", " ").title(),
-                kind=spec["kind"],
-                tier=spec.get("tier", 0),
-                compute_quota_minutes=spec.get("quota"),
-                eligible_plans=spec.get("eligible", []),
-                tags=["PLAN"] if spec["kind"] is ProductKind.PLAN else ["ADD_ON"],
-            ),
-        )
-        await add(
-            db,
-            Price(
-                product_id=product.id,
-                currency="USD",
-                amount=spec["amount"],
-                period=BillingPeriod.YEAR,
-            ),
-        )
-        existing[product.code] = product
-    return existing
+    """The demo catalog of DOMAIN.md section 2 (created once per test transaction)."""
+    return await seed_catalog(db)
 
 
 async def partner(db: AsyncSession, **overrides: Any) -> Partner:

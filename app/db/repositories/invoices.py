@@ -70,3 +70,10 @@ async def payments_by_invoice(
     session: AsyncSession, invoice_ids: Sequence[int]
 ) -> dict[int, list[Payment]]:
     return await children(session, Payment, Payment.invoice_id, invoice_ids)
+
+
+async def invoice_for_order(
+    session: AsyncSession, scope: ReadScope, order_id: int
+) -> Invoice | None:
+    stmt = sa.select(Invoice).where(col(Invoice.order_id) == order_id, scope.invoices())
+    return (await session.scalars(stmt)).first()

@@ -57,6 +57,8 @@ class Order(SQLModel, table=True):
     discount: int = 0
     total: int
     placed_by: str = Field(max_length=200)
+    # Whoever set this (and it has not passed) is executing the order; others wait or replay.
+    processing_until: datetime | None = timestamp_field(default=None)
     result: dict[str, Any] | None = json_field(default=None)
     created_at: datetime = timestamp_field(default_factory=utcnow)
     completed_at: datetime | None = timestamp_field(default=None)

@@ -1,0 +1,63 @@
+"""Promo codes: when one applies to an order, and how much it takes off."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.money import Money, round_half_up
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    code: str
+    percent_off: int | None  # 1..100
+    amount_off: int | None  # minor units, in `currency`
+    currency: str | None
+    expires_on: date | None  # last valid day
+    redemptions_left: int | None  # None = unlimited
+    plan_codes: tuple[str, ...]  # empty = any plan
+
+    def __post_init__(self) -> None:
+        if (self.percent_off is None) == (self.amount_off is None):
+            raise ValueError("a promotion has exactly one of percent_off and amount_off")
+        if self.percent_off is not None and not 1 <= self.percent_off <= 100:
+            raise ValueError("percent_off must be between 1 and 100")
+        if self.amount_off is not None and (self.amount_off <= 0 or self.currency is None):
+            raise ValueError("amount_off must be positive and have a currency")
+
+    def description(self, currency: str) -> str:
+        if self.percent_off is not None:
+            return f"Promotion {self.code}: {self.percent_off}% off"
+        return f"Promotion {self.code}: {Money(self.amount_off or 0, currency).formatted} off"
+
+
+def check_promotion(promotion: Promotion, *, currency: str, plan_code: str, today: date) -> None:
+    """Raise PROMO_CODE_INVALID unless `promotion` applies to this order."""
+    reason = _refusal_reason(promotion, currency=currency, plan_code=plan_code, today=today)
+    if reason is not None:
+        raise DomainError(
+            ErrorCode.PROMO_CODE_INVALID, f"The promo code `{promotion.code}` {reason}."
+        )
+
+
+def _refusal_reason(
+    promotion: Promotion, *, currency: str, plan_code: str, today: date
+) -> str | None:
+    if promotion.expires_on is not None and today > promotion.expires_on:
+        return f"expired on {promotion.expires_on.isoformat()}"
+    if promotion.redemptions_left is not None and promotion.redemptions_left <= 0:
+        return "has been fully redeemed"
+    if promotion.plan_codes and plan_code not in promotion.plan_codes:
+        return "does not apply to this plan"
+    if promotion.amount_off is not None and promotion.currency != currency:
+        return f"cannot be used for an order in {currency}"
+    return None
+
+
+def discount_amount(promotion: Promotion, base: int) -> int:
+    """The discount on `base` (the order's charges), never more than `base`."""
+    if base <= 0:
+        return 0
+    if promotion.percent_off is not None:
+        return round_half_up(base * promotion.percent_off, 100)
+    return min(promotion.amount_off or 0, base)

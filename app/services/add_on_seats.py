@@ -1,0 +1,136 @@
+"""Add-on seat assignments (DOMAIN.md 5): user ids hold the seats of a purchased add-on,
+never more than its quantity, and two concurrent assignments never both take the last seat.
+
+The purchase row is locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction is
+already exclusive) before the assignments are counted, so writers to one purchase take
+turns and each counts what the previous one committed. Use cases run inside the caller's
+unit of work and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.authenticate import read_scope
+from app.auth.principals import Principal, PrincipalKind
+from app.db.repositories import changes
+from app.db.tables import AddOnPurchase, Subscription
+from app.domain.enums import MemberRole, SubscriptionStatus
+from app.domain.errors import DomainError, ErrorCode
+from app.services import audit
+from app.services.orders.errors import NotAllowed
+
+MAX_USER_IDS = 100
+MAX_USER_ID_LENGTH = 64
+ASSIGNABLE_STATUSES = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIAL})
+ASSIGNERS = frozenset({PrincipalKind.CUSTOMER_USER, PrincipalKind.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class SeatAssignments:
+    purchase: AddOnPurchase
+    assigned_user_ids: tuple[str, ...]  # everyone holding a seat now, in assignment order
+
+
+async def assign_seats(
+    session: AsyncSession,
+    principal: Principal,
+    add_on_purchase_id: int,
+    user_ids: Sequence[str],
+    *,
+    now: datetime,
+) -> SeatAssignments:
+    """All or nothing: ids that already hold a seat are no-ops; if the others do not all fit
+    in the purchased quantity, NO_SEATS_AVAILABLE and nothing is written."""
+    purchase, _ = await _locked_purchase(session, principal, add_on_purchase_id)
+    wanted = checked_user_ids(user_ids)
+    held = await changes.assigned_user_ids(session, add_on_purchase_id)
+    taken = set(held)
+    new = [user_id for user_id in wanted if user_id not in taken]
+    if len(held) + len(new) > purchase.quantity:
+        free = max(0, purchase.quantity - len(held))
+        raise DomainError(
+            ErrorCode.NO_SEATS_AVAILABLE,
+            f"{len(new)} more seat(s) needed but only {free} of {purchase.quantity} "
+            "are free; nothing was assigned.",
+        )
+    if not new:
+        return SeatAssignments(purchase, tuple(held))
+    await changes.add_assignments(session, add_on_purchase_id, new, now)
+    await audit.record(
+        session,
+        principal,
+        "add_on.seats_assigned",
+        ("AddOnPurchase", add_on_purchase_id),
+        before={"assigned": len(held)},
+        after={"assigned": len(held) + len(new), "user_ids": new},
+    )
+    return SeatAssignments(purchase, (*held, *new))
+
+
+async def unassign_seats(
+    session: AsyncSession,
+    principal: Principal,
+    add_on_purchase_id: int,
+    user_ids: Sequence[str],
+) -> SeatAssignments:
+    """Free the seats of the given user ids; ids without a seat are ignored."""
+    purchase, _ = await _locked_purchase(session, principal, add_on_purchase_id)
+    wanted = checked_user_ids(user_ids)
+    held = await changes.assigned_user_ids(session, add_on_purchase_id)
+    leaving = set(wanted) & set(held)
+    if not leaving:
+        return SeatAssignments(purchase, tuple(held))
+    removed = [user_id for user_id in held if user_id in leaving]
+    await changes.remove_assignments(session, add_on_purchase_id, removed)
+    remaining = tuple(user_id for user_id in held if user_id not in leaving)
+    await audit.record(
+        session,
+        principal,
+        "add_on.seats_unassigned",
+        ("AddOnPurchase", add_on_purchase_id),
+        before={"assigned": len(held)},
+        after={"assigned": len(remaining), "user_ids": removed},
+    )
+    return SeatAssignments(purchase, remaining)
+
+
+def checked_user_ids(user_ids: Sequence[str]) -> list[str]:
+    """1-100 ids of 1-64 characters (surrounding blanks dropped), duplicates once."""
+    if not 1 <= len(user_ids) <= MAX_USER_IDS:
+        raise DomainError(ErrorCode.VALIDATION, f"Give 1-{MAX_USER_IDS} user ids.")
+    cleaned: dict[str, None] = {}
+    for raw in user_ids:
+        user_id = raw.strip()
+        if not 1 <= len(user_id) <= MAX_USER_ID_LENGTH:
+            raise DomainError(
+                ErrorCode.VALIDATION,
+                f"Each user id must be 1-{MAX_USER_ID_LENGTH} characters, not blank.",
+            )
+        cleaned[user_id] = None
+    return list(cleaned)
+
+
+async def _locked_purchase(
+    session: AsyncSession, principal: Principal, add_on_purchase_id: int
+) -> tuple[AddOnPurchase, Subscription]:
+    """The purchase (locked) and its subscription, if the principal may assign its seats:
+    the customer's owner or an admin."""
+    if principal.kind not in ASSIGNERS:
+        raise NotAllowed
+    found = await changes.add_on_for_update(session, read_scope(principal), add_on_purchase_id)
+    if found is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such add-on purchase.")
+    purchase, subscription = found
+    if not principal.is_admin and principal.role_in(subscription.customer_id) != MemberRole.OWNER:
+        raise NotAllowed
+    if subscription.status not in ASSIGNABLE_STATUSES:
+        raise DomainError(
+            ErrorCode.SUBSCRIPTION_NOT_ACTIVE,
+            f"Seats can only be changed while the subscription is active or in trial; "
+            f"it is {subscription.status.value.lower()}.",
+        )
+    return purchase, subscription

@@ -1,0 +1,1 @@
+"""Orders: binding quotes and their exactly-once placement."""

@@ -1,0 +1,26 @@
+"""What the order use cases need from the runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.clock import Clock
+from app.config import Settings
+from app.providers.billing import BillingProvider
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDeps:
+    sessions: async_sessionmaker[AsyncSession]
+    billing: BillingProvider
+    clock: Clock
+    settings: Settings
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.clock.today()

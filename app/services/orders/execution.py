@@ -1,0 +1,323 @@
+"""The steps of executing a claimed order: prepare (re-price under the lease, invoice),
+collect (the billing provider, idempotent per order), complete or fail (one commit each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principals import Principal
+from app.db.repositories import commerce, orders
+from app.db.tables import BillingAccount, Invoice, InvoiceLine, Order, Payment
+from app.db.unit_of_work import unit_of_work
+from app.domain.enums import InvoiceStatus, OrderStatus, PaymentStatus
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.pricing import PricedOrder
+from app.providers.billing import InvoiceLineRecord, NewAccount, NewInvoice, PaymentRecord
+from app.services import audit
+from app.services.numbering import invoice_number
+from app.services.orders.applying import apply_order
+from app.services.orders.context import OrderDeps
+from app.services.orders.quoting import price_request, priced_payload
+from app.services.orders.requests import OrderRequest
+from app.services.orders.state import load_target
+
+STALE = DomainError(
+    ErrorCode.QUOTE_STALE, "The subscription changed since this quote; quote again."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    priced: PricedOrder
+    invoice: Invoice
+    account: BillingAccount
+
+
+async def prepare(
+    deps: OrderDeps,
+    principal: Principal,
+    request: OrderRequest,
+    payload: dict[str, Any],
+    order_id: int,
+) -> Prepared:
+    """Under the lease: the quote must still price to the same lines; then invoice it."""
+    async with unit_of_work(deps.sessions) as session:
+        priced = await _reprice(session, principal, request, payload)
+        invoice = await orders.invoice_of_order(session, order_id)
+        if invoice is None:
+            await _redeem(session, request, payload)
+            invoice = await _new_invoice(
+                session, principal, request, priced, order_id, deps.today()
+            )
+        account = await session.get(BillingAccount, invoice.billing_account_id)
+        assert account is not None
+        return Prepared(priced, invoice, account)
+
+
+async def _reprice(
+    session: AsyncSession, principal: Principal, request: OrderRequest, payload: dict[str, Any]
+) -> PricedOrder:
+    from app.services.orders.quoting import quoting_caller
+
+    priced_on = date.fromisoformat(payload["priced_on"])
+    try:
+        priced = await price_request(
+            session, principal, request, quoting_caller(principal), priced_on
+        )
+    except DomainError as error:
+        if error.code in (ErrorCode.NOT_FOUND, ErrorCode.PROMO_CODE_INVALID):
+            raise
+        raise DomainError(ErrorCode.QUOTE_STALE, f"{STALE.message} ({error.message})") from error
+    quoted = {k: payload[k] for k in ("currency", "lines", "subtotal", "discount", "total")}
+    if priced_payload(priced) != quoted:
+        raise STALE
+    return priced
+
+
+async def _redeem(session: AsyncSession, request: OrderRequest, payload: dict[str, Any]) -> None:
+    if not request.promo_code:
+        return
+    promotion = await commerce.find_promotion(session, request.promo_code)
+    if promotion is None or not await commerce.redeem_promotion(session, promotion.id or 0):
+        raise DomainError(ErrorCode.PROMO_CODE_INVALID, "The promo code can no longer be used.")
+
+
+async def _new_invoice(
+    session: AsyncSession,
+    principal: Principal,
+    request: OrderRequest,
+    priced: PricedOrder,
+    order_id: int,
+    today: date,
+) -> Invoice:
+    from app.auth.authenticate import read_scope
+
+    target = await load_target(session, read_scope(principal), request)
+    account = await _paying_account(
+        session, target.subscription, target.customer.id, target.partner_id
+    )
+    invoice = Invoice(
+        number=await invoice_number(session),
+        customer_id=target.customer.id or 0,
+        billing_account_id=account.id or 0,
+        subscription_id=target.subscription.id if target.subscription else None,
+        order_id=order_id,
+        currency=priced.currency,
+        subtotal=priced.subtotal,
+        discount=priced.discount,
+        total=priced.total,
+        status=InvoiceStatus.OPEN,
+        issued_on=today,
+        due_on=today,
+    )
+    session.add(invoice)
+    await session.flush()
+    for position, line in enumerate(priced.lines, start=1):
+        session.add(
+            InvoiceLine(
+                invoice_id=invoice.id or 0,
+                position=position,
+                kind=line.kind,
+                description=line.description,
+                product_id=None,
+                quantity=line.quantity,
+                unit_amount=line.unit_amount,
+                amount=line.amount,
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+        )
+    return invoice
+
+
+async def _paying_account(
+    session: AsyncSession, subscription: Any, customer_id: int | None, partner_id: int | None
+) -> BillingAccount:
+    if subscription is not None:
+        found = await session.get(BillingAccount, subscription.billing_account_id)
+    else:
+        found = await orders.paying_account(session, customer_id=customer_id, partner_id=partner_id)
+    if found is None:
+        raise DomainError(ErrorCode.VALIDATION, "There is no billing account to charge.")
+    return found
+
+
+async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> PaymentRecord | None:
+    """Charge the invoice through the provider; every call is keyed by the order, so a resumed
+    order never charges twice. A zero total needs no payment."""
+    if prepared.invoice.total == 0:
+        return None
+    account_ref = await _provider_account(deps, prepared.account)
+    invoice_ref = prepared.invoice.provider_ref or await _provider_invoice(
+        deps, order_id, account_ref, prepared
+    )
+    if not prepared.account.payment_method:
+        raise DomainError(ErrorCode.PAYMENT_DECLINED, "There is no payment method on file.")
+    return await deps.billing.collect_payment(
+        invoice_ref, prepared.account.payment_method, idempotency_key=f"order:{order_id}:payment"
+    )
+
+
+async def _provider_account(deps: OrderDeps, account: BillingAccount) -> str:
+    if account.provider_ref:
+        return account.provider_ref
+    record = await deps.billing.create_account(
+        NewAccount(
+            name=account.name,
+            email=account.bill_to_email,
+            currency=account.currency,
+            payment_method=account.payment_method,
+        ),
+        idempotency_key=f"billing-account:{account.id}",
+    )
+    async with unit_of_work(deps.sessions) as session:
+        row = await session.get(BillingAccount, account.id)
+        assert row is not None
+        row.provider_ref = record.ref
+    return record.ref
+
+
+async def _provider_invoice(
+    deps: OrderDeps, order_id: int, account_ref: str, prepared: Prepared
+) -> str:
+    lines = tuple(
+        InvoiceLineRecord(
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            amount=line.amount,
+            product_code=line.product_code,
+            period_start=line.period_start,
+            period_end=line.period_end,
+        )
+        for line in prepared.priced.lines
+    )
+    record = await deps.billing.create_invoice(
+        NewInvoice(
+            account_ref=account_ref,
+            subscription_ref=None,
+            currency=prepared.invoice.currency,
+            lines=lines,
+            due_on=prepared.invoice.due_on,
+        ),
+        idempotency_key=f"order:{order_id}:invoice",
+    )
+    async with unit_of_work(deps.sessions) as session:
+        row = await session.get(Invoice, prepared.invoice.id)
+        assert row is not None
+        row.provider_ref = record.ref
+    return record.ref
+
+
+async def complete(
+    deps: OrderDeps,
+    principal: Principal,
+    request: OrderRequest,
+    order_id: int,
+    prepared: Prepared,
+    payment: PaymentRecord | None,
+) -> None:
+    async with unit_of_work(deps.sessions) as session:
+        order = await _order(session, order_id)
+        invoice = await session.get(Invoice, prepared.invoice.id)
+        assert invoice is not None
+        subscription_id = await apply_order(
+            session, deps, principal, request, prepared.priced, order
+        )
+        invoice.subscription_id = subscription_id
+        invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
+        if payment is not None:
+            session.add(_payment_row(invoice, payment))
+        order.subscription_id = subscription_id
+        _finish(order, OrderStatus.COMPLETED, {"invoice_id": invoice.id}, deps.now())
+        await commerce.release_lease(session, request.lease_resource, order_id)
+
+
+async def decline(
+    deps: OrderDeps,
+    principal: Principal,
+    request: OrderRequest,
+    order_id: int,
+    prepared: Prepared,
+    payment: PaymentRecord,
+) -> DomainError:
+    from app.services.orders.errors import PaymentDeclined
+
+    error = PaymentDeclined(payment.failure_code or "declined", prepared.invoice.id or 0)
+    async with unit_of_work(deps.sessions) as session:
+        invoice = await session.get(Invoice, prepared.invoice.id)
+        assert invoice is not None
+        session.add(_payment_row(invoice, payment))
+        await _give_back_promotion(session, request)
+        await _fail_in(session, deps, principal, request, order_id, error)
+    return error
+
+
+async def fail(
+    deps: OrderDeps, principal: Principal, request: OrderRequest, order_id: int, error: DomainError
+) -> None:
+    async with unit_of_work(deps.sessions) as session:
+        await _fail_in(session, deps, principal, request, order_id, error)
+
+
+async def pause(deps: OrderDeps, request: OrderRequest, order_id: int) -> None:
+    """The provider is unreachable: stay PENDING so a retry with the same key resumes."""
+    async with unit_of_work(deps.sessions) as session:
+        (await _order(session, order_id)).processing_until = None
+        await commerce.release_lease(session, request.lease_resource, order_id)
+
+
+async def _fail_in(
+    session: AsyncSession,
+    deps: OrderDeps,
+    principal: Principal,
+    request: OrderRequest,
+    order_id: int,
+    error: DomainError,
+) -> None:
+    order = await _order(session, order_id)
+    result: dict[str, Any] = {"error": {"code": error.code.value, "message": error.message}}
+    decline_code = getattr(error, "decline_code", None)
+    if decline_code is not None:
+        result["error"]["decline_code"] = decline_code
+        result["invoice_id"] = getattr(error, "invoice_id", None)
+    _finish(order, OrderStatus.FAILED, result, deps.now())
+    await commerce.release_lease(session, request.lease_resource, order_id)
+    await audit.record(
+        session, principal, "order.failed", ("Order", order_id), after={"code": error.code.value}
+    )
+
+
+async def _give_back_promotion(session: AsyncSession, request: OrderRequest) -> None:
+    if not request.promo_code:
+        return
+    promotion = await commerce.find_promotion(session, request.promo_code)
+    if promotion is not None and promotion.redemptions > 0:
+        promotion.redemptions -= 1
+
+
+def _finish(order: Order, status: OrderStatus, result: dict[str, Any], now: datetime) -> None:
+    order.status, order.result = status, result
+    order.completed_at, order.processing_until = now, None
+
+
+def _payment_row(invoice: Invoice, payment: PaymentRecord) -> Payment:
+    succeeded = payment.status == PaymentStatus.SUCCEEDED.value
+    return Payment(
+        invoice_id=invoice.id or 0,
+        amount=payment.amount,
+        currency=payment.currency,
+        status=PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
+        failure_code=payment.failure_code,
+        provider_ref=payment.ref,
+    )
+
+
+async def _order(session: AsyncSession, order_id: int) -> Order:
+    order = await session.get(Order, order_id, with_for_update=True)
+    assert order is not None
+    return order

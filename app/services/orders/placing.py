@@ -1,0 +1,198 @@
+"""orderPlace: execute exactly the quoted lines, once per idempotency key.
+
+The first request for a key claims the order (a unique row) and executes it; concurrent and
+later requests with the same key wait for it and replay its result. Orders on the same
+subscription take turns through a lease, so none is priced on a state another is changing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.authenticate import read_scope
+from app.auth.policy import caller_for
+from app.auth.principals import Principal
+from app.db.repositories import commerce, orders
+from app.db.tables import Invoice, Order
+from app.db.unit_of_work import unit_of_work
+from app.domain.enums import OrderStatus, PaymentStatus
+from app.domain.errors import DomainError, ErrorCode
+from app.providers.errors import ProviderRejected, ProviderUnavailable
+from app.services import quote_tokens
+from app.services.orders import execution
+from app.services.orders.context import OrderDeps
+from app.services.orders.errors import NotAllowed, PaymentDeclined
+from app.services.orders.requests import OrderRequest
+from app.services.orders.state import load_target
+
+LEASE = timedelta(seconds=60)
+POLL_SECONDS = 0.02
+WAIT_SECONDS = 30.0  # real time, not the business clock: how long a request may wait
+MAX_KEY_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    order: Order
+    invoice: Invoice | None
+
+
+async def place_order(
+    deps: OrderDeps, principal: Principal, token: str, idempotency_key: str
+) -> PlacedOrder:
+    key = _checked_key(idempotency_key)
+    payload = quote_tokens.verify(token, deps.settings.quote_secret)
+    request = OrderRequest.from_payload(payload)
+    digest = quote_tokens.digest(token)
+    async with unit_of_work(deps.sessions, write=False) as session:
+        target = await load_target(session, read_scope(principal), request)
+        if not caller_for(principal, target.customer.id or 0, target.partner_id).may_purchase:
+            raise NotAllowed
+        existing = await commerce.find_order(session, request.customer_id, key)
+    if existing is None:
+        quote_tokens.check_fresh(payload, deps.now())
+        claimed = await _claim(deps, principal, request, payload, digest, key)
+        if claimed is not None:
+            return await _execute(deps, principal, request, payload, claimed)
+    return await _replay(deps, principal, request, payload, digest, key)
+
+
+def _checked_key(key: str) -> str:
+    key = key.strip()
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise DomainError(
+            ErrorCode.VALIDATION, f"The idempotency key must be 1-{MAX_KEY_LENGTH} characters."
+        )
+    return key
+
+
+async def _claim(
+    deps: OrderDeps,
+    principal: Principal,
+    request: OrderRequest,
+    payload: dict[str, Any],
+    digest: str,
+    key: str,
+) -> int | None:
+    """Insert the order for this key; None if another request got there first."""
+    try:
+        async with unit_of_work(deps.sessions) as session:
+            order = Order(
+                customer_id=request.customer_id,
+                subscription_id=request.subscription_id,
+                status=OrderStatus.PENDING,
+                idempotency_key=key,
+                quote_digest=digest,
+                actions=request.to_payload()["actions"],
+                currency=payload["currency"],
+                subtotal=payload["subtotal"],
+                discount=payload["discount"],
+                total=payload["total"],
+                placed_by=principal.audit_actor,
+                processing_until=deps.now() + LEASE,
+            )
+            session.add(order)
+            await session.flush()
+            return order.id
+    except IntegrityError:
+        return None
+
+
+async def _replay(
+    deps: OrderDeps,
+    principal: Principal,
+    request: OrderRequest,
+    payload: dict[str, Any],
+    digest: str,
+    key: str,
+) -> PlacedOrder:
+    """Wait for the order with this key to finish, then answer as it did; resume it if its
+    executor went away (the provider was down, or a process died)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        async with unit_of_work(deps.sessions) as session:
+            order = await commerce.find_order(session, request.customer_id, key)
+            assert order is not None, "an order with this key was claimed"
+            if order.quote_digest != digest:
+                raise DomainError(
+                    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                    "This idempotency key was already used for another quote.",
+                )
+            if order.status is not OrderStatus.PENDING:
+                return await _outcome(session, order)
+            resumable = order.processing_until is None or order.processing_until < deps.now()
+            if resumable:
+                order.processing_until = deps.now() + LEASE
+        if resumable:
+            return await _execute(deps, principal, request, payload, order.id or 0)
+        if time.monotonic() >= deadline:
+            raise DomainError(
+                ErrorCode.ORDER_IN_PROGRESS, "This order is still being placed; retry."
+            )
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _outcome(session: Any, order: Order) -> PlacedOrder:
+    if order.status is OrderStatus.COMPLETED:
+        return PlacedOrder(order, await orders.invoice_of_order(session, order.id or 0))
+    error = (order.result or {}).get("error", {})
+    if error.get("code") == ErrorCode.PAYMENT_DECLINED.value and "decline_code" in error:
+        raise PaymentDeclined(error["decline_code"], (order.result or {}).get("invoice_id") or 0)
+    raise DomainError(
+        ErrorCode(error.get("code", "INTERNAL")), error.get("message", "Order failed.")
+    )
+
+
+async def _execute(
+    deps: OrderDeps,
+    principal: Principal,
+    request: OrderRequest,
+    payload: dict[str, Any],
+    order_id: int,
+) -> PlacedOrder:
+    try:
+        await _take_lease(deps, request, order_id)
+        prepared = await execution.prepare(deps, principal, request, payload, order_id)
+        payment = await execution.collect(deps, order_id, prepared)
+    except ProviderUnavailable as exc:
+        await execution.pause(deps, request, order_id)
+        raise DomainError(
+            ErrorCode.PROVIDER_UNAVAILABLE,
+            "Billing is unavailable; retry with the same idempotency key.",
+        ) from exc
+    except ProviderRejected as exc:
+        error = DomainError(ErrorCode.PROVIDER_REJECTED, f"Billing refused the order ({exc.code}).")
+        await execution.fail(deps, principal, request, order_id, error)
+        raise error from exc
+    except DomainError as error:
+        await execution.fail(deps, principal, request, order_id, error)
+        raise
+    if payment is not None and payment.status != PaymentStatus.SUCCEEDED.value:
+        raise await execution.decline(deps, principal, request, order_id, prepared, payment)
+    await execution.complete(deps, principal, request, order_id, prepared, payment)
+    async with unit_of_work(deps.sessions, write=False) as session:
+        order = await session.get(Order, order_id)
+        assert order is not None
+        return await _outcome(session, order)
+
+
+async def _take_lease(deps: OrderDeps, request: OrderRequest, order_id: int) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        async with unit_of_work(deps.sessions) as session:
+            now = deps.now()
+            if await commerce.acquire_lease(
+                session, request.lease_resource, order_id, now, now + LEASE
+            ):
+                return
+        if time.monotonic() >= deadline:
+            raise DomainError(
+                ErrorCode.ORDER_IN_PROGRESS,
+                "Another order on this subscription is being placed; retry.",
+            )
+        await asyncio.sleep(POLL_SECONDS)

@@ -1,0 +1,95 @@
+"""orderQuote: price a list of actions against the current state, change nothing, and hand
+back every line with a signed token that orderPlace will honour exactly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.authenticate import read_scope
+from app.auth.principals import Principal, PrincipalKind
+from app.clock import Clock
+from app.config import Settings
+from app.domain.eligibility import Caller
+from app.domain.pricing import PricedOrder, QuoteLine, price_order
+from app.services import quote_tokens
+from app.services.orders.errors import NotAllowed
+from app.services.orders.requests import OrderRequest
+from app.services.orders.state import (
+    load_catalog,
+    load_promotion,
+    load_target,
+    order_currency,
+    snapshot,
+)
+
+QUOTERS = frozenset({PrincipalKind.CUSTOMER_USER, PrincipalKind.PARTNER, PrincipalKind.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    priced: PricedOrder
+    token: str
+    expires_at: datetime
+
+
+def quoting_caller(principal: Principal) -> Caller:
+    """Anyone who can see the target may quote (viewers too); placing checks more."""
+    if principal.kind not in QUOTERS:
+        raise NotAllowed
+    return Caller(may_purchase=True, self_service=principal.kind is PrincipalKind.CUSTOMER_USER)
+
+
+async def price_request(
+    session: AsyncSession, principal: Principal, request: OrderRequest, caller: Caller, on: date
+) -> PricedOrder:
+    target = await load_target(session, read_scope(principal), request)
+    catalog = await load_catalog(session, await order_currency(session, target))
+    _, promotion = await load_promotion(session, request.promo_code)
+    return price_order(
+        catalog=catalog,
+        subscription=await snapshot(session, target),
+        actions=request.actions,
+        caller=caller,
+        today=on,
+        promotion=promotion,
+    )
+
+
+async def quote_order(
+    session: AsyncSession,
+    principal: Principal,
+    request: OrderRequest,
+    *,
+    clock: Clock,
+    settings: Settings,
+) -> Quote:
+    caller = quoting_caller(principal)
+    now = clock.now()
+    priced = await price_request(session, principal, request, caller, now.date())
+    expires_at = now + timedelta(seconds=settings.quote_ttl_seconds)
+    payload = {
+        **request.to_payload(),
+        **priced_payload(priced),
+        "priced_on": now.date().isoformat(),
+        "expires_at": expires_at.isoformat(),
+    }
+    return Quote(priced, quote_tokens.sign(payload, settings.quote_secret), expires_at)
+
+
+def priced_payload(priced: PricedOrder) -> dict[str, Any]:
+    """The money of a priced order as plain JSON: what the token binds and placing compares."""
+    return {
+        "currency": priced.currency,
+        "lines": [_line(line) for line in priced.lines],
+        "subtotal": priced.subtotal,
+        "discount": priced.discount,
+        "total": priced.total,
+    }
+
+
+def _line(line: QuoteLine) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(line).items()}

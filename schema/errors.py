@@ -1,0 +1,86 @@
+"""Typed user errors: every mutation returns its payload or one of these."""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+import strawberry
+
+from app.domain.errors import DomainError
+from app.domain.errors import ErrorCode as Code
+from schema.enums import ErrorCode
+
+
+@strawberry.interface(description="An expected failure: what went wrong, and a stable code.")
+class UserError:
+    message: str
+    code: ErrorCode
+
+
+@strawberry.type(description="The input is malformed or out of range.")
+class ValidationError(UserError):
+    pass
+
+
+@strawberry.type(description="No such object, or not one the caller may see.")
+class NotFoundError(UserError):
+    pass
+
+
+@strawberry.type(description="A business rule refused the change; the code says which.")
+class RuleViolation(UserError):
+    pass
+
+
+@strawberry.type(description="The quote or idempotency key can no longer be used as given.")
+class QuoteError(UserError):
+    pass
+
+
+@strawberry.type(description="The payment was declined; the invoice stays open.")
+class PaymentDeclinedError(UserError):
+    decline_code: str
+
+
+@strawberry.type(description="A provider (billing, CRM) failed; retryable ones may be retried.")
+class ProviderError(UserError):
+    retryable: bool
+
+
+_BY_CODE: dict[Code, type[UserError]] = {
+    Code.VALIDATION: ValidationError,
+    Code.CURRENCY_MISMATCH: ValidationError,
+    Code.NOT_FOUND: NotFoundError,
+    Code.QUOTE_EXPIRED: QuoteError,
+    Code.QUOTE_STALE: QuoteError,
+    Code.IDEMPOTENCY_KEY_REUSED: QuoteError,
+    Code.ORDER_IN_PROGRESS: QuoteError,
+}
+
+
+def user_error(error: DomainError) -> UserError:
+    if error.code is Code.PAYMENT_DECLINED:
+        return PaymentDeclinedError(
+            message=error.message,
+            code=error.code,
+            decline_code=getattr(error, "decline_code", "declined"),
+        )
+    if error.code in (Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_REJECTED):
+        retryable = error.code is Code.PROVIDER_UNAVAILABLE
+        return ProviderError(message=error.message, code=error.code, retryable=retryable)
+    return _BY_CODE.get(error.code, RuleViolation)(message=error.message, code=error.code)
+
+
+ERROR_TYPES = (
+    ValidationError,
+    NotFoundError,
+    RuleViolation,
+    QuoteError,
+    PaymentDeclinedError,
+    ProviderError,
+)
+
+
+def result_union(name: str, payload: type) -> object:
+    """`<Mutation>Result`: the success payload or any typed error."""
+    return Annotated[Union[(payload, *ERROR_TYPES)], strawberry.union(name)]

@@ -1,0 +1,13 @@
+"""The root Mutation: each area contributes its mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.orders import OrderMutations
+from schema.subscription_changes import SubscriptionChangeMutations
+
+
+@strawberry.type
+class Mutation(OrderMutations, SubscriptionChangeMutations):
+    pass

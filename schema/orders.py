@@ -1,0 +1,225 @@
+"""Order inputs (one-of actions), quotes, orders, and the orderQuote/orderPlace mutations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from app.db import tables
+from app.domain import pricing
+from app.domain.errors import DomainError
+from app.services.orders.requests import DeploymentRef
+from resolvers import invoices as resolve_invoices
+from resolvers import orders as resolve
+from resolvers import subscriptions as resolve_subscriptions
+from resolvers.ids import to_global_id
+from schema.common import Money, Node
+from schema.enums import DeploymentKind, InvoiceLineKind, OrderStatus
+from schema.errors import result_union, user_error
+from schema.invoices import Invoice
+from schema.subscriptions import Subscription
+
+
+@strawberry.input
+class DeploymentInput:
+    external_id: str = strawberry.field(description="Namespace id or instance uuid.")
+    kind: DeploymentKind = DeploymentKind.SAAS_NAMESPACE
+    name: str | None = None
+
+
+@strawberry.input
+class CreateSubscriptionInput:
+    plan: str
+    seats: int
+    deployment: DeploymentInput
+
+
+@strawberry.input
+class AddSeatsInput:
+    seats: int
+
+
+@strawberry.input
+class ChangePlanInput:
+    plan: str = strawberry.field(description="An upgrade applies now; a downgrade at term end.")
+
+
+@strawberry.input
+class AddAddOnInput:
+    add_on: str
+    seats: int
+
+
+@strawberry.input
+class BuyPackInput:
+    pack: str
+    quantity: int = 1
+
+
+@strawberry.input
+class RenewInput:
+    seats: int | None = strawberry.field(
+        default=None, description="Defaults to max(current seats, billable users)."
+    )
+
+
+@strawberry.input(one_of=True, description="Exactly one action.")
+class OrderActionInput:
+    create_subscription: CreateSubscriptionInput | None = strawberry.UNSET
+    add_seats: AddSeatsInput | None = strawberry.UNSET
+    change_plan: ChangePlanInput | None = strawberry.UNSET
+    add_add_on: AddAddOnInput | None = strawberry.UNSET
+    buy_pack: BuyPackInput | None = strawberry.UNSET
+    renew: RenewInput | None = strawberry.UNSET
+
+    def to_action(self) -> pricing.OrderAction:
+        if self.create_subscription:
+            return pricing.CreateSubscription(
+                plan=self.create_subscription.plan, seats=self.create_subscription.seats
+            )
+        if self.add_seats:
+            return pricing.AddSeats(seats=self.add_seats.seats)
+        if self.change_plan:
+            return pricing.ChangePlan(plan=self.change_plan.plan)
+        if self.add_add_on:
+            return pricing.AddAddOn(add_on=self.add_add_on.add_on, seats=self.add_add_on.seats)
+        if self.buy_pack:
+            return pricing.BuyPack(pack=self.buy_pack.pack, quantity=self.buy_pack.quantity)
+        assert self.renew is not None
+        return pricing.Renew(seats=self.renew.seats)
+
+
+@strawberry.input
+class OrderInput:
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="For a new subscription."
+    )
+    subscription_id: strawberry.ID | None = strawberry.field(
+        default=None, description="For a change to an existing one."
+    )
+    actions: list[OrderActionInput]
+    promo_code: str | None = None
+
+    def to_draft(self) -> resolve.OrderDraft:
+        created = next((a.create_subscription for a in self.actions if a.create_subscription), None)
+        deployment = None
+        if created is not None:
+            ref = created.deployment
+            deployment = DeploymentRef(ref.external_id.strip(), ref.kind, ref.name)
+        return resolve.OrderDraft(
+            customer_id=self.customer_id,
+            subscription_id=self.subscription_id,
+            deployment=deployment,
+            actions=tuple(action.to_action() for action in self.actions),
+            promo_code=self.promo_code,
+        )
+
+
+@strawberry.type
+class QuoteLine:
+    kind: InvoiceLineKind
+    description: str
+    product_code: str | None
+    quantity: int
+    unit_amount: Money
+    amount: Money
+    period_start: date | None
+    period_end: date | None
+
+
+@strawberry.type(description="A binding price: place it with `orderPlace(quoteToken)`.")
+class Quote:
+    currency: str
+    lines: list[QuoteLine]
+    subtotal: Money
+    discount: Money
+    total: Money
+    token: str
+    expires_at: datetime
+
+    @classmethod
+    def from_quote(cls, quote: resolve.Quote) -> Quote:
+        priced, currency = quote.priced, quote.priced.currency
+        return cls(
+            currency=currency,
+            lines=[
+                QuoteLine(
+                    kind=line.kind,
+                    description=line.description,
+                    product_code=line.product_code,
+                    quantity=line.quantity,
+                    unit_amount=Money.of(line.unit_amount, currency),
+                    amount=Money.of(line.amount, currency),
+                    period_start=line.period_start,
+                    period_end=line.period_end,
+                )
+                for line in priced.lines
+            ],
+            subtotal=Money.of(priced.subtotal, currency),
+            discount=Money.of(priced.discount, currency),
+            total=Money.of(priced.total, currency),
+            token=quote.token,
+            expires_at=quote.expires_at,
+        )
+
+
+@strawberry.type(description="One customer intent that changed money or entitlement.")
+class Order(Node):
+    status: OrderStatus
+    total: Money
+    created_at: datetime
+    _row: strawberry.Private[tables.Order]
+
+    @classmethod
+    def from_row(cls, row: tables.Order) -> Order:
+        assert row.id is not None
+        return cls(
+            id=strawberry.ID(to_global_id("Order", row.id)),
+            status=row.status,
+            total=Money.of(row.total, row.currency),
+            created_at=row.created_at,
+            _row=row,
+        )
+
+    @strawberry.field
+    async def invoice(self, info: strawberry.Info) -> Invoice | None:
+        found = await resolve_invoices.for_order(info.context, self._row.id or 0)
+        return None if found is None else Invoice.from_row(found)
+
+    @strawberry.field
+    async def subscription(self, info: strawberry.Info) -> Subscription | None:
+        if self._row.subscription_id is None:
+            return None
+        view = await resolve_subscriptions.by_id(info.context, self._row.subscription_id)
+        return None if view is None else Subscription.from_view(view)
+
+
+@strawberry.type
+class OrderPlacePayload:
+    order: Order
+
+
+OrderQuoteResult = result_union("OrderQuoteResult", Quote)
+OrderPlaceResult = result_union("OrderPlaceResult", OrderPlacePayload)
+
+
+@strawberry.type
+class OrderMutations:
+    @strawberry.mutation(description="Price a list of actions; changes nothing.")
+    async def order_quote(self, info: strawberry.Info, input: OrderInput) -> OrderQuoteResult:  # type: ignore[valid-type]
+        try:
+            draft = input.to_draft()
+        except DomainError as error:
+            return user_error(error)
+        found = await resolve.quote(info.context, draft)
+        return user_error(found) if isinstance(found, DomainError) else Quote.from_quote(found)
+
+    @strawberry.mutation(description="Execute exactly a quote, once per idempotency key.")
+    async def order_place(
+        self, info: strawberry.Info, quote_token: str, idempotency_key: str
+    ) -> OrderPlaceResult:  # type: ignore[valid-type]
+        found = await resolve.place(info.context, quote_token, idempotency_key)
+        if isinstance(found, DomainError):
+            return user_error(found)
+        return OrderPlacePayload(order=Order.from_row(found.order))
