@@ -411,3 +411,18 @@ async def test_placing_writes_audit_and_queues_provisioning(
         ("order.placed", 10, 11)
     ]
     assert sorted(m.topic for m in messages) == ["billing.sync_subscription", "provisioning.push"]
+
+
+async def test_currency_without_prices_is_refused(
+    acme: dict[str, Any], api: Api, db: AsyncSession
+) -> None:
+    acme["sub"].currency = "EUR"
+    await db.flush()
+    before = await table_counts(db)
+
+    refused = await quote(
+        api, acme["owner"], subscriptionId=acme["id"], actions=actions({"addSeats": {"seats": 1}})
+    )
+
+    assert refused["code"] == "CURRENCY_MISMATCH"
+    assert await table_counts(db) == before

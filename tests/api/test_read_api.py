@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -181,3 +182,30 @@ async def _admin(db: AsyncSession) -> str:
     from tests.support.graphql import api_token
 
     return await api_token(db, TokenKind.ADMIN)
+
+
+class DownCrm:
+    async def get_accounts(self, refs: object) -> object:
+        from app.providers.errors import ProviderUnavailable
+
+        raise ProviderUnavailable("crm", "connection refused")
+
+
+async def test_crm_down_nulls_only_its_field(
+    db: AsyncSession, api: Api, settings: Settings, runtime: Any
+) -> None:
+    _, owner, sub = await _owner_with_premium(db)
+    runtime.providers.crm = DownCrm()
+
+    body = await api.query(
+        "{ viewer { memberships { customer { name crmAccount { name } } } }"
+        " subscriptions(first: 5) { nodes { number } } }",
+        token=user_token(settings, owner),
+    )
+
+    assert body["data"]["viewer"]["memberships"] == [
+        {"customer": {"name": "Acme Corp", "crmAccount": None}}
+    ]
+    assert body["data"]["subscriptions"]["nodes"] == [{"number": sub.number}]
+    assert error_codes(body) == ["PROVIDER_UNAVAILABLE"]
+    assert body["errors"][0]["path"] == ["viewer", "memberships", 0, "customer", "crmAccount"]
