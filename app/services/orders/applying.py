@@ -47,12 +47,12 @@ async def apply_order(
         before: dict[str, Any] | None = None
     else:
         subscription = await orders.subscription_for_update(session, target.subscription.id or 0)
-        before = _summary(subscription, products)
+        before = _summary(subscription)
         _update(subscription, priced.after, products, deps)
     sid = subscription.id or 0
     await _add_ons(session, sid, priced.after.add_ons, products)
     _packs(session, sid, priced, products, order.id or 0)
-    await _follow_up(session, principal, order, subscription, before, products)
+    await _follow_up(session, principal, order, subscription, before)
     return sid
 
 
@@ -184,7 +184,6 @@ async def _follow_up(
     order: Order,
     subscription: Subscription,
     before: dict[str, Any] | None,
-    products: dict[str, int],
 ) -> None:
     sid = subscription.id or 0
     payload = {"subscription_id": sid, "order_id": order.id}
@@ -196,11 +195,11 @@ async def _follow_up(
         "order.placed",
         ("Subscription", sid),
         before=before,
-        after={**_summary(subscription, products), "order_id": order.id, "total": order.total},
+        after={**_summary(subscription), "order_id": order.id, "total": order.total},
     )
 
 
-def _summary(subscription: Subscription, products: dict[str, int]) -> dict[str, Any]:
+def _summary(subscription: Subscription) -> dict[str, Any]:
     return {
         "plan_id": subscription.plan_id,
         "seats": subscription.seats,

@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.authenticate import read_scope
 from app.auth.principals import Principal
 from app.db.repositories import commerce, orders
-from app.db.tables import BillingAccount, Invoice, InvoiceLine, Order, Payment
+from app.db.tables import BillingAccount, Invoice, InvoiceLine, Order, Payment, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import InvoiceStatus, OrderStatus, PaymentStatus
 from app.domain.errors import DomainError, ErrorCode
@@ -21,7 +22,8 @@ from app.services import audit
 from app.services.numbering import invoice_number
 from app.services.orders.applying import apply_order
 from app.services.orders.context import OrderDeps
-from app.services.orders.quoting import price_request, priced_payload
+from app.services.orders.errors import PaymentDeclined
+from app.services.orders.quoting import price_request, priced_payload, quoting_caller
 from app.services.orders.requests import OrderRequest
 from app.services.orders.state import load_target
 
@@ -61,8 +63,6 @@ async def prepare(
 async def _reprice(
     session: AsyncSession, principal: Principal, request: OrderRequest, payload: dict[str, Any]
 ) -> PricedOrder:
-    from app.services.orders.quoting import quoting_caller
-
     priced_on = date.fromisoformat(payload["priced_on"])
     try:
         priced = await price_request(
@@ -94,8 +94,6 @@ async def _new_invoice(
     order_id: int,
     today: date,
 ) -> Invoice:
-    from app.auth.authenticate import read_scope
-
     target = await load_target(session, read_scope(principal), request)
     account = await _paying_account(
         session, target.subscription, target.customer.id, target.partner_id
@@ -135,7 +133,10 @@ async def _new_invoice(
 
 
 async def _paying_account(
-    session: AsyncSession, subscription: Any, customer_id: int | None, partner_id: int | None
+    session: AsyncSession,
+    subscription: Subscription | None,
+    customer_id: int | None,
+    partner_id: int | None,
 ) -> BillingAccount:
     if subscription is not None:
         found = await session.get(BillingAccount, subscription.billing_account_id)
@@ -245,8 +246,6 @@ async def decline(
     prepared: Prepared,
     payment: PaymentRecord,
 ) -> DomainError:
-    from app.services.orders.errors import PaymentDeclined
-
     error = PaymentDeclined(payment.failure_code or "declined", prepared.invoice.id or 0)
     async with unit_of_work(deps.sessions) as session:
         invoice = await session.get(Invoice, prepared.invoice.id)

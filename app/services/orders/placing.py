@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.authenticate import read_scope
 from app.auth.policy import caller_for
@@ -137,7 +138,7 @@ async def _replay(
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def _outcome(session: Any, order: Order) -> PlacedOrder:
+async def _outcome(session: AsyncSession, order: Order) -> PlacedOrder:
     if order.status is OrderStatus.COMPLETED:
         return PlacedOrder(order, await orders.invoice_of_order(session, order.id or 0))
     error = (order.result or {}).get("error", {})
