@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-pg lint sdl bench clean
+.PHONY: install run test test-pg lint sdl bench bench-pg clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -35,6 +35,15 @@ lint: $(STAMP)
 
 sdl: $(STAMP)
 	$(BIN)/python -m schema.export
+
+# About a minute; prints req/s, p50/p99 per case and writes bench/results/. Extra options:
+# make bench BENCH_ARGS="--subscriptions 200 --case-seconds 15"
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --subscriptions 50 --requests 2000 $(BENCH_ARGS)
+
+bench-pg: $(STAMP)
+	$(BIN)/python -m bench.run --subscriptions 50 --requests 2000 --database-url $(PG_TEST_URL) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) fulfillment.db

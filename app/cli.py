@@ -31,12 +31,24 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("seed-demo", help="load the demo catalog and data").set_defaults(
         run=_seed_demo
     )
-    commands.add_parser("worker", help="run background jobs and the outbox").set_defaults(
-        run=_worker
+    worker = commands.add_parser("worker", help="run background jobs and the outbox")
+    worker.add_argument(
+        "--once", action="store_true", help="process everything due now, then exit (for cron)"
     )
+    worker.add_argument(
+        "--interval",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="pause between passes when nothing was due (default: 5)",
+    )
+    worker.set_defaults(run=_worker)
     commands.add_parser(
         "demo-tokens", help="print demo bearer tokens as JSON (development only)"
     ).set_defaults(run=_demo_tokens)
+    commands.add_parser(
+        "license-public-key", help="print the public key (PEM) that verifies license keys"
+    ).set_defaults(run=_license_public_key)
     return parser
 
 
@@ -75,9 +87,25 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_seconds(value: str) -> float:
+    seconds = float(value)
+    if not 0 < seconds <= 3600:
+        raise argparse.ArgumentTypeError("give a number of seconds between 0 and 3600")
+    return seconds
+
+
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    print("worker: no background jobs are defined yet (they arrive with the lifecycle work)")
-    return 0
+    """Run the periodic jobs and the outbox until SIGINT/SIGTERM (the current round finishes;
+    a second signal stops at once), or with --once until nothing is due."""
+    import logging
+
+    from app.services.worker.runner import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return asyncio.run(run_worker(settings, once=args.once, interval=args.interval))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 130
 
 
 def _demo_tokens(settings: Settings, args: argparse.Namespace) -> int:
@@ -88,6 +116,13 @@ def _demo_tokens(settings: Settings, args: argparse.Namespace) -> int:
         print("demo-tokens is for development only", file=sys.stderr)
         return 2
     print(json.dumps(demo_tokens(settings, SystemClock().now()), indent=2))
+    return 0
+
+
+def _license_public_key(settings: Settings, args: argparse.Namespace) -> int:
+    from app.services.license_keys import signer
+
+    print(signer(settings).public_key_pem, end="")
     return 0
 
 

@@ -6,9 +6,10 @@ import hashlib
 import hmac
 from enum import StrEnum
 from functools import cached_property
+from typing import Annotated
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"
 
@@ -33,7 +34,32 @@ class Settings(BaseSettings):
     provisioning_target: str = "local"
     public_base_url: str = "http://127.0.0.1:8000"
     quote_signing_secret: str | None = None
+    # Ed25519 private key (PEM) that signs license keys; development/test derive one if unset.
+    license_signing_key: str | None = None
     quote_ttl_seconds: int = Field(default=1800, ge=60, le=86_400)
+
+    # The GraphQL edge: every operation is checked against these before anything runs.
+    max_query_depth: int = Field(default=12, ge=1, le=100)
+    max_query_aliases: int = Field(default=30, ge=0, le=1000)
+    max_query_tokens: int = Field(default=2000, ge=100, le=100_000)
+    max_query_cost: int = Field(default=5000, ge=1)
+    # Each principal (or client address, when anonymous) spends query cost from this budget.
+    rate_limit_points: int = Field(default=50_000, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    request_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    # Browser origins allowed to call the API cross-origin; empty: no CORS headers at all.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """CORS_ORIGINS=https://a.example,https://b.example (a list is accepted as is)."""
+        if isinstance(value, str):
+            return tuple(
+                origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()
+            )
+        return value
 
     @model_validator(mode="after")
     def _no_development_secret_in_production(self) -> Settings:
@@ -41,6 +67,8 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET must be set to a real secret in production")
         if len(self.jwt_secret) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
+        if self.environment is Environment.PRODUCTION and not self.license_signing_key:
+            raise ValueError("LICENSE_SIGNING_KEY must be set (Ed25519, PEM) in production")
         return self
 
     @cached_property

@@ -6,11 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from app.config import Settings
+from app.http.body_limit import BodyLimitMiddleware
 from app.http.health import healthz, readyz
 from app.http.invoices import invoice_pdf
+from app.http.request_id import HEADER as REQUEST_ID_HEADER
+from app.http.request_id import RequestIdMiddleware
+from app.http.time_limit import TimeLimit
 from app.runtime import Runtime, build_runtime
 from schema.build import build_schema
 from schema.view import GraphQLView
@@ -32,19 +38,40 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await app.state.runtime.aclose()
 
     view = GraphQLView(
-        schema=build_schema(production=settings.is_production),
+        schema=build_schema(settings),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=True,
     )
+    graphql = TimeLimit(view, settings.request_timeout_seconds)
     app = Starlette(
         lifespan=lifespan,
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
         ],
+        middleware=_middleware(settings),
     )
     if runtime is not None:
         app.state.runtime = runtime
     return app
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: every answer (a 413 too) carries X-Request-ID and, for an allowed
+    origin, CORS headers; bodies are limited before any route reads them."""
+    stack = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+                expose_headers=[REQUEST_ID_HEADER],
+                max_age=600,
+            )
+        )
+    stack.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
+    return stack

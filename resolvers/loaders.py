@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from app.db.pagination import Page, PageRequest
-from app.db.repositories import catalog, customers, invoices, subscriptions
+from app.db.repositories import catalog, customers, invoices, outbox, subscriptions
 from app.db.scope import ReadScope
 from app.providers.crm import CrmAccount
 from app.providers.errors import ProviderError
+from app.services.outbox import PROVISION
 
 if TYPE_CHECKING:
     from resolvers.context import RequestContext
@@ -116,6 +117,11 @@ class Loaders:
     @cached_property
     def licenses_by_subscription(self) -> DataLoader[int, Any]:
         return self._plain(subscriptions.licenses_by_subscription, default=[])
+
+    @cached_property
+    def provisioning_message(self) -> DataLoader[int, Any]:
+        """Each subscription's latest provisioning outbox message (None: never queued)."""
+        return self._plain(lambda s, ids: outbox.latest_by_subscription(s, PROVISION, ids))
 
     @cached_property
     def invoice(self) -> DataLoader[int, Any]:

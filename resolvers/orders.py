@@ -73,12 +73,21 @@ async def quote(ctx: RequestContext, draft: OrderDraft) -> Quote | DomainError:
         return error
 
 
-async def place(ctx: RequestContext, token: str, idempotency_key: str) -> PlacedOrder | DomainError:
+async def place(
+    ctx: RequestContext, token: str, idempotency_key: str, reason: str | None = None
+) -> PlacedOrder | DomainError:
     require_reader(ctx)
     runtime = ctx.runtime
     deps = OrderDeps(runtime.sessions, runtime.providers.billing, runtime.clock, runtime.settings)
     try:
-        return await place_order(deps, ctx.principal, token, idempotency_key)
+        return await place_order(
+            deps,
+            ctx.principal,
+            token,
+            idempotency_key,
+            reason=reason,
+            request_id=ctx.request_id,
+        )
     except NotAllowed as exc:
         raise forbidden() from exc
     except DomainError as error:

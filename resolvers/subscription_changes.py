@@ -1,5 +1,6 @@
 """Trials, auto-renew, pending plan changes and add-on seat assignments: decode the ids,
-run the use case in one unit of work, and turn expected failures into values."""
+run the use case in one unit of work, and turn expected failures into values. The caller's
+reason (required of admins) and the request id go to the use case for its audit row."""
 
 from __future__ import annotations
 
@@ -63,11 +64,14 @@ async def _view(
 
 
 async def start_trial(
-    ctx: RequestContext, customer_id: str, deployment: DeploymentRef
+    ctx: RequestContext, customer_id: str, deployment: DeploymentRef, reason: str | None = None
 ) -> SubscriptionView | DomainError:
     pk, now = _pk(customer_id, "Customer"), ctx.runtime.clock.now()
     found = await _write(
-        ctx, lambda s: subscription_changes.start_trial(s, ctx.principal, pk, deployment, now=now)
+        ctx,
+        lambda s: subscription_changes.start_trial(
+            s, ctx.principal, pk, deployment, now=now, reason=reason, request_id=ctx.request_id
+        ),
     )
     return await _view(ctx, found)
 
@@ -79,33 +83,50 @@ async def set_auto_renew(
     found = await _write(
         ctx,
         lambda s: subscription_changes.set_auto_renew(
-            s, ctx.principal, pk, auto_renew, reason, now=now
+            s, ctx.principal, pk, auto_renew, reason, now=now, request_id=ctx.request_id
         ),
     )
     return await _view(ctx, found)
 
 
 async def cancel_pending_change(
-    ctx: RequestContext, subscription_id: str
+    ctx: RequestContext, subscription_id: str, reason: str | None = None
 ) -> SubscriptionView | DomainError:
     pk, now = _pk(subscription_id, "Subscription"), ctx.runtime.clock.now()
     found = await _write(
-        ctx, lambda s: subscription_changes.cancel_pending_change(s, ctx.principal, pk, now=now)
+        ctx,
+        lambda s: subscription_changes.cancel_pending_change(
+            s, ctx.principal, pk, now=now, reason=reason, request_id=ctx.request_id
+        ),
     )
     return await _view(ctx, found)
 
 
 async def assign_seats(
-    ctx: RequestContext, add_on_purchase_id: str, user_ids: Sequence[str]
+    ctx: RequestContext,
+    add_on_purchase_id: str,
+    user_ids: Sequence[str],
+    reason: str | None = None,
 ) -> SeatAssignments | DomainError:
     pk, now = _pk(add_on_purchase_id, "AddOnPurchase"), ctx.runtime.clock.now()
     return await _write(
-        ctx, lambda s: add_on_seats.assign_seats(s, ctx.principal, pk, user_ids, now=now)
+        ctx,
+        lambda s: add_on_seats.assign_seats(
+            s, ctx.principal, pk, user_ids, now=now, reason=reason, request_id=ctx.request_id
+        ),
     )
 
 
 async def unassign_seats(
-    ctx: RequestContext, add_on_purchase_id: str, user_ids: Sequence[str]
+    ctx: RequestContext,
+    add_on_purchase_id: str,
+    user_ids: Sequence[str],
+    reason: str | None = None,
 ) -> SeatAssignments | DomainError:
     pk = _pk(add_on_purchase_id, "AddOnPurchase")
-    return await _write(ctx, lambda s: add_on_seats.unassign_seats(s, ctx.principal, pk, user_ids))
+    return await _write(
+        ctx,
+        lambda s: add_on_seats.unassign_seats(
+            s, ctx.principal, pk, user_ids, reason=reason, request_id=ctx.request_id
+        ),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.auth.policy import caller_for
 from app.db.pagination import Page
@@ -13,11 +14,12 @@ from app.db.tables import (
     AddOnPurchase,
     ConsumablePurchase,
     License,
+    OutboxMessage,
     Product,
     Subscription,
 )
 from app.domain.eligibility import ActionVerdicts, SubscriptionFacts, evaluate_actions
-from app.domain.enums import SubscriptionStatus
+from app.domain.enums import OutboxStatus, ProvisioningStatus, SubscriptionStatus
 from app.domain.seats import SeatFigures, seat_figures
 from resolvers import catalog
 from resolvers.access import require_reader
@@ -114,6 +116,33 @@ async def consumables(ctx: RequestContext, subscription_id: int) -> list[Consuma
 async def license_of(ctx: RequestContext, subscription_id: int) -> License | None:
     found: list[License] = await ctx.loaders.licenses_by_subscription.load(subscription_id)
     return found[-1] if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisioningState:
+    """The subscription's provisioning status with its latest push's attempts: `attempts`
+    counts failed tries, `next_attempt_at` is set while a push is still to be made."""
+
+    status: ProvisioningStatus
+    attempts: int = 0
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+
+async def provisioning(ctx: RequestContext, row: Subscription) -> ProvisioningState:
+    assert row.id is not None
+    message: OutboxMessage | None = await ctx.loaders.provisioning_message.load(row.id)
+    if message is None:
+        return ProvisioningState(status=row.provisioning_status)
+    pending = message.status is OutboxStatus.PENDING
+    return ProvisioningState(
+        status=row.provisioning_status,
+        attempts=message.attempts,
+        last_error=message.last_error,
+        last_attempt_at=message.last_attempt_at,
+        next_attempt_at=message.available_at if pending else None,
+    )
 
 
 async def actions(ctx: RequestContext, view: SubscriptionView) -> ActionVerdicts:

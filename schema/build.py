@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
+from app.config import Settings
 from resolvers.errors import is_public
+from schema.budget import BudgetStore, InMemoryBudgets
+from schema.limits import EdgeLimits, OperationBudget, TokenLimit, validation_rules
+from schema.masking import HideSuggestions, MaskWithRequestId, log_unexpected
 from schema.mutation import Mutation
 from schema.query import Query
 
@@ -20,18 +31,32 @@ class Schema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Expected errors (auth, validation, provider outages) are answers, not incidents."""
-        unexpected = [error for error in errors if not is_public(error)]
-        if unexpected:
-            super().process_errors(unexpected, execution_context)
+        log_unexpected(errors, execution_context)
 
 
-def build_schema(*, production: bool = False) -> strawberry.Schema:
+def build_schema(
+    settings: Settings | None = None,
+    *,
+    production: bool | None = None,
+    budgets: BudgetStore | None = None,
+) -> strawberry.Schema:
+    """The schema with the limits of `settings` (their defaults without). Budgets live in
+    this process unless a shared store is handed in."""
+    production = settings.is_production if production is None and settings else bool(production)
+    limits = EdgeLimits.of(settings)
+    rules = validation_rules(limits, production=production)
+    budgets = budgets or InMemoryBudgets(limits.rate_limit_points, limits.rate_limit_window)
     # Factories: a fresh extension per request; the parse/validation LRU caches are shared.
-    extensions = [
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: TokenLimit(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=256),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
-        lambda: MaskErrors(should_mask_error=lambda error: not is_public(error)),
+        lambda: OperationBudget(max_cost=limits.max_cost, budgets=budgets),
+        lambda: MaskWithRequestId(should_mask_error=lambda error: not is_public(error)),
     ]
+    if production:
+        extensions.append(HideSuggestions)
     return Schema(query=Query, mutation=Mutation, types=[AddOnPurchase], extensions=extensions)
 
 

@@ -14,6 +14,7 @@ from resolvers import invoices as resolve_invoices
 from resolvers import orders as resolve
 from resolvers import subscriptions as resolve_subscriptions
 from resolvers.ids import to_global_id
+from schema.audit import Reason
 from schema.common import Money, Node
 from schema.enums import DeploymentKind, InvoiceLineKind, OrderStatus
 from schema.errors import result_union, user_error
@@ -217,9 +218,13 @@ class OrderMutations:
 
     @strawberry.mutation(description="Execute exactly a quote, once per idempotency key.")
     async def order_place(
-        self, info: strawberry.Info, quote_token: str, idempotency_key: str
+        self,
+        info: strawberry.Info,
+        quote_token: str,
+        idempotency_key: str,
+        reason: Reason = None,
     ) -> OrderPlaceResult:  # type: ignore[valid-type]
-        found = await resolve.place(info.context, quote_token, idempotency_key)
+        found = await resolve.place(info.context, quote_token, idempotency_key, reason)
         if isinstance(found, DomainError):
             return user_error(found)
         return OrderPlacePayload(order=Order.from_row(found.order))

@@ -7,11 +7,12 @@ from typing import Any
 
 import strawberry
 
-from resolvers import catalog, customers, invoices, subscriptions
+from resolvers import audit, catalog, customers, invoices, subscriptions
 from resolvers.access import require_reader
 from resolvers.context import RequestContext
 from resolvers.errors import invalid
 from resolvers.ids import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, from_global_id
+from schema.audit import AuditEvent, AuditEventFilter
 from schema.catalog import Product
 from schema.common import Connection, Node
 from schema.customers import BillingAccount, Customer, Deployment
@@ -34,6 +35,11 @@ async def _subscription(ctx: RequestContext, pk: int) -> Node | None:
     return None if view is None else Subscription.from_view(view)
 
 
+async def _audit_event(ctx: RequestContext, pk: int) -> Node | None:
+    found = await audit.by_id(ctx, pk)
+    return None if found is None else AuditEvent.from_row(found)
+
+
 NODE_TYPES: dict[str, Callable[[RequestContext, int], Awaitable[Node | None]]] = {
     "Customer": _by("customer", Customer.from_row),
     "Subscription": _subscription,
@@ -42,6 +48,7 @@ NODE_TYPES: dict[str, Callable[[RequestContext, int], Awaitable[Node | None]]] =
     "BillingAccount": _by("billing_account", BillingAccount.from_row),
     "AddOnPurchase": _by("add_on", AddOnPurchase.from_row),
     "Product": _by("product", Product.from_row),
+    "AuditEvent": _audit_event,
 }
 
 
@@ -134,3 +141,17 @@ class Query:
     async def invoice(self, info: strawberry.Info, id: strawberry.ID) -> Invoice | None:
         found = await invoices.find(info.context, id)
         return None if found is None else Invoice.from_row(found)
+
+    @strawberry.field(description="Admins only: the audit log, newest first.")
+    async def audit_events(
+        self,
+        info: strawberry.Info,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        filter: AuditEventFilter | None = None,
+    ) -> Connection[AuditEvent]:
+        ctx: RequestContext = info.context
+        audit.require_admin(ctx)  # before the filter is read: its errors are for admins only
+        query = (filter or AuditEventFilter()).to_query()
+        page = await audit.list_page(ctx, first, after, query)
+        return Connection.build(page, page.items, AuditEvent.from_row)

@@ -1,5 +1,6 @@
 """Changes that are not orders: trialStart, subscriptionSetAutoRenew,
-subscriptionCancelPendingChange, addOnSeatAssign and addOnSeatUnassign."""
+subscriptionCancelPendingChange, addOnSeatAssign and addOnSeatUnassign. Each takes a
+`reason`: required of admins, optional for everyone else, kept on the audit row."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from app.domain.errors import DomainError
 from app.services.orders.requests import DeploymentRef
 from resolvers import subscription_changes as resolve
 from resolvers.subscriptions import SubscriptionView
+from schema.audit import Reason
 from schema.errors import result_union, user_error
 from schema.orders import DeploymentInput
 from schema.subscriptions import AddOnPurchase, Subscription
@@ -73,22 +75,24 @@ class SubscriptionChangeMutations:
     @strawberry.mutation(
         description="A 30-day trial of the top plan on a deployment that never had one."
     )
-    async def trial_start(self, info: strawberry.Info, input: TrialStartInput) -> TrialStartResult:  # type: ignore[valid-type]
+    async def trial_start(
+        self, info: strawberry.Info, input: TrialStartInput, reason: Reason = None
+    ) -> TrialStartResult:  # type: ignore[valid-type]
         ref = input.deployment
         deployment = DeploymentRef(ref.external_id, ref.kind, ref.name)
         found = _subscription(
-            await resolve.start_trial(info.context, input.customer_id, deployment)
+            await resolve.start_trial(info.context, input.customer_id, deployment, reason)
         )
         if isinstance(found, DomainError):
             return user_error(found)
         return TrialStartPayload(subscription=found)
 
     @strawberry.mutation(
-        description="Cancel (auto-renew off, with a reason; service runs to the term end) "
-        "or reactivate. Setting the current value changes nothing."
+        description="Cancel (auto-renew off, with a reason of at most 500 characters; service "
+        "runs to the term end) or reactivate. Setting the current value changes nothing."
     )
     async def subscription_set_auto_renew(
-        self, info: strawberry.Info, id: strawberry.ID, auto_renew: bool, reason: str | None = None
+        self, info: strawberry.Info, id: strawberry.ID, auto_renew: bool, reason: Reason = None
     ) -> SubscriptionSetAutoRenewResult:  # type: ignore[valid-type]
         found = _subscription(await resolve.set_auto_renew(info.context, id, auto_renew, reason))
         if isinstance(found, DomainError):
@@ -97,9 +101,9 @@ class SubscriptionChangeMutations:
 
     @strawberry.mutation(description="Drop a plan change scheduled for the term end.")
     async def subscription_cancel_pending_change(
-        self, info: strawberry.Info, id: strawberry.ID
+        self, info: strawberry.Info, id: strawberry.ID, reason: Reason = None
     ) -> SubscriptionCancelPendingChangeResult:  # type: ignore[valid-type]
-        found = _subscription(await resolve.cancel_pending_change(info.context, id))
+        found = _subscription(await resolve.cancel_pending_change(info.context, id, reason))
         if isinstance(found, DomainError):
             return user_error(found)
         return SubscriptionCancelPendingChangePayload(subscription=found)
@@ -108,9 +112,13 @@ class SubscriptionChangeMutations:
         description="Give add-on seats to user ids: all or none, never beyond the quantity."
     )
     async def add_on_seat_assign(
-        self, info: strawberry.Info, add_on_purchase_id: strawberry.ID, user_ids: list[str]
+        self,
+        info: strawberry.Info,
+        add_on_purchase_id: strawberry.ID,
+        user_ids: list[str],
+        reason: Reason = None,
     ) -> AddOnSeatAssignResult:  # type: ignore[valid-type]
-        found = await resolve.assign_seats(info.context, add_on_purchase_id, user_ids)
+        found = await resolve.assign_seats(info.context, add_on_purchase_id, user_ids, reason)
         if isinstance(found, DomainError):
             return user_error(found)
         return AddOnSeatAssignPayload(
@@ -120,9 +128,13 @@ class SubscriptionChangeMutations:
 
     @strawberry.mutation(description="Free the seats of user ids; ids without one are ignored.")
     async def add_on_seat_unassign(
-        self, info: strawberry.Info, add_on_purchase_id: strawberry.ID, user_ids: list[str]
+        self,
+        info: strawberry.Info,
+        add_on_purchase_id: strawberry.ID,
+        user_ids: list[str],
+        reason: Reason = None,
     ) -> AddOnSeatUnassignResult:  # type: ignore[valid-type]
-        found = await resolve.unassign_seats(info.context, add_on_purchase_id, user_ids)
+        found = await resolve.unassign_seats(info.context, add_on_purchase_id, user_ids, reason)
         if isinstance(found, DomainError):
             return user_error(found)
         return AddOnSeatUnassignPayload(

@@ -158,6 +158,28 @@ class License:
         )
 
 
+@strawberry.type(
+    description="Pushing the entitlement to the product: the status, and the latest push's "
+    "tries (`attempts` counts failed tries; `nextAttemptAt` is set while a push is due)."
+)
+class ProvisioningState:
+    status: ProvisioningStatus
+    attempts: int
+    last_error: str | None
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+
+    @classmethod
+    def from_state(cls, state: resolve.ProvisioningState) -> ProvisioningState:
+        return cls(
+            status=state.status,
+            attempts=state.attempts,
+            last_error=state.last_error,
+            last_attempt_at=state.last_attempt_at,
+            next_attempt_at=state.next_attempt_at,
+        )
+
+
 @strawberry.type(description="A customer's contract for one plan on one deployment.")
 class Subscription(Node):
     number: str
@@ -255,6 +277,10 @@ class Subscription(Node):
     async def license(self, info: strawberry.Info) -> License | None:
         found = await resolve.license_of(info.context, self._pk)
         return None if found is None else License.from_row(found)
+
+    @strawberry.field
+    async def provisioning(self, info: strawberry.Info) -> ProvisioningState:
+        return ProvisioningState.from_state(await resolve.provisioning(info.context, self._row))
 
     @strawberry.field
     async def actions(self, info: strawberry.Info) -> SubscriptionActions:

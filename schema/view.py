@@ -1,39 +1,155 @@
-"""The GraphQL HTTP view: authenticates, builds the request context, closes it afterwards."""
+"""The GraphQL HTTP view: authenticates, builds the request context, closes it afterwards,
+and speaks GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/):
+
+- POST bodies must be `application/json`. Form, multipart and text/plain bodies (the ones a
+  browser sends cross-site without a CORS preflight) and bodies without a type get 415
+  before anything else runs, so no page elsewhere can make a browser submit a mutation.
+- GET runs queries only; a mutation over GET is 405 with `Allow: POST`.
+- `Accept: application/graphql-response+json` gets that media type, and a request that was
+  refused before execution (parse, validation, limits) gets HTTP 400 (429 when over budget)
+  with no `data` entry. With `application/json` every GraphQL answer is a 200, as before.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from app.auth.authenticate import authenticate
 from app.auth.tokens import InvalidCredentials
 from app.domain.errors import ErrorCode
+from app.http.errors import HttpErrorCode, error_body
+from app.http.request_id import request_id_from, request_id_of
 from app.runtime import Runtime
 from resolvers.context import RequestContext
+from schema.edge import EdgeContext
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+_STATUS_CODES = {
+    404: ErrorCode.NOT_FOUND.value,
+    405: HttpErrorCode.METHOD_NOT_ALLOWED.value,
+    413: HttpErrorCode.PAYLOAD_TOO_LARGE.value,
+    415: HttpErrorCode.UNSUPPORTED_MEDIA_TYPE.value,
+}
+
+
+class _MethodNotAllowed(HTTPException):
+    def __init__(self, reason: str) -> None:
+        super().__init__(405, reason)
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if not isinstance(request, Request):
             return await super().run(request)
+        if request.method == "POST" and _media_type(request.headers.get("content-type")) != JSON:
+            message = "POST a JSON body with `Content-Type: application/json`."
+            return _http_error(415, message, {"Accept-Post": JSON})
+        media_type = negotiate(request.headers.get("accept"))
         try:
             context = await self._context_for(request)
         except InvalidCredentials as exc:
             return _unauthenticated(str(exc))
         try:
-            return await super().run(request, context=context, root_value=None)
+            response = await super().run(request, context=context, root_value=None)
+        except HTTPException as exc:
+            headers = {"Allow": "POST"} if isinstance(exc, _MethodNotAllowed) else None
+            return _http_error(exc.status_code, exc.reason, headers)
         finally:
             await context.close()
+        if media_type == GRAPHQL_RESPONSE and response.media_type == JSON:
+            return _graphql_response(response, context)
+        return response
 
-    async def _context_for(self, request: Request) -> RequestContext:
+    async def execute_single(  # strawberry's signature
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            wrong_type = isinstance(exc.__cause__, InvalidOperationTypeError)
+            if wrong_type and request_adapter.method == "GET":
+                raise _MethodNotAllowed("Mutations are not allowed over GET; use POST.") from exc
+            raise
+
+    async def _context_for(self, request: Request) -> EdgeContext:
         runtime: Runtime = request.app.state.runtime
         authorization = request.headers.get("authorization")
         async with runtime.sessions() as session:
             principal = await authenticate(session, runtime.settings, authorization)
-        return RequestContext(runtime, principal, request.headers.get("x-request-id"))
+        request_id = request_id_of(request.scope) or request_id_from(
+            request.headers.get("x-request-id")
+        )
+        client_host = request.client.host if request.client else None
+        return EdgeContext(runtime, principal, request_id, client_host)
+
+
+def _media_type(header: str | None) -> str:
+    return (header or "").partition(";")[0].strip().lower()
+
+
+def negotiate(accept: str | None) -> str:
+    """The response media type: graphql-response+json when the client prefers it (or likes
+    both equally); application/json otherwise, including without an Accept header."""
+    weights = {JSON: -1.0, GRAPHQL_RESPONSE: -1.0}
+    for part in (accept or "").split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        media = media.lower()
+        if media not in weights:
+            continue
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[media] = max(weights[media], weight)
+    if weights[GRAPHQL_RESPONSE] > 0 and weights[GRAPHQL_RESPONSE] >= weights[JSON]:
+        return GRAPHQL_RESPONSE
+    return JSON
+
+
+def _graphql_response(response: Response, context: EdgeContext) -> Response:
+    """200 when the operation ran; a request error (nothing ran) is a 4xx without `data`."""
+    skip = ("content-length", "content-type")
+    headers = {name: value for name, value in response.headers.items() if name not in skip}
+    record = context.operation
+    if record.executed:
+        return Response(response.body, response.status_code, headers, GRAPHQL_RESPONSE)
+    body = orjson.loads(response.body)
+    body.pop("data", None)
+    status = 500 if record.refused is ErrorCode.INTERNAL else 400
+    if record.refused is ErrorCode.RATE_LIMITED and record.budget is not None:
+        status = 429
+        wait = record.budget.reset_at - context.runtime.clock.now()
+        headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
+    return Response(orjson.dumps(body), status, headers, GRAPHQL_RESPONSE)
+
+
+def _http_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    code = _STATUS_CODES.get(status, HttpErrorCode.BAD_REQUEST.value)
+    return Response(error_body(code, message), status, headers, JSON)
 
 
 def _unauthenticated(detail: str) -> Response:

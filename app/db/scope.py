@@ -48,6 +48,10 @@ class ReadScope:
             return col(BillingAccount.partner_id) == self.partner_id
         return self._by_customer(col(BillingAccount.customer_id))
 
+    def audit_events(self) -> ColumnElement[bool]:
+        """The audit log is for staff only: members and partners see none of it."""
+        return sa.true() if self.everything else sa.false()
+
     def _by_customer(self, column: sa.SQLColumnExpression[int | None]) -> ColumnElement[bool]:
         if self.everything:
             return sa.true()

@@ -4,7 +4,8 @@ never more than its quantity, and two concurrent assignments never both take the
 The purchase row is locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction is
 already exclusive) before the assignments are counted, so writers to one purchase take
 turns and each counts what the previous one committed. Use cases run inside the caller's
-unit of work and never commit."""
+unit of work and never commit; the caller's reason (required of admins) is checked first and
+lands on the audit row with the request id."""
 
 from __future__ import annotations
 
@@ -42,9 +43,12 @@ async def assign_seats(
     user_ids: Sequence[str],
     *,
     now: datetime,
+    reason: str | None = None,
+    request_id: str | None = None,
 ) -> SeatAssignments:
     """All or nothing: ids that already hold a seat are no-ops; if the others do not all fit
     in the purchased quantity, NO_SEATS_AVAILABLE and nothing is written."""
+    attributed = audit.attribution(principal, reason, request_id)
     purchase, _ = await _locked_purchase(session, principal, add_on_purchase_id)
     wanted = checked_user_ids(user_ids)
     held = await changes.assigned_user_ids(session, add_on_purchase_id)
@@ -67,6 +71,7 @@ async def assign_seats(
         ("AddOnPurchase", add_on_purchase_id),
         before={"assigned": len(held)},
         after={"assigned": len(held) + len(new), "user_ids": new},
+        attributed=attributed,
     )
     return SeatAssignments(purchase, (*held, *new))
 
@@ -76,8 +81,12 @@ async def unassign_seats(
     principal: Principal,
     add_on_purchase_id: int,
     user_ids: Sequence[str],
+    *,
+    reason: str | None = None,
+    request_id: str | None = None,
 ) -> SeatAssignments:
     """Free the seats of the given user ids; ids without a seat are ignored."""
+    attributed = audit.attribution(principal, reason, request_id)
     purchase, _ = await _locked_purchase(session, principal, add_on_purchase_id)
     wanted = checked_user_ids(user_ids)
     held = await changes.assigned_user_ids(session, add_on_purchase_id)
@@ -94,6 +103,7 @@ async def unassign_seats(
         ("AddOnPurchase", add_on_purchase_id),
         before={"assigned": len(held)},
         after={"assigned": len(remaining), "user_ids": removed},
+        attributed=attributed,
     )
     return SeatAssignments(purchase, remaining)
 

@@ -1,7 +1,12 @@
-"""The audit trail: who did what to which object, when, why, and what changed."""
+"""The audit trail: who did what to which object, when, why, and what changed.
+
+Every admin write needs a reason (ARCHITECTURE.md, Access): a use case that changes state
+checks the caller's reason with `attribution` before it writes anything, and passes the
+result to `record` for each audit row it adds. Other callers may give a reason too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +14,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principals import Principal
 from app.db.tables import AuditEvent
 from app.db.types import utcnow
+from app.domain.errors import DomainError, ErrorCode
+
+MAX_REASON_LENGTH = 1000
+MAX_REQUEST_ID_LENGTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Why a write happens (the caller's reason) and which request asked for it."""
+
+    reason: str | None = None
+    request_id: str | None = None
+
+
+UNATTRIBUTED = Attribution()
+
+
+def attribution(
+    principal: Principal, reason: str | None, request_id: str | None = None
+) -> Attribution:
+    """The checked reason (surrounding blanks dropped; blank is none) and request id.
+    An admin without a reason, or any reason over 1000 characters, is a VALIDATION error."""
+    cleaned = (reason or "").strip()
+    if len(cleaned) > MAX_REASON_LENGTH:
+        raise DomainError(
+            ErrorCode.VALIDATION, f"The reason must be at most {MAX_REASON_LENGTH} characters."
+        )
+    if principal.is_admin and not cleaned:
+        raise DomainError(
+            ErrorCode.VALIDATION, "Admins must give a `reason` for every change; none was given."
+        )
+    return Attribution(cleaned or None, (request_id or "")[:MAX_REQUEST_ID_LENGTH] or None)
 
 
 async def record(
@@ -19,9 +56,9 @@ async def record(
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-    reason: str | None = None,
-    request_id: str | None = None,
+    attributed: Attribution = UNATTRIBUTED,
 ) -> None:
+    """Add one audit row; `attributed` (from `attribution`) gives its reason and request id."""
     session.add(
         AuditEvent(
             occurred_at=utcnow(),
@@ -30,9 +67,9 @@ async def record(
             action=action,
             target_type=target[0],
             target_id=str(target[1]),
-            reason=reason,
+            reason=attributed.reason,
             before=before,
             after=after,
-            request_id=request_id,
+            request_id=attributed.request_id,
         )
     )

@@ -4,7 +4,9 @@ auto-renew off (cancel) or on again, dropping a scheduled plan change.
 Each use case runs inside the caller's unit of work and never commits. The row it changes
 is read FOR UPDATE within the caller's scope, so an object the caller cannot see is
 NOT_FOUND and two concurrent changes to one row take turns. A caller who may not act at
-all raises NotAllowed (a top-level FORBIDDEN); a rule that says no raises DomainError."""
+all raises NotAllowed (a top-level FORBIDDEN); a rule that says no raises DomainError.
+The caller's reason (required of admins) is checked before anything is read and lands on
+the audit row with the request id."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from app.services.orders.errors import NotAllowed
 from app.services.orders.requests import DeploymentRef
 
 TRIAL_DAYS = 30
-MAX_REASON_LENGTH = 500
+MAX_CANCEL_REASON_LENGTH = 500
 MAX_EXTERNAL_ID_LENGTH = 64
 MAX_DEPLOYMENT_NAME_LENGTH = 200
 
@@ -59,12 +61,15 @@ async def start_trial(
     deployment: DeploymentRef,
     *,
     now: datetime,
+    reason: str | None = None,
+    request_id: str | None = None,
 ) -> Subscription:
     """A 30-day trial of the top plan on a deployment that never had one (DOMAIN.md 2).
 
     A live Free subscription on the deployment ends (EXPIRED) and the trial takes its place;
     a live paid one refuses the trial. The deployment row is locked first, so of two
     concurrent requests for one deployment the second sees the first's trial."""
+    attributed = audit.attribution(principal, reason, request_id)
     if principal.kind not in TRIAL_STARTERS:
         raise NotAllowed
     customer = await changes.customer_in_scope(session, read_scope(principal), customer_id)
@@ -149,6 +154,7 @@ async def start_trial(
             "term_start": trial.term_start.isoformat(),
             "term_end": trial.term_end.isoformat(),
         },
+        attributed=attributed,
     )
     return trial
 
@@ -206,9 +212,11 @@ async def set_auto_renew(
     reason: str | None,
     *,
     now: datetime,
+    request_id: str | None = None,
 ) -> Subscription:
     """Cancel (auto-renew off, with a reason; service runs to term end) or reactivate.
     Asking for the value the subscription already has changes nothing."""
+    attributed = audit.attribution(principal, reason, request_id)
     subscription = await _changeable(session, principal, subscription_id)
     if subscription.status is not SubscriptionStatus.ACTIVE:
         raise DomainError(
@@ -221,12 +229,12 @@ async def set_auto_renew(
         raise DomainError(
             ErrorCode.PLAN_NOT_ELIGIBLE, "The Free plan does not renew; there is nothing to cancel."
         )
-    reason = _checked_reason(reason, required=not auto_renew)
+    cancel_reason = None if auto_renew else _cancel_reason(attributed.reason)
     if subscription.auto_renew == auto_renew:
         return subscription
     before = _renewal(subscription)
     subscription.auto_renew = auto_renew
-    subscription.cancel_reason = None if auto_renew else reason
+    subscription.cancel_reason = cancel_reason
     _touch(subscription, now)
     assert subscription.id is not None
     await outbox.enqueue(
@@ -242,15 +250,22 @@ async def set_auto_renew(
         ("Subscription", subscription.id),
         before=before,
         after=_renewal(subscription),
-        reason=reason,
+        attributed=attributed,
     )
     return subscription
 
 
 async def cancel_pending_change(
-    session: AsyncSession, principal: Principal, subscription_id: int, *, now: datetime
+    session: AsyncSession,
+    principal: Principal,
+    subscription_id: int,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    request_id: str | None = None,
 ) -> Subscription:
     """Drop a plan change scheduled for the term end (a downgrade)."""
+    attributed = audit.attribution(principal, reason, request_id)
     subscription = await _changeable(session, principal, subscription_id)
     if subscription.status is SubscriptionStatus.EXPIRED:
         raise DomainError(ErrorCode.SUBSCRIPTION_NOT_ACTIVE, "This subscription has expired.")
@@ -273,6 +288,7 @@ async def cancel_pending_change(
         ("Subscription", subscription.id),
         before=before,
         after={"pending_plan_id": None},
+        attributed=attributed,
     )
     return subscription
 
@@ -296,17 +312,18 @@ async def _changeable(
     return found
 
 
-def _checked_reason(reason: str | None, *, required: bool) -> str | None:
-    cleaned = (reason or "").strip()
-    if required and not cleaned:
+def _cancel_reason(reason: str | None) -> str:
+    """Cancelling needs a reason from anyone; it is kept on the subscription (500 characters)."""
+    if not reason:
         raise DomainError(
             ErrorCode.VALIDATION, "Give a reason for turning auto-renew off (cancelling)."
         )
-    if len(cleaned) > MAX_REASON_LENGTH:
+    if len(reason) > MAX_CANCEL_REASON_LENGTH:
         raise DomainError(
-            ErrorCode.VALIDATION, f"The reason must be at most {MAX_REASON_LENGTH} characters."
+            ErrorCode.VALIDATION,
+            f"A cancellation reason must be at most {MAX_CANCEL_REASON_LENGTH} characters.",
         )
-    return cleaned or None
+    return reason
 
 
 def _renewal(subscription: Subscription) -> dict[str, Any]:

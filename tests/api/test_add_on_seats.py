@@ -20,8 +20,8 @@ from tests.support import factories as f
 from tests.support.graphql import Api, api_token, error_codes, user_token
 from tests.support.snapshots import table_counts
 
-ASSIGN = """mutation($id: ID!, $users: [String!]!) {
-  addOnSeatAssign(addOnPurchaseId: $id, userIds: $users) {
+ASSIGN = """mutation($id: ID!, $users: [String!]!, $reason: String) {
+  addOnSeatAssign(addOnPurchaseId: $id, userIds: $users, reason: $reason) {
     __typename
     ... on AddOnSeatAssignPayload { assignedUserIds addOnPurchase { id quantity assignedSeats } }
     ... on UserError { code message }
@@ -214,11 +214,12 @@ async def test_unassigning_users_without_a_seat_changes_nothing(
 
 
 async def test_admin_may_assign_seats(world: World, api: Api, db: AsyncSession) -> None:
-    result = await call(api, world, ASSIGN, ["a"], token=world.admin)
+    given = {**variables(world.purchase, ["a"]), "reason": "Ticket 42"}
+    data = await api.data(ASSIGN, given, token=world.admin)
 
-    assert result["assignedUserIds"] == ["a"]
+    assert data["addOnSeatAssign"]["assignedUserIds"] == ["a"]
     (event,) = await audits(db, "add_on.seats_assigned")
-    assert event.actor_kind == "ADMIN"
+    assert (event.actor_kind, event.reason) == ("ADMIN", "Ticket 42")
 
 
 async def test_seats_can_be_assigned_during_a_trial(

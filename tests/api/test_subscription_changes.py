@@ -32,8 +32,8 @@ M = TypeVar("M", bound=SQLModel)
 
 TODAY = date(2026, 6, 1)  # the `clock` fixture
 
-TRIAL_START = """mutation($input: TrialStartInput!) {
-  trialStart(input: $input) {
+TRIAL_START = """mutation($input: TrialStartInput!, $reason: String) {
+  trialStart(input: $input, reason: $reason) {
     __typename
     ... on TrialStartPayload { subscription { id number status seats termStart termEnd
         autoRenew channel reconciliationMode seatsOwed plan { code }
@@ -204,9 +204,8 @@ async def test_admin_starts_a_trial_on_an_existing_deployment(
 ) -> None:
     existing = await f.deployment(db, world.customer, external_id="ns-existing")
 
-    data = await api.data(
-        TRIAL_START, trial_input(world.customer, "ns-existing"), token=world.admin
-    )
+    given = {**trial_input(world.customer, "ns-existing"), "reason": "Sales-assisted trial"}
+    data = await api.data(TRIAL_START, given, token=world.admin)
 
     assert data["trialStart"]["subscription"]["status"] == "TRIAL"
     assert (await fresh(db, Deployment, existing.id)).trial_started_on == TODAY
@@ -228,7 +227,8 @@ async def test_a_trial_is_once_per_deployment_ever_even_after_it_ended(
 ) -> None:
     await f.deployment(db, world.customer, external_id="ns-old", trial_started_on=date(2025, 1, 1))
 
-    code = await refused(api, db, TRIAL_START, trial_input(world.customer, "ns-old"), world.admin)
+    given = {**trial_input(world.customer, "ns-old"), "reason": "Second chance"}
+    code = await refused(api, db, TRIAL_START, given, world.admin)
 
     assert code == "TRIAL_ALREADY_USED"
 

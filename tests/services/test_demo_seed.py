@@ -354,9 +354,26 @@ def test_user_tokens_last_thirty_days(settings: Settings) -> None:
 
 
 async def test_demo_is_refused_in_production(db: AsyncSession) -> None:
-    production = Settings(environment="production", jwt_secret="x" * 40)
+    production = Settings(
+        environment="production", jwt_secret="x" * 40, license_signing_key=_license_pem()
+    )
     with pytest.raises(RuntimeError):
         demo_tokens(production, NOW)
     with pytest.raises(RuntimeError):
         await _seed(db, production)
     assert await _all(db, Customer) == []
+
+
+def _license_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )

@@ -85,7 +85,8 @@ async def test_fifty_concurrent_places_with_one_key_charge_once(world: Any) -> N
 
     responses = await asyncio.gather(*(_place(api, owner, token, "one-key") for _ in range(50)))
 
-    assert all(response == responses[0] for response in responses)
+    # Identical answers; only the rate-limit budget in `extensions` differs per request.
+    assert all(response["data"] == responses[0]["data"] for response in responses)
     order = responses[0]["data"]["orderPlace"]["order"]
     assert (order["status"], order["total"]) == ("COMPLETED", {"amount": 87_238})
     assert await _count(sessions, Order) == orders_before + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.db.types import enum_field, json_field, timestamp_field, utcnow
@@ -31,6 +32,11 @@ class OutboxMessage(SQLModel, table=True):
     """Work committed with a state change and carried out later (provider calls, provisioning)."""
 
     __tablename__ = "outbox_message"
+    __table_args__ = (
+        # A subscription's messages of one topic: its latest provisioning state, and one
+        # message in flight per subscription and topic.
+        sa.Index("ix_outbox_message_subscription_id_topic", "subscription_id", "topic"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     topic: str = Field(max_length=64)
@@ -42,3 +48,10 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = timestamp_field(default_factory=utcnow)
     processed_at: datetime | None = timestamp_field(default=None)
+    # The subscription the message is about (copied from the payload by `enqueue`).
+    subscription_id: int | None = None
+    # A worker's claim: it alone processes the message until `locked_until` (its lease); a
+    # lease that runs out (the worker died) makes the message claimable again.
+    locked_by: str | None = Field(default=None, max_length=64)
+    locked_until: datetime | None = timestamp_field(default=None)
+    last_attempt_at: datetime | None = timestamp_field(default=None)

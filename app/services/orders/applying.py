@@ -3,6 +3,7 @@ work (provisioning, billing sync) queued in the same transaction."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ async def apply_order(
     session: AsyncSession,
     deps: OrderDeps,
     principal: Principal,
+    attributed: audit.Attribution,
     request: OrderRequest,
     priced: PricedOrder,
     order: Order,
@@ -52,7 +54,7 @@ async def apply_order(
     sid = subscription.id or 0
     await _add_ons(session, sid, priced.after.add_ons, products)
     _packs(session, sid, priced, products, order.id or 0)
-    await _follow_up(session, principal, order, subscription, before)
+    await _follow_up(session, principal, attributed, order, subscription, before, deps.now())
     return sid
 
 
@@ -181,14 +183,18 @@ def _packs(
 async def _follow_up(
     session: AsyncSession,
     principal: Principal,
+    attributed: audit.Attribution,
     order: Order,
     subscription: Subscription,
     before: dict[str, Any] | None,
+    now: datetime,
 ) -> None:
     sid = subscription.id or 0
     payload = {"subscription_id": sid, "order_id": order.id}
-    await outbox.enqueue(session, outbox.PROVISION, payload, f"order:{order.id}:provision")
-    await outbox.enqueue(session, outbox.BILLING_SYNC, payload, f"order:{order.id}:billing")
+    await outbox.enqueue(session, outbox.PROVISION, payload, f"order:{order.id}:provision", now=now)
+    await outbox.enqueue(
+        session, outbox.BILLING_SYNC, payload, f"order:{order.id}:billing", now=now
+    )
     await audit.record(
         session,
         principal,
@@ -196,6 +202,7 @@ async def _follow_up(
         ("Subscription", sid),
         before=before,
         after={**_summary(subscription), "order_id": order.id, "total": order.total},
+        attributed=attributed,
     )
 
 

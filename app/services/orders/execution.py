@@ -217,6 +217,7 @@ async def _provider_invoice(
 async def complete(
     deps: OrderDeps,
     principal: Principal,
+    attributed: audit.Attribution,
     request: OrderRequest,
     order_id: int,
     prepared: Prepared,
@@ -227,7 +228,7 @@ async def complete(
         invoice = await session.get(Invoice, prepared.invoice.id)
         assert invoice is not None
         subscription_id = await apply_order(
-            session, deps, principal, request, prepared.priced, order
+            session, deps, principal, attributed, request, prepared.priced, order
         )
         invoice.subscription_id = subscription_id
         invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
@@ -241,6 +242,7 @@ async def complete(
 async def decline(
     deps: OrderDeps,
     principal: Principal,
+    attributed: audit.Attribution,
     request: OrderRequest,
     order_id: int,
     prepared: Prepared,
@@ -252,15 +254,20 @@ async def decline(
         assert invoice is not None
         session.add(_payment_row(invoice, payment))
         await _give_back_promotion(session, request)
-        await _fail_in(session, deps, principal, request, order_id, error)
+        await _fail_in(session, deps, principal, attributed, request, order_id, error)
     return error
 
 
 async def fail(
-    deps: OrderDeps, principal: Principal, request: OrderRequest, order_id: int, error: DomainError
+    deps: OrderDeps,
+    principal: Principal,
+    attributed: audit.Attribution,
+    request: OrderRequest,
+    order_id: int,
+    error: DomainError,
 ) -> None:
     async with unit_of_work(deps.sessions) as session:
-        await _fail_in(session, deps, principal, request, order_id, error)
+        await _fail_in(session, deps, principal, attributed, request, order_id, error)
 
 
 async def pause(deps: OrderDeps, request: OrderRequest, order_id: int) -> None:
@@ -274,6 +281,7 @@ async def _fail_in(
     session: AsyncSession,
     deps: OrderDeps,
     principal: Principal,
+    attributed: audit.Attribution,
     request: OrderRequest,
     order_id: int,
     error: DomainError,
@@ -287,7 +295,12 @@ async def _fail_in(
     _finish(order, OrderStatus.FAILED, result, deps.now())
     await commerce.release_lease(session, request.lease_resource, order_id)
     await audit.record(
-        session, principal, "order.failed", ("Order", order_id), after={"code": error.code.value}
+        session,
+        principal,
+        "order.failed",
+        ("Order", order_id),
+        after={"code": error.code.value},
+        attributed=attributed,
     )
 
 

@@ -2,7 +2,10 @@
 
 The first request for a key claims the order (a unique row) and executes it; concurrent and
 later requests with the same key wait for it and replay its result. Orders on the same
-subscription take turns through a lease, so none is priced on a state another is changing."""
+subscription take turns through a lease, so none is priced on a state another is changing.
+An admin must give a reason (checked before anything is read); the reason and the request id
+land on the order's audit row ("order.placed" or "order.failed"), from whichever request
+executes it."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.enums import OrderStatus, PaymentStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.providers.errors import ProviderRejected, ProviderUnavailable
-from app.services import quote_tokens
+from app.services import audit, quote_tokens
 from app.services.orders import execution
 from app.services.orders.context import OrderDeps
 from app.services.orders.errors import NotAllowed, PaymentDeclined
@@ -35,6 +38,10 @@ LEASE = timedelta(seconds=60)
 POLL_SECONDS = 0.02
 WAIT_SECONDS = 30.0  # real time, not the business clock: how long a request may wait
 MAX_KEY_LENGTH = 128
+MANAGED = DomainError(
+    ErrorCode.MANAGED_BY_PARTNER,
+    "This subscription is managed by your partner; contact them to change it.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,23 +51,33 @@ class PlacedOrder:
 
 
 async def place_order(
-    deps: OrderDeps, principal: Principal, token: str, idempotency_key: str
+    deps: OrderDeps,
+    principal: Principal,
+    token: str,
+    idempotency_key: str,
+    *,
+    reason: str | None = None,
+    request_id: str | None = None,
 ) -> PlacedOrder:
     key = _checked_key(idempotency_key)
+    attributed = audit.attribution(principal, reason, request_id)
     payload = quote_tokens.verify(token, deps.settings.quote_secret)
     request = OrderRequest.from_payload(payload)
     digest = quote_tokens.digest(token)
     async with unit_of_work(deps.sessions, write=False) as session:
         target = await load_target(session, read_scope(principal), request)
-        if not caller_for(principal, target.customer.id or 0, target.partner_id).may_purchase:
+        caller = caller_for(principal, target.customer.id or 0, target.partner_id)
+        if not caller.may_purchase:
             raise NotAllowed
+        if caller.self_service and target.partner_managed:
+            raise MANAGED
         existing = await commerce.find_order(session, request.customer_id, key)
     if existing is None:
         quote_tokens.check_fresh(payload, deps.now())
         claimed = await _claim(deps, principal, request, payload, digest, key)
         if claimed is not None:
-            return await _execute(deps, principal, request, payload, claimed)
-    return await _replay(deps, principal, request, payload, digest, key)
+            return await _execute(deps, principal, attributed, request, payload, claimed)
+    return await _replay(deps, principal, attributed, request, payload, digest, key)
 
 
 def _checked_key(key: str) -> str:
@@ -107,6 +124,7 @@ async def _claim(
 async def _replay(
     deps: OrderDeps,
     principal: Principal,
+    attributed: audit.Attribution,
     request: OrderRequest,
     payload: dict[str, Any],
     digest: str,
@@ -130,7 +148,7 @@ async def _replay(
             if resumable:
                 order.processing_until = deps.now() + LEASE
         if resumable:
-            return await _execute(deps, principal, request, payload, order.id or 0)
+            return await _execute(deps, principal, attributed, request, payload, order.id or 0)
         if time.monotonic() >= deadline:
             raise DomainError(
                 ErrorCode.ORDER_IN_PROGRESS, "This order is still being placed; retry."
@@ -152,6 +170,7 @@ async def _outcome(session: AsyncSession, order: Order) -> PlacedOrder:
 async def _execute(
     deps: OrderDeps,
     principal: Principal,
+    attributed: audit.Attribution,
     request: OrderRequest,
     payload: dict[str, Any],
     order_id: int,
@@ -168,14 +187,16 @@ async def _execute(
         ) from exc
     except ProviderRejected as exc:
         error = DomainError(ErrorCode.PROVIDER_REJECTED, f"Billing refused the order ({exc.code}).")
-        await execution.fail(deps, principal, request, order_id, error)
+        await execution.fail(deps, principal, attributed, request, order_id, error)
         raise error from exc
     except DomainError as error:
-        await execution.fail(deps, principal, request, order_id, error)
+        await execution.fail(deps, principal, attributed, request, order_id, error)
         raise
     if payment is not None and payment.status != PaymentStatus.SUCCEEDED.value:
-        raise await execution.decline(deps, principal, request, order_id, prepared, payment)
-    await execution.complete(deps, principal, request, order_id, prepared, payment)
+        raise await execution.decline(
+            deps, principal, attributed, request, order_id, prepared, payment
+        )
+    await execution.complete(deps, principal, attributed, request, order_id, prepared, payment)
     async with unit_of_work(deps.sessions, write=False) as session:
         order = await session.get(Order, order_id)
         assert order is not None

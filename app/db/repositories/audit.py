@@ -1,0 +1,60 @@
+"""The audit log, read newest first by staff (the scope lets nobody else see a row)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.db.pagination import Page, PageRequest, fetch_page
+from app.db.repositories.common import by_ids
+from app.db.scope import ReadScope
+from app.db.tables import AuditEvent
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEventFilter:
+    """Every given criterion must hold; an empty tuple or None does not filter."""
+
+    actions: tuple[str, ...] = ()
+    actor_kind: str | None = None
+    actor_id: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    occurred_from: datetime | None = None
+    occurred_until: datetime | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        found: list[sa.ColumnElement[bool]] = []
+        if self.actions:
+            found.append(col(AuditEvent.action).in_(sorted(set(self.actions))))
+        if self.actor_kind is not None:
+            found.append(col(AuditEvent.actor_kind) == self.actor_kind)
+        if self.actor_id is not None:
+            found.append(col(AuditEvent.actor_id) == self.actor_id)
+        if self.target_type is not None:
+            found.append(col(AuditEvent.target_type) == self.target_type)
+        if self.target_id is not None:
+            found.append(col(AuditEvent.target_id) == self.target_id)
+        if self.occurred_from is not None:
+            found.append(col(AuditEvent.occurred_at) >= self.occurred_from)
+        if self.occurred_until is not None:
+            found.append(col(AuditEvent.occurred_at) <= self.occurred_until)
+        return found
+
+
+async def list_audit_events(
+    session: AsyncSession, scope: ReadScope, page: PageRequest, filters: AuditEventFilter
+) -> Page[AuditEvent]:
+    stmt = sa.select(AuditEvent).where(scope.audit_events(), *filters.conditions())
+    return await fetch_page(session, stmt, AuditEvent.id, page)
+
+
+async def audit_events_by_ids(
+    session: AsyncSession, scope: ReadScope, ids: Sequence[int]
+) -> dict[int, AuditEvent]:
+    return await by_ids(session, AuditEvent, ids, scope.audit_events())

@@ -1,0 +1,171 @@
+"""Billing sync: make the billing provider's subscription match the local one.
+
+The local subscription owns what is sold (plan, seats, add-ons, co-termed storage packs,
+auto-renew); the provider's copy carries the recurring charges. A subscription the provider
+does not know yet (no `provider_ref`) is created there, its paying account too if needed; a
+known one is read back and, where it differs, amended to the current items from today on,
+and cancelled or reactivated to match auto-renew. The local state is read at sync time, so
+a retried or late message sends the current state. Items are priced at the catalog's price
+per term in the subscription's currency.
+
+Idempotency keys: the provider account and subscription are created once per local row
+("billing-account:<id>", the key orders use too, and "subscription:<id>:billing"), and the
+new ref is stored at once; an amendment's key is the message's key plus a digest of the
+request, so a retry of the same request is replayed, and a request made different by a
+change in between is a new (full-replacement, hence harmless) amendment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.repositories import catalog
+from app.db.repositories import subscriptions as repo
+from app.db.tables import BillingAccount, ConsumablePurchase, Subscription
+from app.db.unit_of_work import unit_of_work
+from app.domain.enums import ConsumableKind, SyncStatus
+from app.providers.billing import NewAccount, SubscriptionItem
+from app.runtime import Runtime
+from app.services.worker.handler import PermanentFailure
+
+
+@dataclass(frozen=True, slots=True)
+class LocalState:
+    subscription: Subscription
+    account: BillingAccount
+    items: tuple[SubscriptionItem, ...]
+
+
+async def sync(runtime: Runtime, subscription_id: int, *, idempotency_key: str) -> str:
+    """Create the provider's subscription, or bring its items and auto-renew in line with
+    the local row (only what differs is sent); return its ref."""
+    async with unit_of_work(runtime.sessions, write=False) as session:
+        state = await _local_state(session, subscription_id)
+    subscription, billing = state.subscription, runtime.providers.billing
+    ref = subscription.provider_ref
+    if ref is None:
+        account_ref = await _provider_account(runtime, state.account)
+        created = await billing.create_subscription(
+            account_ref,
+            subscription.term_start,
+            subscription.term_end,
+            state.items,
+            idempotency_key=f"subscription:{subscription_id}:billing",
+        )
+        ref, remote = created.ref, created
+        async with unit_of_work(runtime.sessions) as session:
+            row = await session.get(Subscription, subscription_id)
+            if row is not None and row.provider_ref is None:
+                row.provider_ref = ref
+    else:
+        found = (await billing.get_subscriptions([ref])).get(ref)
+        if found is None:
+            raise PermanentFailure(f"the billing provider has no subscription {ref}")
+        remote = found
+        if sorted(remote.items, key=_code) != sorted(state.items, key=_code):
+            effective = max(runtime.clock.today(), subscription.term_start)
+            key = f"{idempotency_key}:{_digest(ref, effective, state.items)}"
+            await billing.amend_subscription(ref, state.items, effective, idempotency_key=key)
+    if remote.auto_renew and not subscription.auto_renew:
+        await billing.cancel_subscription(ref, idempotency_key=f"{idempotency_key}:cancel")
+    elif subscription.auto_renew and not remote.auto_renew:
+        await billing.reactivate_subscription(ref, idempotency_key=f"{idempotency_key}:reactivate")
+    return ref
+
+
+def _code(item: SubscriptionItem) -> str:
+    return item.product_code
+
+
+async def record_ref(
+    session: AsyncSession, subscription_id: int, provider_ref: str, *, synced: bool
+) -> None:
+    """Keep the provider's ref; SYNCED unless a newer sync is still to do."""
+    subscription = await session.get(Subscription, subscription_id)
+    if subscription is not None:
+        subscription.provider_ref = subscription.provider_ref or provider_ref
+        if synced:
+            subscription.sync_status = SyncStatus.SYNCED
+
+
+async def set_sync_status(session: AsyncSession, subscription_id: int, status: SyncStatus) -> None:
+    subscription = await session.get(Subscription, subscription_id)
+    if subscription is not None:
+        subscription.sync_status = status
+
+
+async def _local_state(session: AsyncSession, subscription_id: int) -> LocalState:
+    subscription = await session.get(Subscription, subscription_id)
+    if subscription is None:
+        raise PermanentFailure(f"subscription {subscription_id} does not exist")
+    account = await session.get(BillingAccount, subscription.billing_account_id)
+    if account is None:
+        raise PermanentFailure(f"subscription {subscription_id} has no billing account")
+    add_ons = (await repo.add_ons_by_subscription(session, [subscription_id]))[subscription_id]
+    packs = (await repo.consumables_by_subscription(session, [subscription_id]))[subscription_id]
+    quantities = [(subscription.plan_id, subscription.seats)]
+    quantities += [(add_on.product_id, add_on.quantity) for add_on in add_ons]
+    quantities += _storage_packs(packs, subscription.term_end)
+    items = await _items(session, subscription.currency, quantities)
+    return LocalState(subscription, account, items)
+
+
+def _storage_packs(packs: list[ConsumablePurchase], term_end: date) -> list[tuple[int, int]]:
+    """Storage packs co-termed with the current term recur with it; compute packs do not."""
+    return [
+        (pack.product_id, pack.packs)
+        for pack in packs
+        if pack.kind is ConsumableKind.STORAGE and pack.expires_on == term_end
+    ]
+
+
+async def _items(
+    session: AsyncSession, currency: str, quantities: list[tuple[int, int]]
+) -> tuple[SubscriptionItem, ...]:
+    """One item per product (quantities of the same product added), priced per term in the
+    subscription's currency, in the order first seen (the plan first)."""
+    totals: dict[int, int] = {}
+    for product_id, quantity in quantities:
+        totals[product_id] = totals.get(product_id, 0) + quantity
+    products = await catalog.products_by_ids(session, list(totals))
+    prices = await catalog.prices_by_product(session, list(totals))
+    items = []
+    for product_id, quantity in totals.items():
+        product = products.get(product_id)
+        price = next((p for p in prices[product_id] if p.currency == currency), None)
+        if product is None or price is None:
+            raise PermanentFailure(f"product {product_id} has no price in {currency}")
+        items.append(SubscriptionItem(product.code, quantity, price.amount))
+    return tuple(items)
+
+
+async def _provider_account(runtime: Runtime, account: BillingAccount) -> str:
+    """The paying account's provider ref, creating the account there first if needed (same
+    request and key as order execution, so whichever comes first, the other replays it)."""
+    if account.provider_ref:
+        return account.provider_ref
+    record = await runtime.providers.billing.create_account(
+        NewAccount(
+            name=account.name,
+            email=account.bill_to_email,
+            currency=account.currency,
+            payment_method=account.payment_method,
+        ),
+        idempotency_key=f"billing-account:{account.id}",
+    )
+    async with unit_of_work(runtime.sessions) as session:
+        row = await session.get(BillingAccount, account.id)
+        if row is not None and row.provider_ref is None:
+            row.provider_ref = record.ref
+    return record.ref
+
+
+def _digest(ref: str, effective: date, items: tuple[SubscriptionItem, ...]) -> str:
+    lines = [[item.product_code, item.quantity, item.unit_amount] for item in items]
+    request = [ref, effective.isoformat(), lines]
+    return hashlib.sha256(json.dumps(request).encode()).hexdigest()[:16]

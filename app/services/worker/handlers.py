@@ -1,0 +1,78 @@
+"""The outbox's handlers, one per topic. A topic without an entry here is never claimed, so
+a message written by a newer release waits for a worker that knows it.
+
+Each mirrors its outcome on the subscription's status, unless a newer message of the same
+topic for the subscription is still to do: then the status stays PENDING (as queueing that
+message left it) until the newer one's outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.repositories import outbox as repo
+from app.domain.enums import ProvisioningStatus, SyncStatus
+from app.runtime import Runtime
+from app.services import outbox, provisioning
+from app.services.worker import billing_sync
+from app.services.worker.handler import Claimed, Handler, PermanentFailure, Record
+
+
+class ProvisioningPush:
+    """`provisioning.push`: push the deployment's current entitlement to the product."""
+
+    async def perform(self, runtime: Runtime, message: Claimed) -> Record:
+        subscription_id = message.subscription()
+        try:
+            await provisioning.push_current(
+                runtime, subscription_id, idempotency_key=message.idempotency_key
+            )
+        except provisioning.SubscriptionGone as error:
+            raise PermanentFailure(str(error)) from error
+
+        async def record(session: AsyncSession) -> None:
+            if not await repo.superseded(session, message.id):
+                await provisioning.set_status(
+                    session, subscription_id, ProvisioningStatus.PROVISIONED
+                )
+
+        return record
+
+    async def record_failure(
+        self, session: AsyncSession, message: Claimed, *, gave_up: bool
+    ) -> None:
+        if message.subscription_id is None or await repo.superseded(session, message.id):
+            return
+        status = ProvisioningStatus.FAILED if gave_up else ProvisioningStatus.RETRYING
+        await provisioning.set_status(session, message.subscription_id, status)
+
+
+class BillingSync:
+    """`billing.sync_subscription`: make the provider's subscription match the local one."""
+
+    async def perform(self, runtime: Runtime, message: Claimed) -> Record:
+        subscription_id = message.subscription()
+        provider_ref = await billing_sync.sync(
+            runtime, subscription_id, idempotency_key=message.idempotency_key
+        )
+
+        async def record(session: AsyncSession) -> None:
+            synced = not await repo.superseded(session, message.id)
+            await billing_sync.record_ref(session, subscription_id, provider_ref, synced=synced)
+
+        return record
+
+    async def record_failure(
+        self, session: AsyncSession, message: Claimed, *, gave_up: bool
+    ) -> None:
+        if message.subscription_id is None or await repo.superseded(session, message.id):
+            return
+        status = SyncStatus.FAILED if gave_up else SyncStatus.PENDING
+        await billing_sync.set_sync_status(session, message.subscription_id, status)
+
+
+HANDLERS: Mapping[str, Handler] = {
+    outbox.PROVISION: ProvisioningPush(),
+    outbox.BILLING_SYNC: BillingSync(),
+}

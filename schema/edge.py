@@ -1,0 +1,49 @@
+"""What the HTTP edge knows about one GraphQL request, beside the RequestContext resolvers use:
+the caller's address (the rate-limit key of anonymous callers) and what the limits decided."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.auth.principals import Principal
+from app.domain.errors import ErrorCode
+from app.runtime import Runtime
+from resolvers.context import RequestContext
+from schema.budget import Budget
+
+
+@dataclass
+class OperationRecord:
+    """Filled in by the limit extensions, read by the view to pick the HTTP status."""
+
+    executed: bool = False
+    cost: int | None = None
+    refused: ErrorCode | None = None
+    budget: Budget | None = None
+
+
+class EdgeContext(RequestContext):
+    def __init__(
+        self,
+        runtime: Runtime,
+        principal: Principal,
+        request_id: str | None = None,
+        client_host: str | None = None,
+    ) -> None:
+        super().__init__(runtime, principal, request_id)
+        self.client_host = client_host
+        self.operation = OperationRecord()
+
+
+def operation_record(context: object) -> OperationRecord:
+    """The record on an EdgeContext; a throwaway one for other contexts (direct execution)."""
+    record = getattr(context, "operation", None)
+    return record if isinstance(record, OperationRecord) else OperationRecord()
+
+
+def budget_key(context: object) -> str:
+    """Whose budget an operation spends: the principal's, or the client address's."""
+    principal = getattr(context, "principal", None)
+    if isinstance(principal, Principal) and principal.is_authenticated:
+        return f"{principal.kind.value.lower()}:{principal.id}"
+    return f"ip:{getattr(context, 'client_host', None) or 'unknown'}"

@@ -1,0 +1,485 @@
+"""The access matrix: every root Query and Mutation field, called by every kind of principal,
+with the outcome asserted cell by cell.
+
+Rows are root fields; a row key is the field name, or `field@variant` for the same field
+aimed at another object (`@P`: partner-managed customer P's objects, which partner 1 sold;
+plain rows aim at direct customer A's). The member columns (owner, billing_admin, viewer)
+are members of the customer the row targets; other_owner is the owner of another customer,
+partner is the partner that sold P's subscription, other_partner a partner that sold neither.
+The world is described in tests/support/matrix.py.
+
+Outcomes: `ok` (the target's data, and a mutation's effect, came back), `null` / `empty` (no
+error, but the target is absent: null for a single lookup, an empty list), a top-level error
+code (UNAUTHENTICATED, FORBIDDEN), or the code of a typed error from the mutation's result
+union (NOT_FOUND, MANAGED_BY_PARTNER). Every cell except a successful write leaves every
+table's row count as it was. Each cell runs in its own rolled-back transaction.
+
+A root field without a row fails `test_every_root_field_has_a_row`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from schema.build import schema as built_schema
+from tests.support.graphql import Api
+from tests.support.matrix import (
+    EMPTY,
+    FORBID,
+    HELD_SEAT,
+    INSTANCE,
+    MBP,
+    NEW_SEAT,
+    NF,
+    NULL,
+    OK,
+    PRINCIPALS,
+    REASON,
+    TRIAL_NAMESPACE,
+    UNAUTH,
+    Classify,
+    MatrixWorld,
+    Tenant,
+    build_world,
+    gid,
+    listing,
+    node_list,
+    outcome,
+    result,
+    single,
+)
+from tests.support.snapshots import table_counts
+
+
+def row(*outcomes: str) -> dict[str, str]:
+    """One row of the matrix, in the column order of PRINCIPALS."""
+    return dict(zip(PRINCIPALS, outcomes, strict=True))
+
+
+# fmt: off
+MATRIX: dict[str, dict[str, str]] = {
+    # Query                 anon    owner   billing viewer  o_owner partner o_partn admin   service
+    "viewer":           row(NULL,   OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    "node":             row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "node@P":           row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    "nodes":            row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "nodes@P":          row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    "products":         row(OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    "customers":        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, EMPTY,  EMPTY,  OK,     FORBID),
+    "customers@P":      row(UNAUTH, FORBID, FORBID, FORBID, FORBID, OK,     EMPTY,  OK,     FORBID),
+    "customer":         row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "customer@P":       row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    "subscriptions":    row(UNAUTH, OK,     OK,     OK,     EMPTY,  EMPTY,  EMPTY,  OK,     FORBID),
+    "subscriptions@P":  row(UNAUTH, OK,     OK,     OK,     EMPTY,  OK,     EMPTY,  OK,     FORBID),
+    "subscription":     row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "subscription@P":   row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    "subscription@deployment":
+                        row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "invoices":         row(UNAUTH, OK,     OK,     OK,     EMPTY,  EMPTY,  EMPTY,  OK,     FORBID),
+    "invoices@P":       row(UNAUTH, OK,     OK,     OK,     EMPTY,  OK,     EMPTY,  OK,     FORBID),
+    "invoice":          row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "invoice@P":        row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    "auditEvents":      row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    # Mutation              anon    owner   billing viewer  o_owner partner o_partn admin   service
+    "orderQuote":       row(UNAUTH, OK,     OK,     OK,     NF,     NF,     NF,     OK,     FORBID),
+    "orderQuote@P":     row(UNAUTH, MBP,    MBP,    MBP,    NF,     OK,     NF,     OK,     FORBID),
+    "orderPlace":       row(UNAUTH, OK,     OK,     FORBID, NF,     NF,     NF,     OK,     FORBID),
+    "orderPlace@P":     row(UNAUTH, MBP,    MBP,    FORBID, NF,     OK,     NF,     OK,     FORBID),
+    "trialStart":       row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    "trialStart@P":     row(UNAUTH, MBP,    FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    "subscriptionSetAutoRenew":
+                        row(UNAUTH, OK,     OK,     FORBID, NF,     NF,     NF,     OK,     FORBID),
+    "subscriptionSetAutoRenew@P":
+                        row(UNAUTH, MBP,    MBP,    FORBID, NF,     OK,     NF,     OK,     FORBID),
+    "subscriptionCancelPendingChange":
+                        row(UNAUTH, OK,     OK,     FORBID, NF,     NF,     NF,     OK,     FORBID),
+    "subscriptionCancelPendingChange@P":
+                        row(UNAUTH, MBP,    MBP,    FORBID, NF,     OK,     NF,     OK,     FORBID),
+    "addOnSeatAssign":  row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    "addOnSeatAssign@P":
+                        row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    "addOnSeatUnassign":
+                        row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    "addOnSeatUnassign@P":
+                        row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    "licenseActivate":  row(OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    "licenseSync":      row(OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+}
+# fmt: on
+
+# Known access bugs: (row, principal) -> reason. Such a cell keeps the expectation above and
+# runs as a strict xfail, so it turns red once the bug is fixed (then delete the entry).
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
+
+
+# --- one operation per row ------------------------------------------------------------------
+
+Vars = Callable[[MatrixWorld, Tenant], dict[str, Any]]
+Prepare = Callable[[Api, MatrixWorld, Tenant], Awaitable[dict[str, Any]]]
+Check = Callable[[MatrixWorld, Tenant], Classify]
+
+# Mutation documents carry these markers where a `reason` goes; it is passed (by everyone)
+# only if the live schema's field takes one, so admins can give the reason they need.
+REASON_VAR, REASON_ARG = "__REASON_VAR__", "__REASON_ARG__"
+
+
+@dataclass(frozen=True)
+class Op:
+    document: str
+    variables: Vars
+    check: Check
+    tenant: str = "A"
+    writes: bool = False  # a successful call changes rows
+    prepare: Prepare | None = None  # more variables, from calls made before the snapshot
+
+
+def _nothing(world: MatrixWorld, target: Tenant) -> dict[str, Any]:
+    return {}
+
+
+def _present(value: Any) -> str:
+    return NULL if value is None else OK
+
+
+def _not_empty(value: Any) -> str:
+    return OK if value else EMPTY
+
+
+def _object_ids(target: Tenant) -> list[str]:
+    return [
+        gid("Subscription", target.subscription),
+        gid("Customer", target.customer),
+        gid("Invoice", target.invoice),
+        gid("AddOnPurchase", target.add_on),
+        gid("Deployment", target.deployment),
+    ]
+
+
+def _add_seat(world: MatrixWorld, target: Tenant) -> dict[str, Any]:
+    return {
+        "subscriptionId": gid("Subscription", target.subscription),
+        "actions": [{"addSeats": {"seats": 1}}],
+    }
+
+
+async def _quoted(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]:
+    """`$token`: the admin's quote for one more seat on the target subscription."""
+    variables: dict[str, Any] = {"input": _add_seat(world, target)}
+    if takes_reason("orderQuote"):
+        variables["reason"] = REASON
+    data = await api.data(document_for("orderQuote"), variables, token=world.tokens["admin"])
+    assert data["orderQuote"]["__typename"] == "Quote", data
+    return {"token": data["orderQuote"]["token"]}
+
+
+async def _activated(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]:
+    """`$key`: the license key of A's instance, activated (with its code, no bearer) first."""
+    variables = {"code": world.license_a.activation_code, "instance": INSTANCE}
+    data = await api.data(LICENSE_ACTIVATE, variables)
+    assert data["licenseActivate"]["__typename"] == "LicenseActivatePayload", data
+    return {"key": data["licenseActivate"]["licenseKey"]}
+
+
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+CUSTOMERS = "query($s: String!) { customers(first: 10, search: $s) { nodes { id } } }"
+CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"
+SUBSCRIPTIONS = """query($c: ID!) {
+  subscriptions(first: 10, filter: {customerId: $c}) { nodes { id } } }"""
+SUBSCRIPTION_BY_ID = "query($id: ID!) { subscription(id: $id) { id } }"
+INVOICES = "query($c: ID!) { invoices(first: 10, filter: {customerId: $c}) { nodes { id } } }"
+INVOICE = "query($id: ID!) { invoice(id: $id) { id } }"
+
+QUOTE = """mutation($input: OrderInput! __REASON_VAR__) {
+  orderQuote(input: $input __REASON_ARG__) {
+    __typename ... on Quote { token total { amount } } ... on UserError { code } } }"""
+PLACE = """mutation($token: String!, $key: String! __REASON_VAR__) {
+  orderPlace(quoteToken: $token, idempotencyKey: $key __REASON_ARG__) {
+    __typename ... on OrderPlacePayload { order { status } } ... on UserError { code } } }"""
+TRIAL = """mutation($input: TrialStartInput! __REASON_VAR__) {
+  trialStart(input: $input __REASON_ARG__) {
+    __typename ... on TrialStartPayload { subscription { status } } ... on UserError { code } } }"""
+AUTO_RENEW = """mutation($id: ID!, $on: Boolean! __REASON_VAR__) {
+  subscriptionSetAutoRenew(id: $id, autoRenew: $on __REASON_ARG__) {
+    __typename ... on SubscriptionSetAutoRenewPayload { subscription { autoRenew } }
+    ... on UserError { code } } }"""
+CANCEL_PENDING = """mutation($id: ID! __REASON_VAR__) {
+  subscriptionCancelPendingChange(id: $id __REASON_ARG__) {
+    __typename ... on SubscriptionCancelPendingChangePayload {
+      subscription { pendingChange { effectiveOn } } }
+    ... on UserError { code } } }"""
+SEAT_ASSIGN = """mutation($id: ID!, $users: [String!]! __REASON_VAR__) {
+  addOnSeatAssign(addOnPurchaseId: $id, userIds: $users __REASON_ARG__) {
+    __typename ... on AddOnSeatAssignPayload { assignedUserIds } ... on UserError { code } } }"""
+SEAT_UNASSIGN = """mutation($id: ID!, $users: [String!]! __REASON_VAR__) {
+  addOnSeatUnassign(addOnPurchaseId: $id, userIds: $users __REASON_ARG__) {
+    __typename ... on AddOnSeatUnassignPayload { assignedUserIds } ... on UserError { code } } }"""
+LICENSE_ACTIVATE = """mutation($code: String!, $instance: String!) {
+  licenseActivate(activationCode: $code, instanceId: $instance) {
+    __typename ... on LicenseActivatePayload { licenseKey license { instanceId } }
+    ... on UserError { code } } }"""
+LICENSE_SYNC = """mutation($key: String!) {
+  licenseSync(licenseKey: $key, billableUsers: 3, maxHistoricalUsers: 4) {
+    __typename ... on LicenseSyncPayload { license { billableUsers } }
+    ... on UserError { code } } }"""
+
+
+def _reads(tenant: str) -> dict[str, Op]:
+    """The read rows aimed at one tenant's objects (suffix `@P` for P)."""
+    at = "" if tenant == "A" else f"@{tenant}"
+    return {
+        f"nodes{at}": Op(
+            NODES,
+            lambda w, t: {"ids": _object_ids(t)},
+            lambda w, t: node_list(_object_ids(t)),
+            tenant,
+        ),
+        f"customers{at}": Op(
+            CUSTOMERS,
+            lambda w, t: {"s": t.customer.name},
+            lambda w, t: listing([gid("Customer", t.customer)]),
+            tenant,
+        ),
+        f"customer{at}": Op(
+            CUSTOMER,
+            lambda w, t: {"id": gid("Customer", t.customer)},
+            lambda w, t: single(gid("Customer", t.customer)),
+            tenant,
+        ),
+        f"subscriptions{at}": Op(
+            SUBSCRIPTIONS,
+            lambda w, t: {"c": gid("Customer", t.customer)},
+            lambda w, t: listing([gid("Subscription", t.subscription)]),
+            tenant,
+        ),
+        f"invoices{at}": Op(
+            INVOICES,
+            lambda w, t: {"c": gid("Customer", t.customer)},
+            lambda w, t: listing([gid("Invoice", invoice) for invoice in t.invoices]),
+            tenant,
+        ),
+        f"invoice{at}": Op(
+            INVOICE,
+            lambda w, t: {"id": gid("Invoice", t.invoice)},
+            lambda w, t: single(gid("Invoice", t.invoice)),
+            tenant,
+        ),
+    }
+
+
+def _writes(tenant: str) -> dict[str, Op]:
+    """The mutation rows aimed at one tenant's objects (suffix `@P` for P)."""
+    at = "" if tenant == "A" else f"@{tenant}"
+    return {
+        f"orderQuote{at}": Op(
+            QUOTE,
+            lambda w, t: {"input": _add_seat(w, t)},
+            lambda w, t: result("Quote", lambda v: v["total"]["amount"] > 0),
+            tenant,
+        ),
+        f"orderPlace{at}": Op(
+            PLACE,
+            lambda w, t: {"key": "matrix-order-1"},
+            lambda w, t: result("OrderPlacePayload", lambda v: v["order"]["status"] == "COMPLETED"),
+            tenant,
+            writes=True,
+            prepare=_quoted,
+        ),
+        f"trialStart{at}": Op(
+            TRIAL,
+            lambda w, t: {
+                "input": {
+                    "customerId": gid("Customer", t.customer),
+                    "deployment": {"externalId": TRIAL_NAMESPACE},
+                }
+            },
+            lambda w, t: result(
+                "TrialStartPayload", lambda v: v["subscription"]["status"] == "TRIAL"
+            ),
+            tenant,
+            writes=True,
+        ),
+        f"subscriptionSetAutoRenew{at}": Op(
+            AUTO_RENEW,
+            lambda w, t: {"id": gid("Subscription", t.subscription), "on": False},
+            lambda w, t: result(
+                "SubscriptionSetAutoRenewPayload",
+                lambda v: v["subscription"]["autoRenew"] is False,
+            ),
+            tenant,
+            writes=True,
+        ),
+        f"subscriptionCancelPendingChange{at}": Op(
+            CANCEL_PENDING,
+            lambda w, t: {"id": gid("Subscription", t.subscription)},
+            lambda w, t: result(
+                "SubscriptionCancelPendingChangePayload",
+                lambda v: v["subscription"]["pendingChange"] is None,
+            ),
+            tenant,
+            writes=True,
+        ),
+        f"addOnSeatAssign{at}": Op(
+            SEAT_ASSIGN,
+            lambda w, t: {"id": gid("AddOnPurchase", t.add_on), "users": [NEW_SEAT]},
+            lambda w, t: result(
+                "AddOnSeatAssignPayload", lambda v: v["assignedUserIds"] == [HELD_SEAT, NEW_SEAT]
+            ),
+            tenant,
+            writes=True,
+        ),
+        f"addOnSeatUnassign{at}": Op(
+            SEAT_UNASSIGN,
+            lambda w, t: {"id": gid("AddOnPurchase", t.add_on), "users": [HELD_SEAT]},
+            lambda w, t: result("AddOnSeatUnassignPayload", lambda v: v["assignedUserIds"] == []),
+            tenant,
+            writes=True,
+        ),
+    }
+
+
+OPERATIONS: dict[str, Op] = {
+    "viewer": Op("{ viewer { kind name } }", _nothing, lambda w, t: _present),
+    "node": Op(
+        NODE,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: single(gid("Subscription", t.subscription)),
+    ),
+    "node@P": Op(
+        NODE,
+        lambda w, t: {"id": gid("AddOnPurchase", t.add_on)},
+        lambda w, t: single(gid("AddOnPurchase", t.add_on)),
+        "P",
+    ),
+    "products": Op("{ products { id } }", _nothing, lambda w, t: _not_empty),
+    "subscription": Op(
+        "query($n: String!) { subscription(number: $n) { id } }",
+        lambda w, t: {"n": t.subscription.number},
+        lambda w, t: single(gid("Subscription", t.subscription)),
+    ),
+    "subscription@P": Op(
+        SUBSCRIPTION_BY_ID,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: single(gid("Subscription", t.subscription)),
+        "P",
+    ),
+    "subscription@deployment": Op(
+        "query($d: String!) { subscription(deployment: $d) { id } }",
+        lambda w, t: {"d": t.deployment.external_id},
+        lambda w, t: single(gid("Subscription", t.subscription)),
+    ),
+    "auditEvents": Op(
+        "query($t: ID!) { auditEvents(first: 10, filter: {targetId: $t}) { nodes { id } } }",
+        lambda w, t: {"t": gid("Subscription", t.subscription)},
+        lambda w, t: listing([gid("AuditEvent", w.audit_a)]),
+    ),
+    # The credential is the activation code, then the license key; a bearer adds nothing.
+    "licenseActivate": Op(
+        LICENSE_ACTIVATE,
+        lambda w, t: {"code": w.license_a.activation_code, "instance": INSTANCE},
+        lambda w, t: result(
+            "LicenseActivatePayload", lambda v: v["license"]["instanceId"] == INSTANCE
+        ),
+        writes=True,
+    ),
+    "licenseSync": Op(
+        LICENSE_SYNC,
+        _nothing,
+        lambda w, t: result("LicenseSyncPayload", lambda v: v["license"]["billableUsers"] == 3),
+        writes=True,
+        prepare=_activated,
+    ),
+    **_reads("A"),
+    **_reads("P"),
+    **_writes("A"),
+    **_writes("P"),
+}
+
+
+# --- the schema's root fields -----------------------------------------------------------------
+
+
+def root_fields() -> dict[str, dict[str, list[str]]]:
+    """{"Query": {field: [argument names]}, "Mutation": {...}} of the live schema."""
+    graphql_schema = built_schema._schema
+    found: dict[str, dict[str, list[str]]] = {}
+    for root in (graphql_schema.query_type, graphql_schema.mutation_type):
+        assert root is not None
+        found[root.name] = {name: list(spec.args) for name, spec in root.fields.items()}
+    return found
+
+
+def field_of(key: str) -> str:
+    return key.split("@", 1)[0]
+
+
+def takes_reason(key: str) -> bool:
+    return "reason" in root_fields()["Mutation"].get(field_of(key), [])
+
+
+def document_for(key: str) -> str:
+    reason = takes_reason(key)
+    return (
+        OPERATIONS[key]
+        .document.replace(REASON_VAR, " $reason: String" if reason else "")
+        .replace(REASON_ARG, " reason: $reason" if reason else "")
+    )
+
+
+# --- the matrix itself ------------------------------------------------------------------------
+
+
+def test_every_root_field_has_a_row() -> None:
+    fields = root_fields()
+    in_schema = set(fields["Query"]) | set(fields["Mutation"])
+    in_matrix = {field_of(key) for key in MATRIX}
+    assert sorted(in_schema - in_matrix) == [], "root fields without a row in MATRIX"
+    assert sorted(in_matrix - in_schema) == [], "MATRIX rows for fields the schema lacks"
+    assert set(OPERATIONS) == set(MATRIX), "every row needs exactly one operation"
+    for key, cells in MATRIX.items():
+        assert tuple(cells) == PRINCIPALS, f"{key}: a cell per principal, in order"
+    for row_key, principal in KNOWN_BUGS:
+        assert row_key in MATRIX and principal in PRINCIPALS, (row_key, principal)
+
+
+def _cells() -> list[Any]:
+    params = []
+    for key, cells in MATRIX.items():
+        for principal, expected in cells.items():
+            bug = KNOWN_BUGS.get((key, principal))
+            marks = [pytest.mark.xfail(strict=True, reason=f"BUG: {bug}")] if bug else []
+            params.append(
+                pytest.param(key, principal, expected, id=f"{key}-{principal}", marks=marks)
+            )
+    return params
+
+
+@pytest.fixture
+async def world(db: AsyncSession, settings: Settings) -> MatrixWorld:
+    return await build_world(db, settings)
+
+
+@pytest.mark.parametrize(("key", "principal", "expected"), _cells())
+async def test_access_cell(
+    key: str, principal: str, expected: str, world: MatrixWorld, api: Api, db: AsyncSession
+) -> None:
+    op = OPERATIONS[key]
+    target = world.tenant(op.tenant)
+    variables = op.variables(world, target)
+    if takes_reason(key):
+        variables["reason"] = REASON
+    if op.prepare is not None:
+        variables |= await op.prepare(api, world, target)
+    before = await table_counts(db)
+
+    body = await api.query(document_for(key), variables, token=world.token(principal, op.tenant))
+
+    assert outcome(body, field_of(key), op.check(world, target)) == expected, body
+    if not (expected == OK and op.writes):
+        assert await table_counts(db) == before, "a refused or read-only call changed rows"

@@ -1,0 +1,303 @@
+"""The access matrix's world, principals and outcome rules (tests/api/test_access_matrix.py).
+
+One world serves every cell:
+- customer A (direct): owner, billing admin and viewer users; a subscription sold directly
+  (Ultimate with a downgrade to Premium pending) on a self-managed instance whose license is
+  not activated yet, an add-on purchase with one seat held, an invoice, an audit event about
+  the subscription;
+- customer P (partner-managed by partner 1): owner, billing admin and viewer users; a
+  subscription partner 1 sold (same shape as A's), an add-on purchase with one seat held,
+  two invoices, and a billing account of its own;
+- customer B (direct) with its own owner, subscription and invoice;
+- partner 2 with its own customer Q, subscription and invoice;
+- an admin token and a product service token.
+
+The principals "owner", "billing_admin" and "viewer" are members of the customer whose
+object a row targets: A's users for plain rows, P's users for the `@P` rows. "other_owner"
+is B's owner, "partner" partner 1 (which sold P's subscription), "other_partner" partner 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db.tables import (
+    AddOnAssignment,
+    AddOnPurchase,
+    AuditEvent,
+    Customer,
+    Deployment,
+    Invoice,
+    License,
+    Subscription,
+)
+from app.domain.enums import Channel, CustomerKind, DeploymentKind, MemberRole, TokenKind
+from app.domain.licenses import new_activation_code
+from resolvers.ids import to_global_id
+from tests.support import factories as f
+from tests.support.graphql import api_token, error_codes, user_token
+
+PRINCIPALS = (
+    "anon",
+    "owner",
+    "billing_admin",
+    "viewer",
+    "other_owner",
+    "partner",
+    "other_partner",
+    "admin",
+    "service",
+)
+MEMBER_PRINCIPALS = frozenset({"owner", "billing_admin", "viewer"})
+
+# Outcomes. The first three are answers without an error; the rest are error codes.
+OK = "ok"  # data returned for the target (and, for a mutation, its effect visible)
+NULL = "null"  # a single lookup answered null: the object is not disclosed
+EMPTY = "empty"  # a list answered empty: nothing of the other tenant is listed
+UNAUTH = "UNAUTHENTICATED"  # top-level error
+FORBID = "FORBIDDEN"  # top-level error
+NF = "NOT_FOUND"  # typed error in the mutation's result union
+MBP = "MANAGED_BY_PARTNER"  # typed error in the mutation's result union
+ANSWERS = frozenset({OK, NULL, EMPTY})
+
+HELD_SEAT = "seat-holder"  # the user id holding a seat of each add-on purchase
+NEW_SEAT = "matrix-new-user"  # the user id that addOnSeatAssign gives a seat to
+TRIAL_NAMESPACE = "matrix-trial-ns"  # a deployment that never had a trial
+INSTANCE = "matrix-instance-1"  # the self-managed instance that activates A's license
+REASON = "access matrix check"
+
+
+def gid(type_name: str, row: Any) -> str:
+    return to_global_id(type_name, row.id)
+
+
+@dataclass
+class Tenant:
+    """A customer whose members the member principals are, with the objects rows target."""
+
+    customer: Customer
+    subscription: Subscription
+    deployment: Deployment
+    add_on: AddOnPurchase
+    invoices: list[Invoice]
+    members: dict[str, str]  # principal key -> bearer token
+
+    @property
+    def invoice(self) -> Invoice:
+        return self.invoices[0]
+
+
+@dataclass
+class MatrixWorld:
+    a: Tenant
+    p: Tenant
+    customer_b: Customer
+    subscription_b: Subscription
+    invoice_b: Invoice
+    customer_q: Customer
+    subscription_q: Subscription
+    audit_a: AuditEvent
+    license_a: License
+    tokens: dict[str, str]  # other_owner, partner, other_partner, admin, service
+
+    def tenant(self, key: str) -> Tenant:
+        return {"A": self.a, "P": self.p}[key]
+
+    def token(self, principal: str, tenant: str) -> str | None:
+        if principal == "anon":
+            return None
+        if principal in MEMBER_PRINCIPALS:
+            return self.tenant(tenant).members[principal]
+        return self.tokens[principal]
+
+
+async def _members(db: AsyncSession, settings: Settings, customer: Customer) -> dict[str, str]:
+    roles = {
+        "owner": MemberRole.OWNER,
+        "billing_admin": MemberRole.BILLING_ADMIN,
+        "viewer": MemberRole.VIEWER,
+    }
+    return {
+        key: user_token(settings, await f.user(db, member_of=customer, role=role))
+        for key, role in roles.items()
+    }
+
+
+async def _add_on_with_held_seat(db: AsyncSession, sub: Subscription) -> AddOnPurchase:
+    add_on = await f.add_on(db, sub, quantity=5)
+    assert add_on.id is not None
+    await f.add(db, AddOnAssignment(add_on_purchase_id=add_on.id, user_id=HELD_SEAT))
+    return add_on
+
+
+async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
+    plans = await f.catalog(db)
+    downgrade = plans["premium"].id  # pending at term end on A's and P's subscriptions
+    partner_1 = await f.partner(db, name="Matrix Partner One")
+    partner_2 = await f.partner(db, name="Matrix Partner Two")
+
+    alpha = await f.customer(db, name="Alpha Matrix Co")
+    deployment_a = await f.deployment(
+        db, alpha, kind=DeploymentKind.SELF_MANAGED, external_id="0b8f6d1e-matrix-alpha"
+    )
+    sub_a = await f.subscription(
+        db, alpha, "ultimate", deployment=deployment_a, pending_plan_id=downgrade
+    )
+    tenant_a = Tenant(
+        customer=alpha,
+        subscription=sub_a,
+        deployment=deployment_a,
+        add_on=await _add_on_with_held_seat(db, sub_a),
+        invoices=[await f.invoice(db, sub_a)],
+        members=await _members(db, settings, alpha),
+    )
+
+    managed = await f.customer(
+        db,
+        name="Papa Managed Co",
+        kind=CustomerKind.PARTNER_MANAGED,
+        managing_partner_id=partner_1.id,
+    )
+    await f.billing_account(db, managed)  # its own, for what it may buy directly (a trial)
+    deployment_p = await f.deployment(db, managed)
+    sub_p = await f.subscription(
+        db,
+        managed,
+        "ultimate",
+        account=await f.billing_account(db, partner_1),
+        deployment=deployment_p,
+        partner_id=partner_1.id,
+        channel=Channel.PARTNER,
+        pending_plan_id=downgrade,
+    )
+    tenant_p = Tenant(
+        customer=managed,
+        subscription=sub_p,
+        deployment=deployment_p,
+        add_on=await _add_on_with_held_seat(db, sub_p),
+        invoices=[await f.invoice(db, sub_p), await f.invoice(db, sub_p, amounts=(1_000,))],
+        members=await _members(db, settings, managed),
+    )
+
+    beta = await f.customer(db, name="Beta Matrix Co")
+    sub_b = await f.subscription(db, beta)
+    invoice_b = await f.invoice(db, sub_b)
+
+    quebec = await f.customer(
+        db,
+        name="Quebec Managed Co",
+        kind=CustomerKind.PARTNER_MANAGED,
+        managing_partner_id=partner_2.id,
+    )
+    sub_q = await f.subscription(
+        db,
+        quebec,
+        account=await f.billing_account(db, partner_2),
+        partner_id=partner_2.id,
+        channel=Channel.PARTNER,
+    )
+    await f.invoice(db, sub_q)
+
+    audit_a = await f.add(
+        db,
+        AuditEvent(
+            actor_kind="ADMIN",
+            actor_id="matrix",
+            action="subscription.auto_renew_changed",
+            target_type="Subscription",
+            target_id=str(sub_a.id),
+            reason="seeded for the access matrix",
+        ),
+    )
+
+    assert sub_a.id is not None
+    license_a = await f.add(
+        db, License(subscription_id=sub_a.id, activation_code=new_activation_code())
+    )
+
+    return MatrixWorld(
+        a=tenant_a,
+        p=tenant_p,
+        customer_b=beta,
+        subscription_b=sub_b,
+        invoice_b=invoice_b,
+        customer_q=quebec,
+        subscription_q=sub_q,
+        audit_a=audit_a,
+        license_a=license_a,
+        tokens={
+            "other_owner": user_token(settings, await f.user(db, member_of=beta)),
+            "partner": await api_token(db, TokenKind.PARTNER, partner_id=partner_1.id),
+            "other_partner": await api_token(db, TokenKind.PARTNER, partner_id=partner_2.id),
+            "admin": await api_token(db, TokenKind.ADMIN),
+            "service": await api_token(db, TokenKind.SERVICE),
+        },
+    )
+
+
+# --- outcome rules ------------------------------------------------------------------------
+
+Classify = Callable[[Any], str]
+
+
+def outcome(body: dict[str, Any], field: str, classify: Classify) -> str:
+    """The cell's outcome: the top-level error code if there is one (the field then null),
+    otherwise what `classify` makes of the field's value."""
+    if body.get("errors"):
+        codes = set(error_codes(body))
+        value = (body.get("data") or {}).get(field)
+        if len(codes) != 1 or None in codes or value is not None:
+            return f"unexpected errors {body['errors']} with {field}={value!r}"
+        return codes.pop()
+    return classify(body["data"][field])
+
+
+def single(expected_id: str) -> Classify:
+    """A single lookup: null, or exactly the target."""
+
+    def classify(value: Any) -> str:
+        if value is None:
+            return NULL
+        return OK if value.get("id") == expected_id else f"wrong object {value!r}"
+
+    return classify
+
+
+def listing(expected_ids: list[str]) -> Classify:
+    """A connection: empty, or exactly the targets (in any order)."""
+
+    def classify(value: Any) -> str:
+        ids = [node["id"] for node in value["nodes"]]
+        if not ids:
+            return EMPTY
+        return OK if sorted(ids) == sorted(expected_ids) else f"wrong list {ids!r}"
+
+    return classify
+
+
+def node_list(expected_ids: list[str]) -> Classify:
+    """`nodes(ids)`: every id answered (OK) or every one null (NULL); a mix is a finding."""
+
+    def classify(value: Any) -> str:
+        ids = [None if node is None else node["id"] for node in value]
+        if all(found is None for found in ids):
+            return NULL
+        return OK if ids == expected_ids else f"partly visible {ids!r}"
+
+    return classify
+
+
+def result(payload_type: str, effect: Callable[[Any], bool]) -> Classify:
+    """A mutation's result union: OK when the payload shows the effect, else the error code."""
+
+    def classify(value: Any) -> str:
+        if value["__typename"] == payload_type:
+            return OK if effect(value) else f"payload without the effect {value!r}"
+        return str(value.get("code") or value)
+
+    return classify
