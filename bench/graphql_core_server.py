@@ -10,8 +10,7 @@ Run as `uvicorn bench.graphql_core_server:create_app --factory`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -20,12 +19,12 @@ from graphql import DocumentNode, execute, parse, validate
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from strawberry.execution import optimized_is_awaitable
 
 from app.auth.authenticate import authenticate
 from app.auth.tokens import InvalidCredentials
 from app.runtime import Runtime
+from bench.asgi import bench_app
 from resolvers.context import RequestContext
 from schema.build import build_schema
 
@@ -79,26 +78,11 @@ def build_app(runtime: Runtime, queries: Iterable[str], *, owns_runtime: bool = 
             payload["errors"] = [error.formatted for error in result.errors]
         return Response(orjson.dumps(payload), media_type="application/json")
 
-    async def readyz(request: Request) -> Response:
+    async def ping() -> None:
         async with runtime.sessions() as session:
             await session.execute(sa.text("SELECT 1"))
-        return Response(b'{"status":"ok"}', media_type="application/json")
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            if owns_runtime:
-                await runtime.aclose()
-
-    return Starlette(
-        lifespan=lifespan,
-        routes=[
-            Route("/graphql", endpoint, methods=["POST"]),
-            Route("/readyz", readyz, methods=["GET"]),
-        ],
-    )
+    return bench_app(endpoint, ping, runtime.aclose if owns_runtime else None)
 
 
 def create_app() -> Starlette:

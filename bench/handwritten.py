@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -20,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from app.auth.authenticate import bearer_credential
 from app.auth.tokens import InvalidCredentials, verify_user_jwt
@@ -29,6 +27,7 @@ from app.db import tables as t
 from app.domain.enums import SubscriptionStatus
 from app.domain.money import Money
 from app.domain.seats import seat_figures
+from bench.asgi import bench_app
 from bench.settings import bench_engine
 
 PAGE_SIZE = 100
@@ -250,26 +249,11 @@ def build_app(engine: AsyncEngine, settings: Settings, *, owns_engine: bool = Fa
             data = await dashboard(conn, customer_ids)
         return Response(orjson.dumps({"data": data}), media_type="application/json")
 
-    async def readyz(request: Request) -> Response:
+    async def ping() -> None:
         async with engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
-        return Response(b'{"status":"ok"}', media_type="application/json")
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            if owns_engine:
-                await engine.dispose()
-
-    return Starlette(
-        lifespan=lifespan,
-        routes=[
-            Route("/graphql", endpoint, methods=["POST"]),
-            Route("/readyz", readyz, methods=["GET"]),
-        ],
-    )
+    return bench_app(endpoint, ping, engine.dispose if owns_engine else None)
 
 
 def create_app() -> Starlette:
