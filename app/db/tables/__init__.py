@@ -17,6 +17,7 @@ from app.db.tables.local_providers import (
     LedgerSubscription,
     ProvisionedEntitlement,
 )
+from app.db.tables.notifications import Notification
 from app.db.tables.operations import AuditEvent, OutboxMessage
 from app.db.tables.subscriptions import (
     AddOnAssignment,
@@ -50,6 +51,7 @@ __all__ = [
     "LedgerSubscription",
     "License",
     "Membership",
+    "Notification",
     "NumberSequence",
     "Order",
     "OrderLease",
