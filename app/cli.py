@@ -1,4 +1,4 @@
-"""The `fulfillment` command: serve, migrate, seed-demo, worker, demo-tokens."""
+"""The `fulfillment` command: serve, migrate, seed-demo, worker, demo-tokens, documents."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from app.config import Settings
 
@@ -49,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "license-public-key", help="print the public key (PEM) that verifies license keys"
     ).set_defaults(run=_license_public_key)
+    documents = commands.add_parser("documents", help="trusted documents (persisted operations)")
+    register = documents.add_subparsers(required=True, metavar="ACTION").add_parser(
+        "register", help="check and register every .graphql file of a folder; prints the ids"
+    )
+    register.add_argument("folder", type=Path)
+    register.set_defaults(run=_register_documents)
     return parser
 
 
@@ -123,6 +130,23 @@ def _license_public_key(settings: Settings, args: argparse.Namespace) -> int:
     from app.services.license_keys import signer
 
     print(signer(settings).public_key_pem, end="")
+    return 0
+
+
+def _register_documents(settings: Settings, args: argparse.Namespace) -> int:
+    """All or nothing: one invalid file and nothing is registered (exit status 1)."""
+    from app.services.trusted_documents import register_in_database
+    from schema.document_files import InvalidDocuments, load_documents
+
+    try:
+        sources = load_documents(args.folder, settings)
+    except InvalidDocuments as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        print("nothing registered", file=sys.stderr)
+        return 1
+    for registration in asyncio.run(register_in_database(settings, sources)):
+        state = "registered" if registration.created else "already registered"
+        print(f"{registration.document_id}  {registration.name}  {state}")
     return 0
 
 

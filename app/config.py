@@ -20,6 +20,13 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class TrustedDocumentsMode(StrEnum):
+    """`enforce`: only registered documents run, except for partner and admin tokens."""
+
+    OFF = "off"
+    ENFORCE = "enforce"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
@@ -32,6 +39,18 @@ class Settings(BaseSettings):
     billing_provider: str = "local"
     crm_provider: str = "local"
     provisioning_target: str = "local"
+    # Development only: an admin can move the clock forward (testClockAdvance), and the
+    # server can run the worker's jobs in-process.
+    test_clock: bool = False
+    worker_in_process: bool = False
+    # E-mail: "local" keeps mail in the database (the development mailbox); "smtp" delivers.
+    mailer: str = "local"
+    mail_from: str = "billing@fulfillment.invalid"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
     quote_signing_secret: str | None = None
     # Ed25519 private key (PEM) that signs license keys; development/test derive one if unset.
@@ -48,6 +67,10 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     request_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    # Keep catalog rows read by id for the life of the process (app/db/catalog_cache.py).
+    catalog_cache: bool = True
+    # Persisted-document allow-list (`fulfillment documents register`); off: any operation.
+    trusted_documents: TrustedDocumentsMode = TrustedDocumentsMode.OFF
     # Browser origins allowed to call the API cross-origin; empty: no CORS headers at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
@@ -67,6 +90,10 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET must be set to a real secret in production")
         if len(self.jwt_secret) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
+        if self.environment is Environment.PRODUCTION and self.test_clock:
+            raise ValueError("TEST_CLOCK cannot be turned on in production")
+        if self.environment is Environment.PRODUCTION and self.worker_in_process:
+            raise ValueError("WORKER_IN_PROCESS is for development; run `fulfillment worker`")
         if self.environment is Environment.PRODUCTION and not self.license_signing_key:
             raise ValueError("LICENSE_SIGNING_KEY must be set (Ed25519, PEM) in production")
         return self

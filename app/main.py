@@ -18,6 +18,7 @@ from app.http.request_id import HEADER as REQUEST_ID_HEADER
 from app.http.request_id import RequestIdMiddleware
 from app.http.time_limit import TimeLimit
 from app.runtime import Runtime, build_runtime
+from app.services.worker.in_process import running_worker
 from schema.build import build_schema
 from schema.view import GraphQLView
 
@@ -33,7 +34,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return
         app.state.runtime = build_runtime(settings)
         try:
-            yield
+            async with running_worker(app.state.runtime):
+                yield
         finally:
             await app.state.runtime.aclose()
 

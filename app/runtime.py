@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.clock import Clock, SystemClock
+from app.clock import Clock, OffsetClock, SystemClock
 from app.config import Settings
+from app.db.catalog_cache import CatalogCache
 from app.db.engine import create_engine, create_session_factory
 from app.providers.registry import Providers, build_providers
 
@@ -20,6 +21,7 @@ class Runtime:
     clock: Clock
     providers: Providers
     engine: AsyncEngine | None = None
+    catalog: CatalogCache | None = None
 
     async def aclose(self) -> None:
         await self.providers.aclose()
@@ -38,6 +40,7 @@ def build_runtime(
     if sessions is None:
         engine = create_engine(settings)
         sessions = create_session_factory(engine)
-    clock = clock or SystemClock()
+    clock = clock or (OffsetClock() if settings.test_clock else SystemClock())
     providers = providers or build_providers(settings, sessions, clock)
-    return Runtime(settings, sessions, clock, providers, engine)
+    catalog = CatalogCache() if settings.catalog_cache else None
+    return Runtime(settings, sessions, clock, providers, engine, catalog)

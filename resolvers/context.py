@@ -39,6 +39,10 @@ class RequestContext:
                 self._session = self.runtime.sessions()
             return await work(self._session)
 
+    def adopt(self, session: AsyncSession) -> None:
+        """Read with `session` (already open, e.g. the one that authenticated the caller)."""
+        self._session = session
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

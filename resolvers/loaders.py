@@ -3,13 +3,14 @@ number of statements for a query does not grow with the length of its lists."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.dataloader import DataLoader
+from strawberry.dataloader import DataLoader, DefaultCache
 
 from app.db.pagination import Page, PageRequest
 from app.db.repositories import catalog, customers, invoices, outbox, subscriptions
@@ -17,6 +18,7 @@ from app.db.scope import ReadScope
 from app.providers.crm import CrmAccount
 from app.providers.errors import ProviderError
 from app.services.outbox import PROVISION
+from resolvers import usage
 
 if TYPE_CHECKING:
     from resolvers.context import RequestContext
@@ -24,11 +26,44 @@ if TYPE_CHECKING:
 K = TypeVar("K")
 V = TypeVar("V")
 
+R = TypeVar("R")
+
 ScopedBatch = Callable[[AsyncSession, ReadScope, Sequence[int]], Awaitable[dict[int, Any]]]
 Batch = Callable[[AsyncSession, Sequence[int]], Awaitable[dict[int, Any]]]
 PageBatch = Callable[
     [AsyncSession, ReadScope, Sequence[int], PageRequest], Awaitable[dict[int, Page[Any]]]
 ]
+
+
+def now_or_later(loader: DataLoader[K, V], key: K, convert: Callable[[V], R]) -> R | Awaitable[R]:
+    """`convert(value)` at once when the loader already holds the key's value (loaded or primed,
+    e.g. by resolvers.prefetch); otherwise an awaitable of it. A resolver returning this lets
+    graphql-core skip the coroutine and task per item when the value is ready; a failed load
+    raises its error either way."""
+    future = loader.cache_map.get(key) if loader.cache else None
+    if future is not None and future.done() and not future.cancelled():
+        return convert(future.result())
+    return _converted(loader.load(key), convert)
+
+
+async def _converted(pending: Awaitable[V], convert: Callable[[V], R]) -> R:
+    return convert(await pending)
+
+
+class _KeptFirst(DefaultCache[int, Any]):
+    """The request's loader cache, answering from the process's kept rows first."""
+
+    def __init__(self, kept: dict[int, Any]) -> None:
+        super().__init__()
+        self._kept = kept
+
+    def get(self, key: int) -> asyncio.Future[Any] | None:
+        found = super().get(key)
+        if found is None and key in self._kept:
+            found = asyncio.get_running_loop().create_future()
+            found.set_result(self._kept[key])
+            self.set(key, found)
+        return found
 
 
 class Loaders:
@@ -104,7 +139,7 @@ class Loaders:
 
     @cached_property
     def add_ons_by_subscription(self) -> DataLoader[int, Any]:
-        return self._plain(subscriptions.add_ons_by_subscription, default=[])
+        return self._plain(subscriptions.add_on_rows_by_subscription, default=[])
 
     @cached_property
     def assignment_count(self) -> DataLoader[int, Any]:
@@ -117,6 +152,14 @@ class Loaders:
     @cached_property
     def licenses_by_subscription(self) -> DataLoader[int, Any]:
         return self._plain(subscriptions.licenses_by_subscription, default=[])
+
+    @cached_property
+    def seat_usage_pages(self) -> DataLoader[Any, Any]:
+        return usage.seat_usage_loader(self._ctx)
+
+    @cached_property
+    def compute_month(self) -> DataLoader[int, Any]:
+        return usage.compute_month_loader(self._ctx)
 
     @cached_property
     def provisioning_message(self) -> DataLoader[int, Any]:
@@ -143,19 +186,45 @@ class Loaders:
 
     @cached_property
     def lines_by_invoice(self) -> DataLoader[int, Any]:
-        return self._plain(invoices.lines_by_invoice, default=[])
+        return self._plain(invoices.line_rows_by_invoice, default=[])
 
     @cached_property
     def payments_by_invoice(self) -> DataLoader[int, Any]:
         return self._plain(invoices.payments_by_invoice, default=[])
 
+    def _kept(
+        self, fetch: Batch, kept: dict[int, Any], default: Any = None
+    ) -> DataLoader[int, Any]:
+        """Immutable rows the process keeps (app.db.catalog_cache): a kept key is ready at
+        once, without a statement; the others are read in a batch, detached and kept."""
+
+        async def read(session: AsyncSession, keys: Sequence[int]) -> dict[int, Any]:
+            found = await fetch(session, keys)
+            for value in found.values():
+                for row in value if isinstance(value, list) else [value]:
+                    session.expunge(row)
+            return found
+
+        async def load(keys: list[int]) -> list[Any]:
+            found = await self._ctx.read(lambda s: read(s, keys))
+            kept.update(found)
+            return [found.get(key, default) for key in keys]
+
+        return DataLoader(load_fn=load, cache_map=_KeptFirst(kept))
+
     @cached_property
     def product(self) -> DataLoader[int, Any]:
-        return self._plain(catalog.products_by_ids)
+        kept = self._ctx.runtime.catalog
+        if kept is None:
+            return self._plain(catalog.products_by_ids)
+        return self._kept(catalog.products_by_ids, kept.products)
 
     @cached_property
     def prices_by_product(self) -> DataLoader[int, Any]:
-        return self._plain(catalog.prices_by_product, default=[])
+        kept = self._ctx.runtime.catalog
+        if kept is None:
+            return self._plain(catalog.prices_by_product, default=[])
+        return self._kept(catalog.prices_by_product, kept.prices_by_product, default=[])
 
     @cached_property
     def plan_tier_bounds(self) -> DataLoader[int, tuple[int, int]]:

@@ -133,6 +133,11 @@ class ProvisioningState:
 async def provisioning(ctx: RequestContext, row: Subscription) -> ProvisioningState:
     assert row.id is not None
     message: OutboxMessage | None = await ctx.loaders.provisioning_message.load(row.id)
+    return provisioning_state(row, message)
+
+
+def provisioning_state(row: Subscription, message: OutboxMessage | None) -> ProvisioningState:
+    """The state from the subscription and its latest provisioning message (if any)."""
     if message is None:
         return ProvisioningState(status=row.provisioning_status)
     pending = message.status is OutboxStatus.PENDING
@@ -146,7 +151,14 @@ async def provisioning(ctx: RequestContext, row: Subscription) -> ProvisioningSt
 
 
 async def actions(ctx: RequestContext, view: SubscriptionView) -> ActionVerdicts:
-    lowest_paid, top = await catalog.tier_bounds(ctx)
+    return verdicts(ctx, view, await catalog.tier_bounds(ctx))
+
+
+def verdicts(
+    ctx: RequestContext, view: SubscriptionView, bounds: tuple[int, int]
+) -> ActionVerdicts:
+    """The allowed actions, given the catalog's (lowest paid, highest) plan tiers."""
+    lowest_paid, top = bounds
     row = view.row
     facts = SubscriptionFacts(
         status=row.status,

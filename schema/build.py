@@ -14,16 +14,20 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from app.config import Settings
+from app.config import Settings, TrustedDocumentsMode
+from app.services.trusted_documents import TrustedDocumentCache
 from resolvers.errors import is_public
+from schema import fastpath
 from schema.budget import BudgetStore, InMemoryBudgets
+from schema.cost import CostCache
 from schema.limits import EdgeLimits, OperationBudget, TokenLimit, validation_rules
-from schema.masking import HideSuggestions, MaskWithRequestId, log_unexpected
+from schema.masking import MaskWithRequestId, log_unexpected
 from schema.mutation import Mutation
 from schema.query import Query
 
 # Concrete types reached only through the Node interface must be listed explicitly.
 from schema.subscriptions import AddOnPurchase
+from schema.trusted_documents import TrustedDocuments
 
 
 class Schema(strawberry.Schema):
@@ -46,18 +50,24 @@ def build_schema(
     limits = EdgeLimits.of(settings)
     rules = validation_rules(limits, production=production)
     budgets = budgets or InMemoryBudgets(limits.rate_limit_points, limits.rate_limit_window)
+    costs = CostCache(maxsize=256)
+    mode = settings.trusted_documents if settings else TrustedDocumentsMode.OFF
+    documents = TrustedDocumentCache()
     # Factories: a fresh extension per request; the parse/validation LRU caches are shared.
     extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: TrustedDocuments(mode=mode, cache=documents),
         lambda: TokenLimit(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=256),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
-        lambda: OperationBudget(max_cost=limits.max_cost, budgets=budgets),
-        lambda: MaskWithRequestId(should_mask_error=lambda error: not is_public(error)),
+        lambda: OperationBudget(max_cost=limits.max_cost, budgets=budgets, costs=costs),
+        lambda: MaskWithRequestId(
+            should_mask_error=lambda error: not is_public(error), hide_suggestions=production
+        ),
     ]
-    if production:
-        extensions.append(HideSuggestions)
-    return Schema(query=Query, mutation=Mutation, types=[AddOnPurchase], extensions=extensions)
+    built = Schema(query=Query, mutation=Mutation, types=[AddOnPurchase], extensions=extensions)
+    fastpath.install(built)
+    return built
 
 
 schema = build_schema()

@@ -17,10 +17,12 @@ costed once and remembered), and the document is at most `MAX_QUERY_TOKENS` long
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -46,6 +48,7 @@ from graphql import (
 from resolvers.ids import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 PAGE_ARGUMENT = "first"
+_SORTED = orjson.OPT_SORT_KEYS
 
 
 class PageSizeOutOfRange(ValueError):
@@ -165,3 +168,39 @@ def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
         for definition in operation.variable_definitions or ()
         if definition.default_value is not None
     }
+
+
+class CostCache:
+    """Costs of recent operations, so a repeated request does not walk its document again.
+
+    ParserCache hands the same DocumentNode back for the same text, so the key is that object
+    (by identity: documents are not compared, and the entry keeps its document alive so the id
+    cannot be reused), the operation name and the variables (as canonical JSON; the cost
+    depends on them through `first`). Refusals (a page size out of range) are not kept."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[tuple[int, str | None, bytes], tuple[DocumentNode, int]] = (
+            OrderedDict()
+        )
+
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int:
+        try:
+            key = (id(document), operation_name, orjson.dumps(variables, option=_SORTED))
+        except TypeError:  # a variable orjson cannot encode: no caching, same answer
+            return operation_cost(schema, document, operation_name, variables)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is document:
+            self._entries.move_to_end(key)
+            return entry[1]
+        cost = operation_cost(schema, document, operation_name, variables)
+        self._entries[key] = (document, cost)
+        if len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+        return cost

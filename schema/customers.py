@@ -149,21 +149,21 @@ class Customer(Node):
     async def subscriptions(
         self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[SubscriptionRef]:
-        from schema.subscriptions import Subscription
+        from schema.subscriptions import subscription_connection
 
         page, views = await resolve_subscriptions.page_for_customer(
             info.context, self._pk, first, after
         )
-        return Connection.build(page, views, Subscription.from_view)
+        return await subscription_connection(info, page, views)
 
     @strawberry.field(description="Newest first.")
     async def invoices(
         self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[InvoiceRef]:
-        from schema.invoices import Invoice
+        from schema.invoices import invoice_connection
 
-        page = await resolve_invoices.page_for(info.context, "customer", self._pk, first, after)
-        return Connection.build(page, page.items, Invoice.from_row)
+        page = resolve_invoices.page_for(info.context, "customer", self._pk, first, after)
+        return await invoice_connection(info, page)
 
     @property
     def _pk(self) -> int:

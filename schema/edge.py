@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
+
 from app.auth.principals import Principal
 from app.domain.errors import ErrorCode
 from app.runtime import Runtime
@@ -33,6 +36,8 @@ class EdgeContext(RequestContext):
         super().__init__(runtime, principal, request_id)
         self.client_host = client_host
         self.operation = OperationRecord()
+        # A persisted document request's `documentId` (schema.trusted_documents reads it).
+        self.document_id: str | None = None
 
 
 def operation_record(context: object) -> OperationRecord:
@@ -47,3 +52,16 @@ def budget_key(context: object) -> str:
     if isinstance(principal, Principal) and principal.is_authenticated:
         return f"{principal.kind.value.lower()}:{principal.id}"
     return f"ip:{getattr(context, 'client_host', None) or 'unknown'}"
+
+
+async def before_execution(execution: ExecutionContext) -> None:
+    """The view authenticates in the session the request then reads with: one transaction
+    instead of two. A mutation commits in sessions of its own and reads the outcome back
+    (`orderPlace { order { invoice } }`); a transaction begun before that commit may not see
+    it (a SQLite read snapshot), so before a mutation runs the request's session is closed
+    and its reads open a new one, as they did before the session was shared. Called by the
+    first extension hook that runs after validation (limits.OperationBudget.on_execute)."""
+    if execution.operation_type is OperationType.MUTATION:
+        context = execution.context
+        if isinstance(context, RequestContext):
+            await context.close()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from app.db import tables
-from resolvers import customers as resolve_customers
-from resolvers import invoices as resolve
+from app.db.pagination import Page
+from resolvers import prefetch
 from resolvers import subscriptions as resolve_subscriptions
 from resolvers.ids import to_global_id
-from schema.common import Money, Node
+from resolvers.loaders import now_or_later
+from schema import lookahead
+from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer
 from schema.enums import InvoiceLineKind, InvoiceStatus, PaymentStatus, SyncStatus
 
@@ -111,24 +114,40 @@ class Invoice(Node):
         assert self._row.id is not None
         return self._row.id
 
-    @strawberry.field
-    async def lines(self, info: strawberry.Info) -> list[InvoiceLine]:
-        rows = await resolve.lines(info.context, self._pk)
-        return [InvoiceLine.from_row(row, self.currency) for row in rows]
+    # Ready at once when resolvers.prefetch filled the loader for the whole list.
 
     @strawberry.field
-    async def payments(self, info: strawberry.Info) -> list[Payment]:
-        return [Payment.from_row(row) for row in await resolve.payments(info.context, self._pk)]
+    def lines(self, info: strawberry.Info) -> list[InvoiceLine]:
+        currency = self.currency
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.lines_by_invoice,
+            self._pk,
+            lambda rows: [InvoiceLine.from_row(row, currency) for row in rows],
+        )
 
     @strawberry.field
-    async def customer(self, info: strawberry.Info) -> Customer | None:
-        found = await resolve_customers.by_id(info.context, self._row.customer_id)
-        return None if found is None else Customer.from_row(found)
+    def payments(self, info: strawberry.Info) -> list[Payment]:
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.payments_by_invoice,
+            self._pk,
+            lambda rows: [Payment.from_row(row) for row in rows],
+        )
+
+    @strawberry.field
+    def customer(self, info: strawberry.Info) -> Customer | None:
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.customer,
+            self._row.customer_id,
+            lambda found: None if found is None else Customer.from_row(found),
+        )
 
     @strawberry.field(description="Null when the caller may not see the paying account.")
-    async def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
-        found = await resolve_customers.billing_account(info.context, self._row.billing_account_id)
-        return None if found is None else BillingAccount.from_row(found)
+    def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.billing_account,
+            self._row.billing_account_id,
+            lambda found: None if found is None else BillingAccount.from_row(found),
+        )
 
     @strawberry.field
     async def subscription(self, info: strawberry.Info) -> SubscriptionRef | None:
@@ -138,3 +157,11 @@ class Invoice(Node):
             return None
         view = await resolve_subscriptions.by_id(info.context, self._row.subscription_id)
         return None if view is None else Subscription.from_view(view)
+
+
+async def invoice_connection(info: strawberry.Info, pending: Awaitable[Page[Any]]) -> Any:
+    """A page of invoices as a connection, with what its items ask for loaded per page."""
+    page = await pending
+    items = lookahead.list_items(lookahead.current(info))
+    await prefetch.for_invoices(info.context, page.items, lookahead.invoice_needs(items))
+    return Connection.build(page, page.items, Invoice.from_row)

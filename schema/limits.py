@@ -28,8 +28,8 @@ from app.config import Settings
 from app.domain.errors import ErrorCode
 from resolvers.errors import PublicError
 from schema.budget import Budget, BudgetStore
-from schema.cost import PageSizeOutOfRange, operation_cost
-from schema.edge import OperationRecord, budget_key, operation_record
+from schema.cost import CostCache, PageSizeOutOfRange
+from schema.edge import OperationRecord, before_execution, budget_key, operation_record
 
 
 @dataclass(frozen=True)
@@ -134,14 +134,18 @@ class OperationBudget(SchemaExtension):
     A refusal becomes the result, so graphql-core never executes the operation. Every
     response reports the caller's budget in `extensions.rateLimit`."""
 
-    def __init__(self, *, max_cost: int, budgets: BudgetStore) -> None:
+    def __init__(
+        self, *, max_cost: int, budgets: BudgetStore, costs: CostCache | None = None
+    ) -> None:
         self.max_cost = max_cost
         self.budgets = budgets
+        self.costs = costs or CostCache()
         self.budget: Budget | None = None
         self.cost: int | None = None
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
+        await before_execution(execution)
         record = operation_record(execution.context)
         try:
             refusal: GraphQLError | None = await self._check(record)
@@ -160,7 +164,7 @@ class OperationBudget(SchemaExtension):
         execution = self.execution_context
         assert execution.graphql_document is not None
         try:
-            cost = operation_cost(
+            cost = self.costs.cost(
                 execution.schema._schema,
                 execution.graphql_document,
                 execution.operation_name,

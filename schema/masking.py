@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
 from app.domain.errors import ErrorCode
@@ -42,8 +42,24 @@ def log_unexpected(errors: list[GraphQLError], execution_context: ExecutionConte
 
 
 class MaskWithRequestId(MaskErrors):
-    def __init__(self, should_mask_error: Callable[[GraphQLError], bool]) -> None:
+    """Masks unexpected errors; with `hide_suggestions` (production) it also takes the "Did
+    you mean ...?" hints out of every message (fields, arguments, types, enums). One extension
+    for both: each extension's hooks are wrapped anew on every request."""
+
+    def __init__(
+        self, should_mask_error: Callable[[GraphQLError], bool], *, hide_suggestions: bool = False
+    ) -> None:
         super().__init__(should_mask_error=should_mask_error)
+        self.hide_suggestions = hide_suggestions
+
+    def on_operation(self) -> Iterator[None]:
+        yield from super().on_operation()
+        if not self.hide_suggestions:
+            return
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [without_suggestion(error) for error in errors]  # type: ignore[union-attr]
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
@@ -67,14 +83,3 @@ def without_suggestion(error: GraphQLError) -> GraphQLError:
         original_error=error.original_error,
         extensions=error.extensions,
     )
-
-
-class HideSuggestions(SchemaExtension):
-    """Production: no "Did you mean" in any error message (fields, arguments, types, enums)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [without_suggestion(error) for error in errors]  # type: ignore[union-attr]

@@ -5,10 +5,20 @@ from __future__ import annotations
 import strawberry
 
 from schema.licenses import LicenseMutations
+from schema.notifications import NotificationMutations
 from schema.orders import OrderMutations
 from schema.subscription_changes import SubscriptionChangeMutations
+from schema.test_clock import TestClockMutations
+from schema.usage import UsageMutations
 
 
 @strawberry.type
-class Mutation(OrderMutations, SubscriptionChangeMutations, LicenseMutations):
+class Mutation(
+    OrderMutations,
+    SubscriptionChangeMutations,
+    LicenseMutations,
+    NotificationMutations,
+    TestClockMutations,
+    UsageMutations,
+):
     pass

@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from resolvers import audit, catalog, customers, invoices, subscriptions
+from resolvers import audit, catalog, customers, invoices, notifications, subscriptions
 from resolvers.access import require_reader
 from resolvers.context import RequestContext
 from resolvers.errors import invalid
@@ -17,8 +17,9 @@ from schema.catalog import Product
 from schema.common import Connection, Node
 from schema.customers import BillingAccount, Customer, Deployment
 from schema.inputs import InvoiceFilter, SubscriptionFilter
-from schema.invoices import Invoice
-from schema.subscriptions import AddOnPurchase, Subscription
+from schema.invoices import Invoice, invoice_connection
+from schema.notifications import Notification
+from schema.subscriptions import AddOnPurchase, Subscription, subscription_connection
 from schema.viewer import Viewer
 
 
@@ -40,6 +41,11 @@ async def _audit_event(ctx: RequestContext, pk: int) -> Node | None:
     return None if found is None else AuditEvent.from_row(found)
 
 
+async def _notification(ctx: RequestContext, pk: int) -> Node | None:
+    found = await notifications.by_id(ctx, pk)
+    return None if found is None else Notification.from_row(found)
+
+
 NODE_TYPES: dict[str, Callable[[RequestContext, int], Awaitable[Node | None]]] = {
     "Customer": _by("customer", Customer.from_row),
     "Subscription": _subscription,
@@ -49,6 +55,7 @@ NODE_TYPES: dict[str, Callable[[RequestContext, int], Awaitable[Node | None]]] =
     "AddOnPurchase": _by("add_on", AddOnPurchase.from_row),
     "Product": _by("product", Product.from_row),
     "AuditEvent": _audit_event,
+    "Notification": _notification,
 }
 
 
@@ -112,7 +119,7 @@ class Query:
         ctx: RequestContext = info.context
         query = (filter or SubscriptionFilter()).to_query(ctx.today)
         page, views = await subscriptions.list_page(ctx, first, after, query)
-        return Connection.build(page, views, Subscription.from_view)
+        return await subscription_connection(info, page, views)  # type: ignore[no-any-return]
 
     @strawberry.field(description="By exactly one of: global id, number, deployment id.")
     async def subscription(
@@ -134,8 +141,8 @@ class Query:
         filter: InvoiceFilter | None = None,
     ) -> Connection[Invoice]:
         query = (filter or InvoiceFilter()).to_query()
-        page = await invoices.list_page(info.context, first, after, query)
-        return Connection.build(page, page.items, Invoice.from_row)
+        page = invoices.list_page(info.context, first, after, query)
+        return await invoice_connection(info, page)  # type: ignore[no-any-return]
 
     @strawberry.field
     async def invoice(self, info: strawberry.Info, id: strawberry.ID) -> Invoice | None:

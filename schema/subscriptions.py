@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 
 from app.db import tables
+from app.db.pagination import Page
 from app.domain.eligibility import Action, ActionVerdicts
-from resolvers import customers as resolve_customers
-from resolvers import invoices as resolve_invoices
+from resolvers import prefetch
 from resolvers import subscriptions as resolve
-from resolvers.catalog import product as load_product
-from resolvers.ids import DEFAULT_PAGE_SIZE, to_global_id
+from resolvers.ids import DEFAULT_PAGE_SIZE, page_request, to_global_id
+from resolvers.loaders import now_or_later
 from resolvers.subscriptions import SubscriptionView
+from schema import lookahead, usage_figures
 from schema.catalog import Product
 from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer, Deployment, Partner
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from schema.invoices import Invoice
 
 InvoiceRef = Annotated["Invoice", strawberry.lazy("schema.invoices")]
+T = TypeVar("T")
 
 
 @strawberry.type
@@ -78,8 +81,8 @@ class PendingChange:
     _plan_id: strawberry.Private[int]
 
     @strawberry.field
-    async def plan(self, info: strawberry.Info) -> Product:
-        return Product.from_row(await load_product(info.context, self._plan_id))
+    def plan(self, info: strawberry.Info) -> Product:
+        return now_or_later(info.context.loaders.product, self._plan_id, _product)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A seat add-on (e.g. Duo Pro), co-termed with its subscription.")
@@ -95,13 +98,13 @@ class AddOnPurchase(Node):
         )
 
     @strawberry.field
-    async def product(self, info: strawberry.Info) -> Product:
-        return Product.from_row(await load_product(info.context, self._row.product_id))
+    def product(self, info: strawberry.Info) -> Product:
+        return now_or_later(info.context.loaders.product, self._row.product_id, _product)  # type: ignore[return-value]
 
     @strawberry.field
-    async def assigned_seats(self, info: strawberry.Info) -> int:
+    def assigned_seats(self, info: strawberry.Info) -> int:
         assert self._row.id is not None
-        return await resolve.assigned_count(info.context, self._row.id)
+        return now_or_later(info.context.loaders.assignment_count, self._row.id, int)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A compute-minutes or storage pack.")
@@ -131,8 +134,8 @@ class ConsumablePurchase:
         )
 
     @strawberry.field
-    async def product(self, info: strawberry.Info) -> Product:
-        return Product.from_row(await load_product(info.context, self._product_id))
+    def product(self, info: strawberry.Info) -> Product:
+        return now_or_later(info.context.loaders.product, self._product_id, _product)  # type: ignore[return-value]
 
 
 @strawberry.type(description="The cloud license of a self-managed subscription.")
@@ -201,6 +204,14 @@ class Subscription(Node):
     provisioning_status: ProvisioningStatus
     plan: Product
     _view: strawberry.Private[SubscriptionView]
+    seat_usage = strawberry.field(
+        resolver=usage_figures.seat_usage,
+        description="Billable users the product reported, one figure per day, oldest first.",
+    )
+    compute_minutes = strawberry.field(
+        resolver=usage_figures.compute_minutes,
+        description="Compute minutes this month; null unless the subscription is live.",
+    )
 
     @classmethod
     def from_view(cls, view: SubscriptionView) -> Subscription:
@@ -244,53 +255,99 @@ class Subscription(Node):
             return None
         return PendingChange(effective_on=self._row.term_end, _plan_id=self._row.pending_plan_id)
 
-    @strawberry.field
-    async def customer(self, info: strawberry.Info) -> Customer | None:
-        found = await resolve_customers.by_id(info.context, self._row.customer_id)
-        return None if found is None else Customer.from_row(found)
+    # The edges below answer at once when resolvers.prefetch filled their loader for the
+    # whole list (see schema.lookahead); alone, they load as before (`now_or_later`).
 
     @strawberry.field
-    async def deployment(self, info: strawberry.Info) -> Deployment | None:
-        found = await resolve_customers.deployment(info.context, self._row.deployment_id)
-        return None if found is None else Deployment.from_row(found)
+    def customer(self, info: strawberry.Info) -> Customer | None:
+        loader = info.context.loaders.customer
+        return now_or_later(loader, self._row.customer_id, _maybe(Customer.from_row))  # type: ignore[return-value]
+
+    @strawberry.field
+    def deployment(self, info: strawberry.Info) -> Deployment | None:
+        loader = info.context.loaders.deployment
+        return now_or_later(loader, self._row.deployment_id, _maybe(Deployment.from_row))  # type: ignore[return-value]
 
     @strawberry.field(description="Null when the caller may not see the paying account.")
-    async def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
-        found = await resolve_customers.billing_account(info.context, self._row.billing_account_id)
-        return None if found is None else BillingAccount.from_row(found)
+    def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
+        loader = info.context.loaders.billing_account
+        convert = _maybe(BillingAccount.from_row)
+        return now_or_later(loader, self._row.billing_account_id, convert)  # type: ignore[return-value]
 
     @strawberry.field(description="The partner that sold it, if any.")
-    async def sold_by(self, info: strawberry.Info) -> Partner | None:
-        found = await resolve_customers.partner(info.context, self._row.partner_id)
-        return None if found is None else Partner.from_row(found)
+    def sold_by(self, info: strawberry.Info) -> Partner | None:
+        if self._row.partner_id is None:
+            return None
+        loader = info.context.loaders.partner
+        return now_or_later(loader, self._row.partner_id, _maybe(Partner.from_row))  # type: ignore[return-value]
 
     @strawberry.field
-    async def add_ons(self, info: strawberry.Info) -> list[AddOnPurchase]:
-        return [AddOnPurchase.from_row(r) for r in await resolve.add_ons(info.context, self._pk)]
+    def add_ons(self, info: strawberry.Info) -> list[AddOnPurchase]:
+        loader = info.context.loaders.add_ons_by_subscription
+        return now_or_later(loader, self._pk, _each(AddOnPurchase.from_row))  # type: ignore[return-value]
 
     @strawberry.field
-    async def consumables(self, info: strawberry.Info) -> list[ConsumablePurchase]:
-        rows = await resolve.consumables(info.context, self._pk)
-        return [ConsumablePurchase.from_row(row) for row in rows]
+    def consumables(self, info: strawberry.Info) -> list[ConsumablePurchase]:
+        loader = info.context.loaders.consumables_by_subscription
+        return now_or_later(loader, self._pk, _each(ConsumablePurchase.from_row))  # type: ignore[return-value]
 
     @strawberry.field
-    async def license(self, info: strawberry.Info) -> License | None:
-        found = await resolve.license_of(info.context, self._pk)
-        return None if found is None else License.from_row(found)
+    def license(self, info: strawberry.Info) -> License | None:
+        loader = info.context.loaders.licenses_by_subscription
+        return now_or_later(loader, self._pk, _latest_license)  # type: ignore[return-value]
 
     @strawberry.field
-    async def provisioning(self, info: strawberry.Info) -> ProvisioningState:
-        return ProvisioningState.from_state(await resolve.provisioning(info.context, self._row))
+    def provisioning(self, info: strawberry.Info) -> ProvisioningState:
+        row = self._row
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.provisioning_message,
+            self._pk,
+            lambda message: ProvisioningState.from_state(resolve.provisioning_state(row, message)),
+        )
 
     @strawberry.field
-    async def actions(self, info: strawberry.Info) -> SubscriptionActions:
-        return SubscriptionActions.from_verdicts(await resolve.actions(info.context, self._view))
+    def actions(self, info: strawberry.Info) -> SubscriptionActions:
+        ctx, view = info.context, self._view
+        return now_or_later(  # type: ignore[return-value]
+            ctx.loaders.plan_tier_bounds,
+            0,
+            lambda bounds: SubscriptionActions.from_verdicts(resolve.verdicts(ctx, view, bounds)),
+        )
 
     @strawberry.field(description="Newest first.")
-    async def invoices(
+    def invoices(
         self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[InvoiceRef]:
-        from schema.invoices import Invoice
+        from schema.invoices import Invoice, invoice_connection
 
-        page = await resolve_invoices.page_for(info.context, "subscription", self._pk, first, after)
-        return Connection.build(page, page.items, Invoice.from_row)
+        key = (self._pk, page_request(first, after, descending=True))
+        loader = info.context.loaders.invoice_pages_by_subscription
+        future = loader.cache_map.get(key)
+        if future is not None and future.done() and not future.cancelled():
+            return Connection.build(future.result(), future.result().items, Invoice.from_row)  # type: ignore[no-any-return]
+        return invoice_connection(info, loader.load(key))  # type: ignore[return-value]
+
+
+def _product(row: tables.Product) -> Product:
+    return Product.from_row(row)
+
+
+def _maybe(convert: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    return lambda found: None if found is None else convert(found)
+
+
+def _each(convert: Callable[[Any], T]) -> Callable[[list[Any]], list[T]]:
+    return lambda rows: [convert(row) for row in rows]
+
+
+def _latest_license(rows: list[tables.License]) -> License | None:
+    return License.from_row(rows[-1]) if rows else None
+
+
+async def subscription_connection(
+    info: strawberry.Info, page: Page[Any], views: list[SubscriptionView]
+) -> Any:
+    """A page of subscriptions as a connection, with what its items ask for loaded per page."""
+    needs = lookahead.subscription_needs(lookahead.list_items(lookahead.current(info)))
+    await prefetch.for_subscriptions(info.context, views, needs)
+    return Connection.build(page, views, Subscription.from_view)

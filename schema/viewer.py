@@ -8,6 +8,7 @@ from resolvers import customers as resolve
 from resolvers.context import RequestContext
 from schema.customers import Customer, Partner
 from schema.enums import MemberRole, PrincipalKind
+from schema.notifications import ViewerNotifications
 
 
 @strawberry.type
@@ -17,7 +18,7 @@ class Membership:
 
 
 @strawberry.type
-class Viewer:
+class Viewer(ViewerNotifications):
     kind: PrincipalKind
     name: str
 

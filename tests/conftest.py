@@ -26,7 +26,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(environment="test", database_url=database_url)
+    # No catalog rows kept across requests: tests compare the statements of two requests.
+    return Settings(environment="test", database_url=database_url, catalog_cache=False)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.providers.billing import BillingProvider, LocalBillingProvider
 from app.providers.crm import CrmProvider, LocalCrmProvider
+from app.providers.mailer import LocalMailer, Mailer, SmtpMailer, SmtpSettings
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
 
 P = TypeVar("P")
@@ -43,6 +44,22 @@ PROVISIONING_TARGETS: Mapping[str, Factory[ProvisioningTarget]] = {
     "local": lambda deps: LocalProvisioningTarget(deps.session_factory, deps.clock),
 }
 
+MAILERS: Mapping[str, Factory[Mailer]] = {
+    "local": lambda deps: LocalMailer(deps.session_factory, deps.clock),
+    "smtp": lambda deps: SmtpMailer(_smtp_settings(deps.settings)),
+}
+
+
+def _smtp_settings(settings: Settings) -> SmtpSettings:
+    return SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
+
 
 @runtime_checkable
 class _Closeable(Protocol):
@@ -54,13 +71,14 @@ class Providers:
     billing: BillingProvider
     crm: CrmProvider
     provisioning: ProvisioningTarget
+    mailer: Mailer
 
     async def aclose(self) -> None:
         """Close what the implementations hold (HTTP sessions); each object once, all of them
         even if one fails."""
         errors: list[Exception] = []
         closed: set[int] = set()
-        for provider in (self.billing, self.crm, self.provisioning):
+        for provider in (self.billing, self.crm, self.provisioning, self.mailer):
             if id(provider) in closed or not isinstance(provider, _Closeable):
                 continue
             closed.add(id(provider))
@@ -82,6 +100,7 @@ def build_providers(
         provisioning=_build(
             "provisioning_target", settings.provisioning_target, PROVISIONING_TARGETS, deps
         ),
+        mailer=_build("mailer", settings.mailer, MAILERS, deps),
     )
 
 

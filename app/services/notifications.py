@@ -7,18 +7,23 @@ threshold), so a job or report that runs again notifies nobody twice."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.tables import Membership, Notification
+from app.db.repositories import notifications as repo
+from app.db.tables import Membership, Notification, PortalUser
 from app.domain.enums import MemberRole, NotificationKind
+from app.domain.errors import DomainError, ErrorCode
+from app.providers.mailer import EmailMessage
 from app.services import outbox
 
 EMAIL = "notification.email"
 RECIPIENT_ROLES = (MemberRole.OWNER, MemberRole.BILLING_ADMIN)
+MAX_MARK_READ = 100
 
 
 async def notify(
@@ -83,3 +88,31 @@ async def _already_notified(
         .where(col(Notification.user_id).in_(user_ids))
     )
     return set(rows.scalars())
+
+
+async def email_of(session: AsyncSession, notification_id: int) -> EmailMessage | None:
+    """The e-mail for one notification, or None when it (or its user) no longer exists."""
+    row = (
+        await session.execute(
+            sa.select(Notification, col(PortalUser.email))
+            .join(PortalUser, col(PortalUser.id) == col(Notification.user_id))
+            .where(col(Notification.id) == notification_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    notification, address = row
+    return EmailMessage(to=address, subject=notification.title, body=notification.body)
+
+
+async def mark_read(
+    session: AsyncSession, user_id: int, ids: Sequence[int] | None, now: datetime
+) -> int:
+    """Mark the user's notifications read: the given ids (all must be the user's own, or
+    nothing changes: NOT_FOUND), or every unread one with None. How many changed."""
+    if ids is not None:
+        if len(ids) > MAX_MARK_READ:
+            raise DomainError(ErrorCode.VALIDATION, f"At most {MAX_MARK_READ} ids at a time.")
+        if await repo.owned_ids(session, user_id, ids) != set(ids):
+            raise DomainError(ErrorCode.NOT_FOUND, "No such notification.")
+    return await repo.mark_read(session, user_id, ids, now)

@@ -29,7 +29,7 @@ from app.domain.enums import (
     SubscriptionStatus,
 )
 from app.domain.errors import DomainError, ErrorCode
-from app.services import audit, outbox
+from app.services import audit, licenses, outbox
 from app.services.numbering import subscription_number
 from app.services.orders.errors import NotAllowed
 from app.services.orders.requests import DeploymentRef
@@ -135,6 +135,7 @@ async def start_trial(
     target.trial_started_on = today
     await session.flush()
     assert trial.id is not None
+    await licenses.ensure_license(session, trial)  # a self-managed instance needs a code
     await outbox.enqueue(
         session,
         outbox.PROVISION,

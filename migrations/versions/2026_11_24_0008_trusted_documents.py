@@ -1,4 +1,4 @@
-"""trusted documents
+"""trusted documents: the persisted-document allow-list
 
 Revision ID: 0008
 Revises: 0007
@@ -7,8 +7,8 @@ Create Date: 2026-11-24 12:00:00.000000
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = '0008'
 down_revision: str | None = '0007'
@@ -17,8 +17,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        'trusted_document',
+        sa.Column('sha256', sa.String(length=64), nullable=False),
+        sa.Column('name', sa.String(length=200), nullable=False),
+        sa.Column('document', sa.Text(), nullable=False),
+        sa.Column('registered_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('sha256', name=op.f('pk_trusted_document')),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('trusted_document')

@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from resolvers.ids import to_global_id
 from schema.build import schema as built_schema
 from tests.support.graphql import Api
 from tests.support.matrix import (
@@ -110,6 +111,14 @@ MATRIX: dict[str, dict[str, str]] = {
                         row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
     "licenseActivate":  row(OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     "licenseSync":      row(OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    # A's owner's notification: each user's notifications are their own.
+    "notificationsMarkRead":
+                        row(UNAUTH, OK,     NF,     NF,     NF,     FORBID, FORBID, FORBID, FORBID),
+    "testClockAdvance": row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    # Usage comes from the product's service token only.
+    "seatUsageReport":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK),
+    "computeUsageReport":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK),
 }
 # fmt: on
 
@@ -223,6 +232,20 @@ SEAT_UNASSIGN = """mutation($id: ID!, $users: [String!]! __REASON_VAR__) {
 LICENSE_ACTIVATE = """mutation($code: String!, $instance: String!) {
   licenseActivate(activationCode: $code, instanceId: $instance) {
     __typename ... on LicenseActivatePayload { licenseKey license { instanceId } }
+    ... on UserError { code } } }"""
+MARK_READ = """mutation($ids: [ID!]) {
+  notificationsMarkRead(ids: $ids) {
+    __typename ... on NotificationsMarkReadPayload { marked } ... on UserError { code } } }"""
+CLOCK = """mutation($to: DateTime! __REASON_VAR__) {
+  testClockAdvance(to: $to __REASON_ARG__) {
+    __typename ... on TestClockAdvancePayload { now } ... on UserError { code } } }"""
+SEAT_REPORT = """mutation($d: String!) {
+  seatUsageReport(deployment: $d, billableUsers: 3, reportedAt: "2026-05-31T10:00:00Z") {
+    __typename ... on SeatUsageReportPayload { recorded day { billableUsers } }
+    ... on UserError { code } } }"""
+COMPUTE_REPORT = """mutation($d: String!) {
+  computeUsageReport(deployment: $d, eventId: "matrix-event-1", minutes: 25) {
+    __typename ... on ComputeUsageReportPayload { duplicate event { minutes } }
     ... on UserError { code } } }"""
 LICENSE_SYNC = """mutation($key: String!) {
   licenseSync(licenseKey: $key, billableUsers: 3, maxHistoricalUsers: 4) {
@@ -394,6 +417,38 @@ OPERATIONS: dict[str, Op] = {
         lambda w, t: result("LicenseSyncPayload", lambda v: v["license"]["billableUsers"] == 3),
         writes=True,
         prepare=_activated,
+    ),
+    "notificationsMarkRead": Op(
+        MARK_READ,
+        lambda w, t: {"ids": [to_global_id("Notification", w.notification_a)]},
+        lambda w, t: result("NotificationsMarkReadPayload", lambda v: v["marked"] == 1),
+        writes=True,
+    ),
+    "testClockAdvance": Op(
+        CLOCK,
+        lambda w, t: {"to": "2026-06-02T06:00:00+00:00"},
+        lambda w, t: result(
+            "TestClockAdvancePayload", lambda v: v["now"].startswith("2026-06-02T06")
+        ),
+        writes=True,
+    ),
+    "seatUsageReport": Op(
+        SEAT_REPORT,
+        lambda w, t: {"d": t.deployment.external_id},
+        lambda w, t: result(
+            "SeatUsageReportPayload",
+            lambda v: v["recorded"] is True and v["day"]["billableUsers"] == 3,
+        ),
+        writes=True,
+    ),
+    "computeUsageReport": Op(
+        COMPUTE_REPORT,
+        lambda w, t: {"d": t.deployment.external_id},
+        lambda w, t: result(
+            "ComputeUsageReportPayload",
+            lambda v: v["duplicate"] is False and v["event"]["minutes"] == 25,
+        ),
+        writes=True,
     ),
     **_reads("A"),
     **_reads("P"),

@@ -61,7 +61,7 @@ class _Closing:
 
 async def test_aclose_closes_each_implementation_once_even_after_a_failure() -> None:
     shared, failing = _Closing(), _Closing(RuntimeError("boom"))
-    providers = Providers(billing=failing, crm=shared, provisioning=shared)  # type: ignore[arg-type]
+    providers = Providers(billing=failing, crm=shared, provisioning=shared, mailer=shared)  # type: ignore[arg-type]
 
     with pytest.raises(ExceptionGroup) as caught:
         await providers.aclose()

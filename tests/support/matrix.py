@@ -21,9 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.config import Settings
 from app.db.tables import (
@@ -34,10 +37,20 @@ from app.db.tables import (
     Deployment,
     Invoice,
     License,
+    Membership,
+    Notification,
     Subscription,
 )
-from app.domain.enums import Channel, CustomerKind, DeploymentKind, MemberRole, TokenKind
+from app.domain.enums import (
+    Channel,
+    CustomerKind,
+    DeploymentKind,
+    MemberRole,
+    NotificationKind,
+    TokenKind,
+)
 from app.domain.licenses import new_activation_code
+from app.services import notifications
 from resolvers.ids import to_global_id
 from tests.support import factories as f
 from tests.support.graphql import api_token, error_codes, user_token
@@ -104,6 +117,7 @@ class MatrixWorld:
     audit_a: AuditEvent
     license_a: License
     tokens: dict[str, str]  # other_owner, partner, other_partner, admin, service
+    notification_a: int = 0  # one of A's owner's notifications
 
     def tenant(self, key: str) -> Tenant:
         return {"A": self.a, "P": self.p}[key]
@@ -114,6 +128,30 @@ class MatrixWorld:
         if principal in MEMBER_PRINCIPALS:
             return self.tenant(tenant).members[principal]
         return self.tokens[principal]
+
+
+async def _owner_notification(db: AsyncSession, customer: Customer) -> int:
+    """A seat alert for A's billing contacts; the id of the owner's copy."""
+    assert customer.id is not None
+    await notifications.notify(
+        db,
+        customer_id=customer.id,
+        kind=NotificationKind.SEAT_ALERT,
+        title="Seats are running low",
+        body="Seeded for the access matrix.",
+        dedupe_key="matrix",
+        now=datetime(2026, 6, 1, tzinfo=UTC),
+    )
+    owner = (
+        await db.execute(
+            sa.select(col(Notification.id))
+            .join(Membership, col(Membership.user_id) == col(Notification.user_id))
+            .where(col(Membership.customer_id) == customer.id)
+            .where(col(Membership.role) == MemberRole.OWNER)
+        )
+    ).scalar_one()
+    assert owner is not None
+    return owner
 
 
 async def _members(db: AsyncSession, settings: Settings, customer: Customer) -> dict[str, str]:
@@ -221,6 +259,7 @@ async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
     )
 
     return MatrixWorld(
+        notification_a=await _owner_notification(db, alpha),
         a=tenant_a,
         p=tenant_p,
         customer_b=beta,

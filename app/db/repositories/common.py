@@ -50,3 +50,27 @@ async def children(
     for row in (await session.scalars(stmt)).all():
         grouped[getattr(row, parent_column.key)].append(row)
     return grouped
+
+
+async def child_rows(
+    session: AsyncSession,
+    entity: type[Any],
+    parent_column: Any,
+    parent_ids: Sequence[int],
+    *conditions: Any,
+    order_by: Sequence[Any] = (),
+) -> dict[int, list[sa.Row[Any]]]:
+    """`children` as Core rows with the entity's columns: the same attributes, read-only,
+    far cheaper to build than ORM objects; for lists that are only read."""
+    grouped: dict[int, list[sa.Row[Any]]] = defaultdict(list)
+    if not parent_ids:
+        return grouped
+    table = entity.__table__
+    stmt = (
+        sa.select(*table.columns)
+        .where(parent_column.in_(sorted(set(parent_ids))), *conditions)
+        .order_by(*(order_by or (table.c.id,)))
+    )
+    for row in (await session.execute(stmt)).all():
+        grouped[getattr(row, parent_column.key)].append(row)
+    return grouped

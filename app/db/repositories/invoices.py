@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.pagination import Page, PageRequest, fetch_child_pages, fetch_page
-from app.db.repositories.common import by_ids, children
+from app.db.repositories.common import by_ids, child_rows, children
 from app.db.scope import ReadScope
 from app.db.tables import Invoice, InvoiceLine, Payment
 from app.domain.enums import InvoiceStatus
@@ -53,15 +54,27 @@ async def invoice_pages_by(
     parent_ids: Sequence[int],
     page: PageRequest,
 ) -> dict[int, Page[Invoice]]:
-    """Invoice pages per customer or per subscription (`parent` names the column)."""
+    """Invoice pages per customer or per subscription (`parent` names the column), as
+    read-only Core rows with the invoice's columns."""
     column = {"customer": Invoice.customer_id, "subscription": Invoice.subscription_id}[parent]
-    return await fetch_child_pages(session, Invoice, column, parent_ids, page, scope.invoices())
+    return await fetch_child_pages(
+        session, Invoice, column, parent_ids, page, scope.invoices(), plain=True
+    )
 
 
 async def lines_by_invoice(
     session: AsyncSession, invoice_ids: Sequence[int]
 ) -> dict[int, list[InvoiceLine]]:
     return await children(
+        session, InvoiceLine, InvoiceLine.invoice_id, invoice_ids, order_by=(InvoiceLine.position,)
+    )
+
+
+async def line_rows_by_invoice(
+    session: AsyncSession, invoice_ids: Sequence[int]
+) -> dict[int, list[sa.Row[Any]]]:
+    """`lines_by_invoice` as read-only Core rows (for the API's lists)."""
+    return await child_rows(
         session, InvoiceLine, InvoiceLine.invoice_id, invoice_ids, order_by=(InvoiceLine.position,)
     )
 

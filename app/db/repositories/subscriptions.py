@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.pagination import Page, PageRequest, fetch_child_pages, fetch_page
-from app.db.repositories.common import by_ids, children
+from app.db.repositories.common import by_ids, child_rows, children
 from app.db.scope import ReadScope
 from app.db.tables import (
     AddOnAssignment,
@@ -101,6 +102,13 @@ async def add_ons_by_subscription(
     session: AsyncSession, subscription_ids: Sequence[int]
 ) -> dict[int, list[AddOnPurchase]]:
     return await children(session, AddOnPurchase, AddOnPurchase.subscription_id, subscription_ids)
+
+
+async def add_on_rows_by_subscription(
+    session: AsyncSession, subscription_ids: Sequence[int]
+) -> dict[int, list[sa.Row[Any]]]:
+    """`add_ons_by_subscription` as read-only Core rows (for the API's lists)."""
+    return await child_rows(session, AddOnPurchase, AddOnPurchase.subscription_id, subscription_ids)
 
 
 async def add_ons_by_ids(

@@ -15,6 +15,7 @@ from app.db.tables.local_providers import (
     LedgerInvoice,
     LedgerPayment,
     LedgerSubscription,
+    LocalMail,
     ProvisionedEntitlement,
 )
 from app.db.tables.notifications import Notification
@@ -27,6 +28,8 @@ from app.db.tables.subscriptions import (
     SeatUsage,
     Subscription,
 )
+from app.db.tables.trusted_documents import TrustedDocument
+from app.db.tables.usage import ComputeUsageEvent, ComputeUsageMonth
 
 metadata = SQLModel.metadata
 
@@ -36,6 +39,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "BillingAccount",
+    "ComputeUsageEvent",
+    "ComputeUsageMonth",
     "ConsumablePurchase",
     "CrmAccountRecord",
     "CrmContactRecord",
@@ -50,6 +55,7 @@ __all__ = [
     "LedgerPayment",
     "LedgerSubscription",
     "License",
+    "LocalMail",
     "Membership",
     "Notification",
     "NumberSequence",
@@ -65,5 +71,6 @@ __all__ = [
     "ProvisionedEntitlement",
     "SeatUsage",
     "Subscription",
+    "TrustedDocument",
     "metadata",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.db.types import json_field, timestamp_field, utcnow
@@ -129,3 +130,16 @@ class ProvisionedEntitlement(SQLModel, table=True):
     digest: str = Field(max_length=64)
     pushes: int = 0
     updated_at: datetime = timestamp_field(default_factory=utcnow)
+
+
+class LocalMail(SQLModel, table=True):
+    """The embedded mailer's mailbox: every e-mail it was asked to send, once per key."""
+
+    __tablename__ = "local_mail"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    to: str = Field(max_length=320)
+    subject: str = Field(max_length=200)
+    body: str = Field(sa_type=sa.Text)
+    sent_at: datetime = timestamp_field(default_factory=utcnow)

@@ -14,6 +14,8 @@ from app.domain.enums import OutboxStatus
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
+    # "What happened to this object?": the admin panel's filter on targetId.
+    __table_args__ = (sa.Index("ix_audit_event_target", "target_type", "target_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     occurred_at: datetime = timestamp_field(default_factory=utcnow, index=True)

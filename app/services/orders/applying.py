@@ -14,7 +14,7 @@ from app.db.repositories import orders
 from app.db.tables import AddOnPurchase, ConsumablePurchase, Deployment, Order, Subscription
 from app.domain.enums import Channel, ConsumableKind, ProductKind, ReconciliationMode
 from app.domain.pricing import PricedOrder, SubscriptionSnapshot
-from app.services import audit, outbox
+from app.services import audit, licenses, outbox
 from app.services.numbering import subscription_number
 from app.services.orders.context import OrderDeps
 from app.services.orders.requests import OrderRequest
@@ -46,6 +46,7 @@ async def apply_order(
     }
     if target.subscription is None:
         subscription = await _create(session, deps, principal, request, target, priced, products)
+        await licenses.ensure_license(session, subscription)  # self-managed: an activation code
         before: dict[str, Any] | None = None
     else:
         subscription = await orders.subscription_for_update(session, target.subscription.id or 0)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.repositories import outbox as repo
 from app.domain.enums import ProvisioningStatus, SyncStatus
 from app.runtime import Runtime
-from app.services import outbox, provisioning
+from app.services import notifications, outbox, provisioning
 from app.services.worker import billing_sync
 from app.services.worker.handler import Claimed, Handler, PermanentFailure, Record
 
@@ -72,7 +72,32 @@ class BillingSync:
         await billing_sync.set_sync_status(session, message.subscription_id, status)
 
 
+class NotificationEmail:
+    """`notification.email`: send one notification's e-mail through the configured mailer."""
+
+    async def perform(self, runtime: Runtime, message: Claimed) -> Record:
+        notification_id = message.payload.get("notification_id")
+        if not isinstance(notification_id, int):
+            raise PermanentFailure(f"message {message.id} names no notification_id")
+        async with runtime.sessions() as session:
+            email = await notifications.email_of(session, notification_id)
+        if email is None:
+            raise PermanentFailure(f"notification {notification_id} no longer exists")
+        await runtime.providers.mailer.send(email, idempotency_key=message.idempotency_key)
+        return _nothing_to_record
+
+    async def record_failure(
+        self, session: AsyncSession, message: Claimed, *, gave_up: bool
+    ) -> None:
+        """The outbox row (attempts, last error) is the e-mail's delivery status."""
+
+
+async def _nothing_to_record(session: AsyncSession) -> None:
+    return None
+
+
 HANDLERS: Mapping[str, Handler] = {
     outbox.PROVISION: ProvisioningPush(),
     outbox.BILLING_SYNC: BillingSync(),
+    notifications.EMAIL: NotificationEmail(),
 }

@@ -1,0 +1,50 @@
+"""The test clock mutation (development and test servers started with TEST_CLOCK=true)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.domain.errors import DomainError
+from resolvers import test_clock as resolve
+from schema.audit import Reason
+from schema.errors import result_union, user_error
+
+
+@strawberry.type
+class JobRun:
+    name: str
+    handled: int = strawberry.field(description="Items the job handled on the way.")
+
+
+@strawberry.type
+class TestClockAdvancePayload:
+    previous: datetime
+    now: datetime
+    stops: int = strawberry.field(description="Midnights (and the target) the clock stopped at.")
+    jobs: list[JobRun]
+
+
+TestClockAdvanceResult = result_union("TestClockAdvanceResult", TestClockAdvancePayload)
+
+
+@strawberry.type
+class TestClockMutations:
+    @strawberry.mutation(
+        description="Admins, outside production: move the clock forward to `to`, stopping at "
+        "each UTC midnight to run what falls due (renewals, reconciliations, expiries, "
+        "e-mails)."
+    )
+    async def test_clock_advance(
+        self, info: strawberry.Info, to: datetime, reason: Reason = None
+    ) -> TestClockAdvanceResult:  # type: ignore[valid-type]
+        found = await resolve.advance(info.context, to, reason)
+        if isinstance(found, DomainError):
+            return user_error(found)
+        return TestClockAdvancePayload(
+            previous=found.previous,
+            now=found.now,
+            stops=found.stops,
+            jobs=[JobRun(name=name, handled=count) for name, count in found.handled.items()],
+        )

@@ -1,0 +1,137 @@
+"""testClockAdvance: admins move a non-production clock forward, stopping at each UTC
+midnight to run what falls due; it never moves back, and production refuses it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from app.clock import FixedClock, OffsetClock, SystemClock
+from app.config import Settings
+from app.db.tables import AuditEvent, LocalMail
+from app.domain.enums import MemberRole, NotificationKind, TokenKind
+from app.main import create_app
+from app.providers.registry import build_providers
+from app.runtime import build_runtime
+from app.services import notifications
+from tests.support import factories as f
+from tests.support.graphql import Api, api_token
+from tests.support.snapshots import table_counts
+
+ADVANCE = """mutation($to: DateTime!, $reason: String) {
+  testClockAdvance(to: $to, reason: $reason) {
+    __typename ... on UserError { code message }
+    ... on TestClockAdvancePayload { previous now stops jobs { name handled } } } }"""
+
+
+async def _admin(db: AsyncSession) -> str:
+    return await api_token(db, TokenKind.ADMIN)
+
+
+async def test_advancing_stops_at_each_midnight_and_runs_what_falls_due(
+    api: Api, db: AsyncSession, clock: FixedClock
+) -> None:
+    customer = await f.customer(db)
+    await f.user(db, member_of=customer, role=MemberRole.OWNER)
+    # An e-mail due two days from now: sent on the way, not before.
+    await notifications.notify(
+        db,
+        customer_id=customer.id or 0,
+        kind=NotificationKind.RENEWAL_REMINDER,
+        title="Renewal in 15 days",
+        body="...",
+        dedupe_key="reminder",
+        now=clock.now() + timedelta(days=2),
+    )
+    await db.flush()
+    start = clock.now()  # 2026-06-01T12:00Z
+
+    data = await api.data(
+        ADVANCE, {"to": "2026-06-04T09:00:00Z", "reason": "demo"}, token=await _admin(db)
+    )
+
+    result = data["testClockAdvance"]
+    assert result["__typename"] == "TestClockAdvancePayload"
+    assert (result["previous"], result["now"]) == (start.isoformat(), "2026-06-04T09:00:00+00:00")
+    assert result["stops"] == 4  # midnights of the 2nd, 3rd and 4th, then 09:00
+    assert {"name": "outbox", "handled": 1} in result["jobs"]
+    assert clock.now() == datetime(2026, 6, 4, 9, tzinfo=UTC)
+    assert len((await db.scalars(sa.select(LocalMail))).all()) == 1
+    audit = (
+        await db.scalars(
+            sa.select(AuditEvent).where(col(AuditEvent.action) == "test_clock.advanced")
+        )
+    ).one()
+    assert (audit.reason, audit.after) == ("demo", {"now": "2026-06-04T09:00:00+00:00"})
+
+
+@pytest.mark.parametrize(
+    ("variables", "code"),
+    [
+        ({"to": "2026-05-31T00:00:00Z", "reason": "back"}, "VALIDATION"),
+        ({"to": "2026-06-01T12:00:00Z", "reason": "same"}, "VALIDATION"),
+        ({"to": "2030-01-01T00:00:00Z", "reason": "far"}, "VALIDATION"),
+        ({"to": "2026-06-02T00:00:00Z", "reason": None}, "VALIDATION"),
+    ],
+)
+async def test_refusals_move_nothing(
+    api: Api, db: AsyncSession, clock: FixedClock, variables: dict[str, str], code: str
+) -> None:
+    token = await _admin(db)
+    start, before = clock.now(), await table_counts(db)
+
+    data = await api.data(ADVANCE, variables, token=token)
+
+    assert data["testClockAdvance"]["code"] == code
+    assert clock.now() == start
+    assert await table_counts(db) == before
+
+
+async def test_a_wall_clock_server_refuses(
+    db: AsyncSession, settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    clock = SystemClock()
+    providers = build_providers(settings, session_factory, clock)
+    runtime = build_runtime(settings, sessions=session_factory, clock=clock, providers=providers)
+    token = await _admin(db)
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        data = await Api(client).data(
+            ADVANCE, {"to": "2099-01-01T00:00:00Z", "reason": "x"}, token=token
+        )
+
+    assert data["testClockAdvance"]["code"] == "TEST_CLOCK_DISABLED"
+
+
+def test_the_setting_picks_the_offset_clock_and_production_refuses_it(
+    settings: Settings,
+) -> None:
+    on = settings.model_copy(update={"test_clock": True})
+    assert isinstance(build_runtime(on, sessions=_unused()).clock, OffsetClock)
+    assert isinstance(build_runtime(settings, sessions=_unused()).clock, SystemClock)
+    with pytest.raises(ValidationError, match="TEST_CLOCK"):
+        Settings(
+            environment="production",
+            jwt_secret="x" * 40,
+            license_signing_key="unused",
+            test_clock=True,
+        )
+
+
+def test_the_offset_clock_only_moves_forward() -> None:
+    clock = OffsetClock()
+    before = clock.now()
+    clock.advance(timedelta(days=30))
+    assert clock.now() - before >= timedelta(days=30)
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(timedelta(seconds=-1))
+
+
+def _unused() -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker()
