@@ -62,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.serve_check import ServeRefused, preflight
+
+    try:
+        plan = asyncio.run(preflight(settings, args.workers))
+    except ServeRefused as exc:
+        print(f"fulfillment serve: {exc}", file=sys.stderr)
+        return 2
+    print(f"fulfillment serve: {plan.describe()}", file=sys.stderr)
     uvicorn.run(
         "app.main:create_app",
         factory=True,

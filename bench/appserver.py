@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from app.clock import SystemClock
 from app.config import Settings
+from app.db.catalog_cache import CatalogCache
 from app.db.engine import create_session_factory
 from app.main import create_app as create_real_app
 from app.providers.registry import build_providers
@@ -29,7 +30,8 @@ def build_bench_runtime() -> Runtime:
     sessions = create_session_factory(engine)
     clock = SystemClock()
     providers = build_providers(settings, sessions, clock)
-    return Runtime(settings, sessions, clock, providers, engine)
+    catalog = CatalogCache() if settings.catalog_cache else None
+    return Runtime(settings, sessions, clock, providers, engine, catalog)
 
 
 def create_app() -> Starlette:

@@ -27,7 +27,6 @@ from app.main import create_app
 from app.runtime import build_runtime
 from bench import queries
 from bench.database import BenchDatabase
-from bench.profile_dashboard import AsgiCall
 from schema.build import build_schema
 from schema.edge import EdgeContext
 
@@ -39,7 +38,7 @@ async def _cpu_ms(run: Callable[[int], Awaitable[Any]], count: int) -> float:
     return (time.process_time() - began) / count * 1000
 
 
-async def _checked(call: AsgiCall) -> None:
+async def _checked(call: Any) -> None:
     status, raw = await call()
     if status != 200 or b'"errors"' in raw:
         raise RuntimeError(f"small query failed: {status} {raw[:300]!r}")
@@ -48,6 +47,8 @@ async def _checked(call: AsgiCall) -> None:
 async def measure_caches(
     database: BenchDatabase, token: str, number: str, *, requests: int = 300, fresh: int = 5
 ) -> dict[str, Any]:
+    from bench.profile_dashboard import AsgiCall  # it imports bench.run, which imports this
+
     engine = database.engine()
     runtime = build_runtime(database.settings, sessions=create_session_factory(engine))
     try:
@@ -84,6 +85,8 @@ async def measure_caches(
 
 async def _fresh_app(database: BenchDatabase, token: str, number: str, times: int) -> float:
     """CPU ms of the first request of a new app on a new engine (median of `times`)."""
+    from bench.profile_dashboard import AsgiCall
+
     spent = []
     for attempt in range(times):
         engine = database.engine()

@@ -3,8 +3,9 @@ resolvers, without strawberry's HTTP view, extensions, parsing or validation per
 
 Builds the strawberry schema, takes its graphql-core schema (`_schema`), parses and
 validates every known operation once at start-up, and per request looks the document up
-by its query text, authenticates and builds a RequestContext as schema/view.py does (the
-view's EdgeContext subclass only adds what the limit extensions record; there are none here),
+by its query text, authenticates and builds a RequestContext as schema/view.py does (reading
+in the session that authenticated; the view's EdgeContext subclass only adds what the limit
+extensions record; there are none here),
 awaits `graphql.execute`, and answers with orjson. Unknown query texts get a 400.
 Run as `uvicorn bench.graphql_core_server:create_app --factory`."""
 
@@ -51,15 +52,17 @@ def build_app(runtime: Runtime, queries: Iterable[str], *, owns_runtime: bool = 
         document = documents.get(body.get("query"))
         if document is None:
             return Response(b'{"errors":[{"message":"unknown query"}]}', 400)
+        session = runtime.sessions()  # as the app's view: the request reads in it too
         try:
-            async with runtime.sessions() as session:
-                principal = await authenticate(
-                    session, runtime.settings, request.headers.get("authorization")
-                )
+            principal = await authenticate(
+                session, runtime.settings, request.headers.get("authorization")
+            )
         except InvalidCredentials as exc:
+            await session.close()
             body = {"data": None, "errors": [{"message": f"Invalid credentials: {exc}."}]}
             return Response(orjson.dumps(body), 401, media_type="application/json")
         context = RequestContext(runtime, principal, request.headers.get("x-request-id"))
+        context.adopt(session)
         try:
             result = execute(
                 schema,

@@ -29,11 +29,25 @@ class RequestContext:
         self._session: AsyncSession | None = None
         # An AsyncSession runs one statement at a time; sibling DataLoaders take turns.
         self._lock = asyncio.Lock()
+        self._running: set[asyncio.Future[object]] = set()  # see `uncancelled`
         from resolvers.loaders import Loaders
 
         self.loaders = Loaders(self)
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        return await self.uncancelled(self._read(work))
+
+    async def uncancelled(self, work: Awaitable[T]) -> T:
+        """Runs `work` to its end even if what awaits it is cancelled: graphql-core cancels
+        the sibling fields of a field that fails, and strawberry a DataLoader batch that no
+        field awaits any more. A statement cut off half-way closes asyncpg's connection (the
+        request then ended in a 500). `close` waits for such work before it closes."""
+        task = asyncio.ensure_future(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self._lock:
             if self._session is None:
                 self._session = self.runtime.sessions()
@@ -44,6 +58,8 @@ class RequestContext:
         self._session = session
 
     async def close(self) -> None:
+        if self._running:
+            await asyncio.wait(set(self._running))
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -34,9 +34,15 @@ def from_global_id(global_id: str) -> tuple[str, int] | None:
     if decoded is None:
         return None
     type_name, _, raw = decoded.partition(":")
-    if not type_name or not raw.isdigit() or len(raw) > 18:
+    if not type_name or not _is_key(raw):
         return None
     return type_name, int(raw)
+
+
+def _is_key(raw: str) -> bool:
+    """ASCII digits that fit a BIGINT key: "²" is a digit to str.isdigit but not to int(),
+    and a 20-digit number overflows the database's integer (both were masked errors)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
 
 
 def expect_global_id(global_id: str, type_name: str) -> int | None:
@@ -58,7 +64,7 @@ def page_request(first: int | None, after: str | None, *, descending: bool = Fal
     if after is not None:
         decoded = _decode(after)
         prefix, _, raw = (decoded or "").partition(":")
-        if prefix != "cursor" or not raw.isdigit():
+        if prefix != "cursor" or not _is_key(raw):
             raise invalid("`after` is not a cursor from this API.")
         after_id = int(raw)
     return PageRequest(first=size, after_id=after_id, descending=descending)

@@ -35,15 +35,21 @@ PageBatch = Callable[
 ]
 
 
-def now_or_later(loader: DataLoader[K, V], key: K, convert: Callable[[V], R]) -> R | Awaitable[R]:
+def now_or_later(
+    loader: DataLoader[K, V],
+    key: K,
+    convert: Callable[[V], R],
+    later: Callable[[Awaitable[V]], Awaitable[R]] | None = None,
+) -> R | Awaitable[R]:
     """`convert(value)` at once when the loader already holds the key's value (loaded or primed,
-    e.g. by resolvers.prefetch); otherwise an awaitable of it. A resolver returning this lets
-    graphql-core skip the coroutine and task per item when the value is ready; a failed load
-    raises its error either way."""
+    e.g. by resolvers.prefetch); otherwise an awaitable of it (`later(pending)` if given). A
+    resolver returning this lets graphql-core skip the coroutine and task per item when the
+    value is ready; a failed load raises its error either way."""
     future = loader.cache_map.get(key) if loader.cache else None
     if future is not None and future.done() and not future.cancelled():
         return convert(future.result())
-    return _converted(loader.load(key), convert)
+    pending = loader.load(key)
+    return _converted(pending, convert) if later is None else later(pending)
 
 
 async def _converted(pending: Awaitable[V], convert: Callable[[V], R]) -> R:
@@ -242,7 +248,7 @@ class Loaders:
 
         async def load(refs: list[str]) -> list[CrmAccount | BaseException | None]:
             try:
-                found = await crm.get_accounts(refs)
+                found = await self._ctx.uncancelled(crm.get_accounts(refs))
             except ProviderError as exc:
                 return [exc for _ in refs]
             return [found.get(ref) for ref in refs]

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from app.config import Settings, TrustedDocumentsMode
@@ -20,9 +16,16 @@ from resolvers.errors import is_public
 from schema import fastpath
 from schema.budget import BudgetStore, InMemoryBudgets
 from schema.cost import CostCache
-from schema.limits import EdgeLimits, OperationBudget, TokenLimit, validation_rules
+from schema.limits import (
+    EdgeLimits,
+    LimitedParserCache,
+    OperationBudget,
+    RuledValidationCache,
+    validation_rules,
+)
 from schema.masking import MaskWithRequestId, log_unexpected
 from schema.mutation import Mutation
+from schema.nul_text import NoNulText
 from schema.query import Query
 
 # Concrete types reached only through the Node interface must be listed explicitly.
@@ -36,6 +39,12 @@ class Schema(strawberry.Schema):
     ) -> None:
         """Expected errors (auth, validation, provider outages) are answers, not incidents."""
         log_unexpected(errors, execution_context)
+
+    def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> Any:
+        """None when no extension hooks `resolve` (none of ours does): graphql-core then skips
+        the middleware look-up it would otherwise make for every field it resolves."""
+        manager = super()._get_middleware_manager(extensions)
+        return manager if manager.middlewares else None
 
 
 def build_schema(
@@ -56,10 +65,9 @@ def build_schema(
     # Factories: a fresh extension per request; the parse/validation LRU caches are shared.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: TrustedDocuments(mode=mode, cache=documents),
-        lambda: TokenLimit(max_token_count=limits.max_tokens),
-        lambda: ParserCache(maxsize=256),
-        lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=256),
+        lambda: LimitedParserCache(maxsize=256, max_tokens=limits.max_tokens),
+        lambda: RuledValidationCache(maxsize=256, rules=rules),
+        NoNulText,  # after validation: a document it refuses never executes
         lambda: OperationBudget(max_cost=limits.max_cost, budgets=budgets, costs=costs),
         lambda: MaskWithRequestId(
             should_mask_error=lambda error: not is_public(error), hide_suggestions=production

@@ -18,7 +18,7 @@ costed once and remembered), and the document is at most `MAX_QUERY_TOKENS` long
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,16 +190,17 @@ class CostCache:
         document: DocumentNode,
         operation_name: str | None,
         variables: Mapping[str, Any] | None,
+        compute: Callable[..., int] = operation_cost,
     ) -> int:
         try:
             key = (id(document), operation_name, orjson.dumps(variables, option=_SORTED))
         except TypeError:  # a variable orjson cannot encode: no caching, same answer
-            return operation_cost(schema, document, operation_name, variables)
+            return compute(schema, document, operation_name, variables)
         entry = self._entries.get(key)
         if entry is not None and entry[0] is document:
             self._entries.move_to_end(key)
             return entry[1]
-        cost = operation_cost(schema, document, operation_name, variables)
+        cost = compute(schema, document, operation_name, variables)
         self._entries[key] = (document, cost)
         if len(self._entries) > self.maxsize:
             self._entries.popitem(last=False)

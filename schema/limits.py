@@ -7,7 +7,7 @@ Depth and alias rules are strawberry's (the rules inside QueryDepthLimiter and
 MaxAliasesLimiter), built once per schema: those extensions make a new rule class per
 instance, i.e. per request as factories, and ValidationCache keys on the rule classes, so it
 would never hit. With the same classes every time, a repeated document is validated once.
-`MaxTokensLimiter` sets the parser's limit, which `ParserCache` passes through.
+`LimitedParserCache` gives the parser its token limit.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from graphql import ASTValidationRule, GraphQLError, ValidationContext
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
@@ -28,7 +28,7 @@ from app.config import Settings
 from app.domain.errors import ErrorCode
 from resolvers.errors import PublicError
 from schema.budget import Budget, BudgetStore
-from schema.cost import CostCache, PageSizeOutOfRange
+from schema.cost import CostCache, PageSizeOutOfRange, operation_cost
 from schema.edge import OperationRecord, before_execution, budget_key, operation_record
 
 
@@ -101,26 +101,43 @@ def validation_rules(limits: EdgeLimits, *, production: bool) -> list[type[ASTVa
     return rules
 
 
-class TokenLimit(MaxTokensLimiter):
-    """MaxTokensLimiter, with `extensions.code` on the parser's refusal. With ParserCache the
-    parser runs in an extension hook and its error leaves the operation as an exception (which
-    strawberry turns into the result after the hooks); without it, the error is the result."""
+class LimitedParserCache(ParserCache):
+    """ParserCache with the token limit (graphql-core's `max_tokens`, part of the cache key)
+    and `extensions.code` on the parser's refusal: one extension hook instead of two (each
+    extension's hooks are wrapped anew on every request). The parser's error leaves the
+    operation as an exception, which strawberry answers as the result."""
 
-    def on_operation(self) -> Iterator[None]:
+    def __init__(self, *, maxsize: int, max_tokens: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.max_tokens = max_tokens
+
+    def on_parse(self) -> Iterator[None]:
+        self.execution_context.parse_options["max_tokens"] = self.max_tokens
         try:
-            yield from super().on_operation()
+            yield from super().on_parse()
         except GraphQLError as error:
-            raise self._coded(error) from None
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [self._coded(error) for error in errors]  # type: ignore[union-attr]
+            raise _token_coded(error) from None
 
-    def _coded(self, error: GraphQLError) -> GraphQLError:
-        # graphql-core's wording: "Document contains more than N tokens. Parsing aborted."
-        if error.original_error is None and "Document contains more than" in error.message:
-            return with_extensions(error, code=ErrorCode.QUERY_TOO_COMPLEX.value)
-        return error
+
+def _token_coded(error: GraphQLError) -> GraphQLError:
+    # graphql-core's wording: "Document contains more than N tokens. Parsing aborted."
+    if error.original_error is None and "Document contains more than" in error.message:
+        return with_extensions(error, code=ErrorCode.QUERY_TOO_COMPLEX.value)
+    return error
+
+
+class RuledValidationCache(ValidationCache):
+    """ValidationCache with the edge's rules added (what AddValidationRules did in a hook of
+    its own). The rule classes are the same objects every request, so the cache hits."""
+
+    def __init__(self, *, maxsize: int, rules: list[type[ASTValidationRule]]) -> None:
+        super().__init__(maxsize=maxsize)
+        self.rules = tuple(rules)
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        execution.validation_rules = execution.validation_rules + self.rules
+        yield from super().on_validate()
 
 
 def _refusal(code: ErrorCode, message: str, **extensions: Any) -> PublicError:
@@ -169,6 +186,7 @@ class OperationBudget(SchemaExtension):
                 execution.graphql_document,
                 execution.operation_name,
                 execution.variables,
+                compute=operation_cost,
             )
         except PageSizeOutOfRange as exc:
             return _refusal(ErrorCode.VALIDATION, str(exc))

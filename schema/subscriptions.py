@@ -82,7 +82,7 @@ class PendingChange:
 
     @strawberry.field
     def plan(self, info: strawberry.Info) -> Product:
-        return now_or_later(info.context.loaders.product, self._plan_id, _product)  # type: ignore[return-value]
+        return now_or_later(info.context.loaders.product, self._plan_id, Product.from_row)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A seat add-on (e.g. Duo Pro), co-termed with its subscription.")
@@ -99,7 +99,7 @@ class AddOnPurchase(Node):
 
     @strawberry.field
     def product(self, info: strawberry.Info) -> Product:
-        return now_or_later(info.context.loaders.product, self._row.product_id, _product)  # type: ignore[return-value]
+        return now_or_later(info.context.loaders.product, self._row.product_id, Product.from_row)  # type: ignore[return-value]
 
     @strawberry.field
     def assigned_seats(self, info: strawberry.Info) -> int:
@@ -135,7 +135,7 @@ class ConsumablePurchase:
 
     @strawberry.field
     def product(self, info: strawberry.Info) -> Product:
-        return now_or_later(info.context.loaders.product, self._product_id, _product)  # type: ignore[return-value]
+        return now_or_later(info.context.loaders.product, self._product_id, Product.from_row)  # type: ignore[return-value]
 
 
 @strawberry.type(description="The cloud license of a self-managed subscription.")
@@ -320,16 +320,12 @@ class Subscription(Node):
     ) -> Connection[InvoiceRef]:
         from schema.invoices import Invoice, invoice_connection
 
-        key = (self._pk, page_request(first, after, descending=True))
-        loader = info.context.loaders.invoice_pages_by_subscription
-        future = loader.cache_map.get(key)
-        if future is not None and future.done() and not future.cancelled():
-            return Connection.build(future.result(), future.result().items, Invoice.from_row)  # type: ignore[no-any-return]
-        return invoice_connection(info, loader.load(key))  # type: ignore[return-value]
-
-
-def _product(row: tables.Product) -> Product:
-    return Product.from_row(row)
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.invoice_pages_by_subscription,
+            (self._pk, page_request(first, after, descending=True)),
+            lambda page: Connection.build(page, page.items, Invoice.from_row),
+            later=lambda pending: invoice_connection(info, pending),
+        )
 
 
 def _maybe(convert: Callable[[Any], T]) -> Callable[[Any], T | None]:

@@ -77,10 +77,11 @@ _FREE_PLAN_ALLOWED = frozenset({Action.UPGRADE, Action.BUY_PACKS})
 
 
 def renewal_window(term_end: date) -> tuple[date, date]:
-    """First and last day (inclusive) on which a manual renewal is accepted."""
+    """First and last day (inclusive) on which a manual renewal is accepted: the grace
+    period is term_end .. term_end + 13; the subscription expires on term_end + 14."""
     return (
         term_end - timedelta(days=RENEWAL_WINDOW_DAYS),
-        term_end + timedelta(days=GRACE_PERIOD_DAYS),
+        term_end + timedelta(days=GRACE_PERIOD_DAYS - 1),
     )
 
 

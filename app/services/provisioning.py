@@ -13,11 +13,11 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.repositories import catalog
+from app.db.repositories import catalog, lifecycle, orders
 from app.db.repositories import subscriptions as repo
 from app.db.tables import ConsumablePurchase, Deployment, Product, Subscription
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import ConsumableKind, ProvisioningStatus
+from app.domain.enums import ConsumableKind, ProvisioningStatus, SubscriptionStatus
 from app.providers.provisioning import Entitlement, ProvisioningResult
 from app.runtime import Runtime
 
@@ -34,6 +34,8 @@ async def current_entitlement(
     subscription = await session.get(Subscription, subscription_id)
     if subscription is None:
         raise SubscriptionGone(f"subscription {subscription_id} does not exist")
+    if subscription.status is SubscriptionStatus.EXPIRED:
+        return await _after_expiry(session, subscription, today)
     deployment = await session.get(Deployment, subscription.deployment_id)
     add_ons = (await repo.add_ons_by_subscription(session, [subscription_id]))[subscription_id]
     packs = (await repo.consumables_by_subscription(session, [subscription_id]))[subscription_id]
@@ -52,6 +54,33 @@ async def current_entitlement(
         add_ons=_add_on_quantities(products, [(a.product_id, a.quantity) for a in add_ons]),
         compute_minutes=compute_minutes_remaining(packs, today),
         storage_gib=storage_gib(packs, subscription.term_end),
+    )
+
+
+async def _after_expiry(
+    session: AsyncSession, subscription: Subscription, today: date
+) -> Entitlement:
+    """An expired subscription leaves its deployment on Free: no live subscription, so the
+    Free plan is pushed (no seats, add-ons or storage; unexpired compute packs stay). If the
+    deployment has a live subscription again, that one's entitlement is pushed instead, so a
+    late push of the expired one never overwrites it."""
+    live = await orders.live_subscription_on(session, subscription.deployment_id)
+    if live is not None and live.id is not None:
+        return await current_entitlement(session, live.id, today)
+    deployment = await session.get(Deployment, subscription.deployment_id)
+    free = await lifecycle.free_plan(session)
+    if deployment is None or free is None:
+        raise SubscriptionGone(f"subscription {subscription.id} has no deployment or Free plan")
+    packs = (await repo.consumables_by_subscription(session, [subscription.id or 0]))[
+        subscription.id or 0
+    ]
+    return Entitlement(
+        deployment_ref=deployment.external_id,
+        plan_code=free.code,
+        seats=0,
+        term_start=subscription.term_start,
+        term_end=subscription.term_end,
+        compute_minutes=compute_minutes_remaining(packs, today),
     )
 
 

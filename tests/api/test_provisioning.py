@@ -164,7 +164,7 @@ async def test_an_order_reaches_the_product_and_the_billing_provider(
     clock.set(max(clock.now(), datetime.now(UTC)) + timedelta(minutes=1))
     totals = await Worker(runtime, OPTIONS).run_once()
 
-    assert totals == {"outbox": 2}
+    assert totals["outbox"] == 2  # (the lifecycle jobs reconcile the past quarters too)
     shown = (await state(api, token, sub))["provisioning"]
     assert (shown["status"], shown["attempts"]) == ("PROVISIONED", 0)
     deployment_row = await db.get(Deployment, sub.deployment_id)
@@ -182,3 +182,34 @@ async def test_an_order_reaches_the_product_and_the_billing_provider(
         ("premium", 15),
         ("duo_pro", 3),
     ]
+
+
+async def test_a_manual_renewal_starts_the_next_term_at_the_billing_provider(
+    db: AsyncSession, api: Api, runtime: Runtime, clock: FixedClock, settings: Settings
+) -> None:
+    customer = await f.customer(db)
+    owner = await f.user(db, member_of=customer, role=MemberRole.OWNER)
+    sub = await f.subscription(db, customer, seats=10, seats_in_use=8, max_seats_used=8)
+    token = user_token(settings, owner)
+    clock.set(at(date(2026, 6, 1)))
+    await outbox.enqueue(db, outbox.BILLING_SYNC, {"subscription_id": sub.id}, "first-sync")
+    await db.flush()
+    clock.set(max(clock.now(), datetime.now(UTC)) + timedelta(minutes=1))
+    await Worker(runtime, OPTIONS).run_once()
+    await db.refresh(sub)
+    ref = sub.provider_ref or ""
+    clock.set(at(date(2026, 12, 20)))
+    order = {
+        "subscriptionId": to_global_id("Subscription", sub.id or 0),
+        "actions": [{"renew": {"seats": 12}}],
+    }
+    placed = await place(api, token, (await quote(api, token, **order))["token"])
+    assert placed["order"]["status"] == "COMPLETED"
+
+    await Worker(runtime, OPTIONS).run_once()
+
+    remote = (await runtime.providers.billing.get_subscriptions([ref]))[ref]
+    assert (remote.term_start, remote.term_end) == (date(2027, 1, 1), date(2028, 1, 1))
+    assert [(i.product_code, i.quantity) for i in remote.items] == [("premium", 12)]
+    await db.refresh(sub)
+    assert sub.sync_status == "SYNCED"

@@ -143,8 +143,8 @@ def test_cancel_needs_auto_renew_on(auto_renew: bool, expected: ErrorCode | None
         (-16, ErrorCode.OUTSIDE_RENEWAL_WINDOW),
         (-15, None),
         (0, None),
-        (14, None),
-        (15, ErrorCode.OUTSIDE_RENEWAL_WINDOW),
+        (13, None),
+        (14, ErrorCode.OUTSIDE_RENEWAL_WINDOW),  # the day it expires
     ],
 )
 def test_renewal_window_boundaries(offset_days: int, expected: ErrorCode | None) -> None:
@@ -154,10 +154,10 @@ def test_renewal_window_boundaries(offset_days: int, expected: ErrorCode | None)
 
 def test_renewal_window_constants_and_message() -> None:
     assert (RENEWAL_WINDOW_DAYS, GRACE_PERIOD_DAYS) == (15, 14)
-    assert renewal_window(TERM_END) == (date(2026, 12, 17), date(2027, 1, 15))
+    assert renewal_window(TERM_END) == (date(2026, 12, 17), date(2027, 1, 14))
     refusal = check_renew(replace(ACTIVE, today=MID_TERM), OWNER)
     assert refusal is not None
-    assert refusal.message == "This subscription can be renewed only from 2026-12-17 to 2027-01-15."
+    assert refusal.message == "This subscription can be renewed only from 2026-12-17 to 2027-01-14."
 
 
 def test_checkers_agree_with_evaluate_actions() -> None:

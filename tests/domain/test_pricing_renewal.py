@@ -141,7 +141,7 @@ def test_renewal_outside_the_window(today: date) -> None:
     message = refused_with(
         ErrorCode.OUTSIDE_RENEWAL_WINDOW, Renew(), sub=subscription(), today=today
     )
-    assert message == "This subscription can be renewed only from 2026-12-17 to 2027-01-15."
+    assert message == "This subscription can be renewed only from 2026-12-17 to 2027-01-14."
 
 
 @pytest.mark.parametrize(

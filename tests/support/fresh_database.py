@@ -52,7 +52,9 @@ async def _postgresql_schema(settings: Settings) -> AsyncIterator[AsyncEngine]:
         async with admin.begin() as connection:
             await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         engine = create_engine(
-            settings.model_copy(update={"database_pool_size": POOL_SIZE}),
+            settings.model_copy(
+                update={"database_pool_size": POOL_SIZE, "database_max_overflow": POOL_SIZE}
+            ),
             connect_args={"server_settings": {"search_path": schema}},
         )
         try:

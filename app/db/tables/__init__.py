@@ -6,6 +6,7 @@ from app.db.tables.billing import BillingAccount, Invoice, InvoiceLine, Order, P
 from app.db.tables.catalog import Price, Product
 from app.db.tables.commerce import NumberSequence, OrderLease, Promotion
 from app.db.tables.customers import ApiToken, Customer, Deployment, Membership, Partner, PortalUser
+from app.db.tables.lifecycle import LifecycleEvent, Reconciliation, Renewal
 from app.db.tables.local_providers import (
     CrmAccountRecord,
     CrmContactRecord,
@@ -55,6 +56,7 @@ __all__ = [
     "LedgerPayment",
     "LedgerSubscription",
     "License",
+    "LifecycleEvent",
     "LocalMail",
     "Membership",
     "Notification",
@@ -69,6 +71,8 @@ __all__ = [
     "Product",
     "Promotion",
     "ProvisionedEntitlement",
+    "Reconciliation",
+    "Renewal",
     "SeatUsage",
     "Subscription",
     "TrustedDocument",

@@ -44,7 +44,8 @@ class OrderLease(SQLModel, table=True):
     __tablename__ = "order_lease"
 
     resource: str = Field(max_length=64, primary_key=True)
-    order_id: int = Field(foreign_key="order.id")
+    # None: held by a billing lifecycle job (app/services/lifecycle), not by an order.
+    order_id: int | None = Field(default=None, foreign_key="order.id")
     expires_at: datetime = timestamp_field()
 
 

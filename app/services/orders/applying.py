@@ -15,6 +15,7 @@ from app.db.tables import AddOnPurchase, ConsumablePurchase, Deployment, Order, 
 from app.domain.enums import Channel, ConsumableKind, ProductKind, ReconciliationMode
 from app.domain.pricing import PricedOrder, SubscriptionSnapshot
 from app.services import audit, licenses, outbox
+from app.services.lifecycle.expiry import lapse_renewal
 from app.services.numbering import subscription_number
 from app.services.orders.context import OrderDeps
 from app.services.orders.requests import OrderRequest
@@ -51,7 +52,10 @@ async def apply_order(
     else:
         subscription = await orders.subscription_for_update(session, target.subscription.id or 0)
         before = _summary(subscription)
+        old_term_end = subscription.term_end
         _update(subscription, priced.after, products, deps)
+        if subscription.term_start == old_term_end:  # renewed: no automatic renewal follows
+            await lapse_renewal(session, subscription.id or 0, old_term_end, deps.now())
     sid = subscription.id or 0
     await _add_ons(session, sid, priced.after.add_ons, products)
     _packs(session, sid, priced, products, order.id or 0)

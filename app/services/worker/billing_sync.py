@@ -3,8 +3,9 @@
 The local subscription owns what is sold (plan, seats, add-ons, co-termed storage packs,
 auto-renew); the provider's copy carries the recurring charges. A subscription the provider
 does not know yet (no `provider_ref`) is created there, its paying account too if needed; a
-known one is read back and, where it differs, amended to the current items from today on,
-and cancelled or reactivated to match auto-renew. The local state is read at sync time, so
+known one is read back and, where it differs, amended to the current items from today on
+(or, when the local term starts where the provider's ends, renewed into the new term), and
+cancelled or reactivated to match auto-renew. The local state is read at sync time, so
 a retried or late message sends the current state. Items are priced at the catalog's price
 per term in the subscription's currency.
 
@@ -67,7 +68,17 @@ async def sync(runtime: Runtime, subscription_id: int, *, idempotency_key: str) 
         if found is None:
             raise PermanentFailure(f"the billing provider has no subscription {ref}")
         remote = found
-        if sorted(remote.items, key=_code) != sorted(state.items, key=_code):
+        if subscription.term_start == remote.term_end:
+            # Renewed here (manually, through an order) since the last sync: start the
+            # provider's next term; it takes no amendments to a term that has ended.
+            remote = await billing.renew_subscription(
+                ref,
+                subscription.term_start,
+                subscription.term_end,
+                state.items,
+                idempotency_key=f"subscription:{subscription_id}:term:{subscription.term_start}",
+            )
+        elif sorted(remote.items, key=_code) != sorted(state.items, key=_code):
             effective = max(runtime.clock.today(), subscription.term_start)
             key = f"{idempotency_key}:{_digest(ref, effective, state.items)}"
             await billing.amend_subscription(ref, state.items, effective, idempotency_key=key)

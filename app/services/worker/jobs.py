@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.runtime import Runtime
+from app.services.lifecycle.jobs import LIFECYCLE_JOBS
 from app.services.worker.options import WorkerOptions
 from app.services.worker.outbox import OutboxJob
 
@@ -30,7 +31,7 @@ class Job(Protocol):
 
 JobFactory = Callable[[WorkerOptions], Job]
 
-JOBS: Sequence[JobFactory] = (OutboxJob,)
+JOBS: Sequence[JobFactory] = (*LIFECYCLE_JOBS, OutboxJob)
 
 
 def build_jobs(options: WorkerOptions, factories: Sequence[JobFactory] = JOBS) -> list[Job]:

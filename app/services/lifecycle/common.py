@@ -1,0 +1,108 @@
+"""What the lifecycle jobs share: the system actor of their audit rows, the claim lease,
+and the follow-up messages of a change of entitlement."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principals import Principal, PrincipalKind
+from app.db.tables import Subscription
+from app.domain.enums import NotificationKind
+from app.services import audit, notifications, outbox
+from app.services.worker.options import WorkerOptions
+
+log = logging.getLogger("app.lifecycle")
+T = TypeVar("T")
+
+# The actor of every audit row the lifecycle jobs write.
+SYSTEM = Principal(kind=PrincipalKind.SERVICE, id="billing-lifecycle", name="Billing lifecycle")
+
+# A claimed renewal or reconciliation invoice must be charged within this time (the
+# provider calls are bounded by it), so the claim and the order lease outlive the work.
+CHARGE_TIMEOUT = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Who holds a claimed row, and until when (the order lease expires at the same time)."""
+
+    worker_id: str
+    until: datetime
+
+    @classmethod
+    def of(cls, options: WorkerOptions, now: datetime) -> Claim:
+        return cls(options.worker_id, now + options.lease)
+
+
+async def follow_up(session: AsyncSession, subscription_id: int, key: str, now: datetime) -> None:
+    """After a change of entitlement: push it to the product and sync the billing provider."""
+    payload: dict[str, Any] = {"subscription_id": subscription_id}
+    await outbox.enqueue(session, outbox.PROVISION, payload, f"{key}:provision", now=now)
+    await outbox.enqueue(session, outbox.BILLING_SYNC, payload, f"{key}:billing", now=now)
+
+
+async def notify(
+    session: AsyncSession,
+    subscription: Subscription,
+    kind: NotificationKind,
+    *,
+    title: str,
+    body: str,
+    dedupe_key: str,
+    now: datetime,
+) -> None:
+    await notifications.notify(
+        session,
+        customer_id=subscription.customer_id,
+        kind=kind,
+        title=title,
+        body=body,
+        dedupe_key=dedupe_key,
+        now=now,
+        subscription_id=subscription.id,
+    )
+
+
+async def record(
+    session: AsyncSession,
+    action: str,
+    target: tuple[str, int],
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await audit.record(session, SYSTEM, action, target, before=before, after=after)
+
+
+def touch(subscription: Subscription, now: datetime) -> None:
+    subscription.lock_version += 1
+    subscription.updated_at = now
+
+
+def summary(subscription: Subscription) -> dict[str, Any]:
+    return {
+        "status": subscription.status.value,
+        "plan_id": subscription.plan_id,
+        "seats": subscription.seats,
+        "term_start": subscription.term_start.isoformat(),
+        "term_end": subscription.term_end.isoformat(),
+        "pending_plan_id": subscription.pending_plan_id,
+    }
+
+
+async def isolated(session: AsyncSession, label: str, step: Callable[[], Awaitable[T]]) -> T | None:
+    """One item of a batch in a savepoint: an unexpected error undoes that item only (it
+    stays due and is logged) instead of the whole batch, so one bad subscription never
+    holds up the others. None when it failed."""
+    try:
+        async with session.begin_nested():
+            return await step()
+    except Exception:
+        log.exception("%s failed; left due for a later round", label)
+        return None
