@@ -94,6 +94,8 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET must be set to a real secret in production")
         if len(self.jwt_secret) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
+        if self.smtp_username and not self.smtp_starttls:
+            raise ValueError("SMTP_USERNAME needs SMTP_STARTTLS=true: no password in clear text")
         if self.environment is Environment.PRODUCTION and self.test_clock:
             raise ValueError("TEST_CLOCK cannot be turned on in production")
         if self.environment is Environment.PRODUCTION and self.worker_in_process:

@@ -16,13 +16,12 @@ from sqlmodel import col
 
 from app.db.repositories import notifications as repo
 from app.db.tables import Membership, Notification, PortalUser
-from app.domain.enums import MemberRole, NotificationKind
+from app.domain.enums import NotificationKind
 from app.domain.errors import DomainError, ErrorCode
 from app.providers.mailer import EmailMessage
 from app.services import outbox
 
 EMAIL = "notification.email"
-RECIPIENT_ROLES = (MemberRole.OWNER, MemberRole.BILLING_ADMIN)
 MAX_MARK_READ = 100
 
 
@@ -71,7 +70,7 @@ async def _recipients(session: AsyncSession, customer_id: int) -> list[int]:
     rows = await session.execute(
         sa.select(col(Membership.user_id))
         .where(col(Membership.customer_id) == customer_id)
-        .where(col(Membership.role).in_(RECIPIENT_ROLES))
+        .where(col(Membership.role).in_(repo.RECIPIENT_ROLES))
         .order_by(col(Membership.user_id))
     )
     return list(rows.scalars())
@@ -91,12 +90,13 @@ async def _already_notified(
 
 
 async def email_of(session: AsyncSession, notification_id: int) -> EmailMessage | None:
-    """The e-mail for one notification, or None when it (or its user) no longer exists."""
+    """The e-mail for one notification, or None when it no longer exists or its user is no
+    longer a billing contact of the customer."""
     row = (
         await session.execute(
             sa.select(Notification, col(PortalUser.email))
             .join(PortalUser, col(PortalUser.id) == col(Notification.user_id))
-            .where(col(Notification.id) == notification_id)
+            .where(col(Notification.id) == notification_id, repo.still_recipient())
         )
     ).first()
     if row is None:

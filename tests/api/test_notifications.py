@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.config import Settings
-from app.db.tables import Customer, Notification
+from app.db.tables import Customer, Membership, Notification
 from app.domain.enums import MemberRole, NotificationKind, TokenKind
 from app.services import notifications
 from resolvers.ids import to_global_id
@@ -149,3 +149,20 @@ async def test_other_principals_have_no_notifications(
 
     assert data["viewer"]["unreadNotificationCount"] == 0
     assert data["viewer"]["notifications"]["nodes"] == []
+
+
+async def test_a_removed_contact_no_longer_reads_or_marks_them(
+    api: Api, db: AsyncSession, settings: Settings
+) -> None:
+    tokens, owned = await _world(db, settings)
+    owner_id = await db.scalar(
+        sa.select(col(Notification.user_id)).where(col(Notification.id) == owned[0])
+    )
+    await db.execute(sa.delete(Membership).where(col(Membership.user_id) == owner_id))
+
+    listed = await api.data(LIST, {"unread": False}, token=tokens["owner"])
+    marked = await api.data(MARK, {"ids": [_gid(owned[0])]}, token=tokens["owner"])
+
+    assert listed["viewer"]["unreadNotificationCount"] == 0
+    assert listed["viewer"]["notifications"]["nodes"] == []
+    assert marked["notificationsMarkRead"]["code"] == "NOT_FOUND"

@@ -12,7 +12,14 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import Customer, LocalMail, Notification, OutboxMessage, PortalUser
+from app.db.tables import (
+    Customer,
+    LocalMail,
+    Membership,
+    Notification,
+    OutboxMessage,
+    PortalUser,
+)
 from app.domain.enums import MemberRole, NotificationKind, OutboxStatus
 from app.providers.errors import ProviderUnavailable
 from app.providers.mailer import EmailMessage
@@ -154,3 +161,19 @@ async def test_the_in_process_worker_sends_while_the_server_runs(
 async def test_no_in_process_worker_unless_asked(runtime: Runtime) -> None:
     async with running_worker(runtime) as worker:
         assert worker is None
+
+
+async def test_a_contact_removed_before_the_mail_goes_out_is_not_mailed(
+    db: AsyncSession, runtime: Runtime
+) -> None:
+    customer, users = await _customer_with_contacts(db)
+    await _notify(db, customer)
+    await db.execute(sa.delete(Membership).where(col(Membership.user_id) == users["OWNER"]))
+
+    await Worker(runtime, WorkerOptions(jitter=0)).run_once()
+
+    billing_admin = await db.get(PortalUser, users["BILLING_ADMIN"])
+    assert billing_admin is not None
+    assert [m.to for m in await _rows(db, LocalMail)] == [billing_admin.email]
+    failed = await _rows(db, OutboxMessage, col(OutboxMessage.status) == OutboxStatus.FAILED)
+    assert len(failed) == 1  # the owner's: given up at once, nothing sent

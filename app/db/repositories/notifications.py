@@ -10,11 +10,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.pagination import Page, PageRequest, fetch_page
-from app.db.tables import Notification
+from app.db.tables import Membership, Notification
+from app.domain.enums import MemberRole
+
+# Who is notified: the customer's billing contacts. Viewers see subscriptions, not bills.
+RECIPIENT_ROLES = (MemberRole.OWNER, MemberRole.BILLING_ADMIN)
+
+
+def still_recipient() -> sa.ColumnElement[bool]:
+    """The notification's user is still a billing contact of its customer: someone removed
+    (or made a viewer) no longer reads, or is mailed, what the customer was told."""
+    return (
+        sa.select(sa.literal(1))
+        .where(
+            col(Membership.user_id) == col(Notification.user_id),
+            col(Membership.customer_id) == col(Notification.customer_id),
+            col(Membership.role).in_(RECIPIENT_ROLES),
+        )
+        .exists()
+    )
 
 
 def _own(user_id: int, unread_only: bool = False) -> list[sa.ColumnElement[bool]]:
-    conditions = [col(Notification.user_id) == user_id]
+    conditions = [col(Notification.user_id) == user_id, still_recipient()]
     if unread_only:
         conditions.append(col(Notification.read_at).is_(None))
     return conditions
