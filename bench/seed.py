@@ -189,6 +189,7 @@ class _Builder:
                         deployment_id=ident(deployment),
                         reported_on=self.today - timedelta(days=d),
                         billable_users=in_use - d % 2,
+                        max_billable_users=in_use - d % 2,
                         reported_at=self.at(self.today - timedelta(days=d)),
                     )
                     for d in range(USAGE_DAYS)

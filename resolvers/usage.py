@@ -23,12 +23,13 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.consumables import ComputeFigures, compute_figures, month_start
 from app.domain.enums import LIVE_STATUSES, ConsumableKind
 from app.domain.errors import DomainError
+from app.domain.seats import SeatFigures
 from app.services.orders.errors import NotAllowed
 from app.services.usage import compute, seats
 from resolvers.context import RequestContext
 from resolvers.errors import forbidden, invalid, unauthenticated
 from resolvers.ids import page_request
-from resolvers.subscriptions import SubscriptionView, consumables, view_of
+from resolvers.subscriptions import SubscriptionView, consumables
 
 __all__ = ["SeatUsagePoint"]
 
@@ -44,10 +45,18 @@ def require_product(ctx: RequestContext) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportedSeatsView:
+    """Only the figures the product needs: the service principal reads no tenant data."""
+
+    subscription_number: str
+    figures: SeatFigures
+
+
+@dataclass(frozen=True, slots=True)
 class SeatReportView:
     day: SeatUsage
     recorded: bool
-    subscription: SubscriptionView | None
+    seats: ReportedSeatsView | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +64,7 @@ class ComputeReportView:
     event: ComputeUsageEvent
     duplicate: bool
     figures: ComputeFigures
-    subscription: SubscriptionView | None
+    subscription_number: str | None
 
 
 async def report_seats(
@@ -77,7 +86,10 @@ async def report_seats(
         raise forbidden() from exc
     except DomainError as error:
         return error
-    return SeatReportView(found.day, found.recorded, await view_of(ctx, found.subscription))
+    reported = None
+    if found.subscription is not None and found.figures is not None:
+        reported = ReportedSeatsView(found.subscription.number, found.figures)
+    return SeatReportView(found.day, found.recorded, reported)
 
 
 async def report_compute(
@@ -99,8 +111,8 @@ async def report_compute(
         raise forbidden() from exc
     except DomainError as error:
         return error
-    view = await view_of(ctx, found.subscription)
-    return ComputeReportView(found.event, found.duplicate, found.figures, view)
+    number = found.subscription.number if found.subscription is not None else None
+    return ComputeReportView(found.event, found.duplicate, found.figures, number)
 
 
 # --- fields of Subscription --------------------------------------------------------------------

@@ -10,10 +10,33 @@ import strawberry
 
 from app.domain.errors import DomainError
 from resolvers import usage as resolve
-from resolvers.usage import ComputeReportView, SeatReportView
+from resolvers.usage import ComputeReportView, ReportedSeatsView, SeatReportView
 from schema.errors import result_union, user_error
-from schema.subscriptions import Subscription
 from schema.usage_figures import ComputeMinutes, SeatUsageDay
+
+
+@strawberry.type(
+    description="The reporting deployment's live subscription, as far as the product needs it."
+)
+class ReportedSeats:
+    subscription_number: str
+    seats: int
+    seats_in_use: int
+    max_seats_used: int = strawberry.field(description="The term's highest report.")
+    seats_owed: int = strawberry.field(description="Seats used beyond those paid for.")
+    seat_alert: bool = strawberry.field(description="Few seats remain (DOMAIN.md 5).")
+
+    @classmethod
+    def of(cls, view: ReportedSeatsView) -> ReportedSeats:
+        figures = view.figures
+        return cls(
+            subscription_number=view.subscription_number,
+            seats=figures.seats,
+            seats_in_use=figures.seats_in_use,
+            max_seats_used=figures.max_seats_used,
+            seats_owed=figures.seats_owed,
+            seat_alert=figures.alert,
+        )
 
 
 @strawberry.type
@@ -22,8 +45,8 @@ class SeatUsageReportPayload:
         description="False when the day already held this report or a later one: nothing changed."
     )
     day: SeatUsageDay = strawberry.field(description="The day's figure after the report.")
-    subscription: Subscription | None = strawberry.field(
-        description="The deployment's live subscription with its seat figures; null when it "
+    seats: ReportedSeats | None = strawberry.field(
+        description="The seat figures of the deployment's live subscription; null when it "
         "has none (the day is still recorded)."
     )
 
@@ -48,8 +71,9 @@ class ComputeUsageReportPayload:
     compute_minutes: ComputeMinutes = strawberry.field(
         description="The deployment's compute minutes this month, after the report."
     )
-    subscription: Subscription | None = strawberry.field(
-        description="The deployment's live subscription; null when it has none."
+    subscription_number: str | None = strawberry.field(
+        description="The deployment's live subscription; null when it has none (the Free "
+        "plan's quota and the packs of its earlier subscriptions apply)."
     )
 
 
@@ -64,8 +88,12 @@ ComputeUsageReportResult = result_union("ComputeUsageReportResult", ComputeUsage
 def _seat_payload(view: SeatReportView) -> SeatUsageReportPayload:
     return SeatUsageReportPayload(
         recorded=view.recorded,
-        day=SeatUsageDay(reported_on=view.day.reported_on, billable_users=view.day.billable_users),
-        subscription=Subscription.from_view(view.subscription) if view.subscription else None,
+        day=SeatUsageDay(
+            reported_on=view.day.reported_on,
+            billable_users=view.day.billable_users,
+            max_billable_users=view.day.max_billable_users,
+        ),
+        seats=ReportedSeats.of(view.seats) if view.seats else None,
     )
 
 
@@ -83,7 +111,7 @@ def _compute_payload(view: ComputeReportView) -> ComputeUsageReportPayload:
             reported_at=event.reported_at,
         ),
         compute_minutes=ComputeMinutes.of(view.figures),
-        subscription=Subscription.from_view(view.subscription) if view.subscription else None,
+        subscription_number=view.subscription_number,
     )
 
 

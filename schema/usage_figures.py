@@ -20,6 +20,9 @@ from schema.common import Connection, Edge, PageInfo
 class SeatUsageDay:
     reported_on: date
     billable_users: int = strawberry.field(description="The day's latest report.")
+    max_billable_users: int = strawberry.field(
+        description="The day's highest report (what the quarterly reconciliation bills)."
+    )
 
 
 @strawberry.type(
@@ -70,7 +73,12 @@ async def seat_usage(
 ) -> Connection[SeatUsageDay]:
     page = await resolve.seat_usage(info.context, root._pk, first, after, from_, to)
     nodes = [
-        SeatUsageDay(reported_on=p.reported_on, billable_users=p.billable_users) for p in page.items
+        SeatUsageDay(
+            reported_on=p.reported_on,
+            billable_users=p.billable_users,
+            max_billable_users=p.max_billable_users,
+        )
+        for p in page.items
     ]
     cursors = [to_cursor(resolve.cursor_of(point)) for point in page.items]
     return Connection(

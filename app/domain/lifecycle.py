@@ -47,9 +47,11 @@ def next_retry_on(term_end: date, attempts: int) -> date | None:
     return retry if retry < expires_on(term_end) else None
 
 
-def renewal_reminder_on(term_end: date) -> date:
-    return term_end - timedelta(days=RENEWAL_WINDOW_DAYS)
+def renewal_reminders_until(today: date) -> date:
+    """The last term end whose renewal reminder is due on `today` (15 days ahead)."""
+    return today + timedelta(days=RENEWAL_WINDOW_DAYS)
 
 
-def trial_ending_notice_on(term_end: date) -> date:
-    return term_end - timedelta(days=TRIAL_ENDING_NOTICE_DAYS)
+def trial_ending_notices_until(today: date) -> date:
+    """The last trial end whose ending notice is due on `today` (3 days ahead)."""
+    return today + timedelta(days=TRIAL_ENDING_NOTICE_DAYS)

@@ -11,7 +11,6 @@ never reconciled (the renewal takes over). The invoice follows the notice by 7 d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -50,10 +49,6 @@ class Quarter:
     end: date  # exclusive; the reconciliation (notice) date
 
     @property
-    def remaining_quarters(self) -> int:
-        return QUARTERS - self.number
-
-    @property
     def invoice_on(self) -> date:
         return self.end + INVOICE_DELAY
 
@@ -71,9 +66,9 @@ def quarters(term_start: date, term_end: date) -> tuple[Quarter, ...]:
     return tuple(found)
 
 
-def quarter_max(billable_users: Iterable[int]) -> int:
-    """The quarter's max seats used: the highest daily report (0 without reports)."""
-    return max(billable_users, default=0)
+def remaining_quarters(quarter_number: int) -> int:
+    """The quarters of the term left after quarter `quarter_number` (what its overage pays)."""
+    return QUARTERS - quarter_number
 
 
 def overage(max_seats_used: int, paid_seats: int) -> int:
@@ -86,5 +81,5 @@ def overage_amount(overage_seats: int, unit_amount: int, quarter_number: int) ->
         raise ValueError("quarter_number must be 1-4")
     if overage_seats < 0 or unit_amount < 0:
         raise ValueError("overage and unit amount must not be negative")
-    remaining = QUARTERS - quarter_number
+    remaining = remaining_quarters(quarter_number)
     return round_half_up(overage_seats * unit_amount * remaining, QUARTERS)

@@ -1,9 +1,9 @@
 """Seat usage reports from the product (DOMAIN.md 5): what a report must look like, and what it
 does to a subscription's seat figures.
 
-One row per deployment and day holds that day's latest figure (by `reportedAt`). The
-subscription's `seats_in_use` is the latest report of all, so a report arriving late for an
-earlier moment leaves it alone; `max_seats_used` takes every report dated in the current
+One row per deployment and day holds that day's latest figure (by `reportedAt`) and its
+highest. The subscription's `seats_in_use` is the latest report of all, so a report arriving
+late for an earlier moment leaves it alone; `max_seats_used` takes every report dated in the current
 term, and never falls within a term."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""usage: compute-minute usage events (idempotent by event id) and monthly totals
+"""usage: compute-minute usage events (idempotent by event id) and monthly totals; the day's
+greatest seat report beside its latest one (seat_usage.max_billable_users, backfilled)
 
 Revision ID: 0006
 Revises: 0005
@@ -17,6 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("seat_usage", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("max_billable_users", sa.Integer(), nullable=True))
+    op.execute("UPDATE seat_usage SET max_billable_users = billable_users")
+    with op.batch_alter_table("seat_usage", schema=None) as batch_op:
+        batch_op.alter_column("max_billable_users", existing_type=sa.Integer(), nullable=False)
     op.create_table(
         "compute_usage_event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -85,3 +91,5 @@ def downgrade() -> None:
     with op.batch_alter_table("compute_usage_event", schema=None) as batch_op:
         batch_op.drop_index("ix_compute_usage_event_deployment_id_month")
     op.drop_table("compute_usage_event")
+    with op.batch_alter_table("seat_usage", schema=None) as batch_op:
+        batch_op.drop_column("max_billable_users")

@@ -4,7 +4,7 @@ of a subscription (pages, ranges, tenant scope) and its flat statement count."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,8 +15,9 @@ from app.config import Settings
 from app.db.repositories.usage import SeatUsageWindow, seat_usage_pages
 from app.db.scope import ReadScope
 from app.db.tables import Deployment, Subscription
-from app.domain.enums import MemberRole, TokenKind
+from app.domain.enums import MemberRole, SubscriptionStatus, TokenKind
 from resolvers.ids import to_cursor, to_global_id
+from schema.build import schema
 from tests.api.conftest import StatementCounter
 from tests.api.orders_support import at, place, quote
 from tests.support import factories as f
@@ -27,7 +28,7 @@ SEAT_REPORT = """mutation($d: String!, $n: Int!, $at: DateTime!) {
   seatUsageReport(deployment: $d, billableUsers: $n, reportedAt: $at) {
     __typename
     ... on SeatUsageReportPayload { recorded day { reportedOn billableUsers }
-      subscription { number seatsInUse maxSeatsUsed seatsOwed seatAlert } }
+      seats { subscriptionNumber seats seatsInUse maxSeatsUsed seatsOwed seatAlert } }
     ... on UserError { code message } } }"""
 
 COMPUTE_REPORT = """mutation($d: String!, $e: String!, $m: Int!) {
@@ -36,7 +37,7 @@ COMPUTE_REPORT = """mutation($d: String!, $e: String!, $m: Int!) {
     ... on ComputeUsageReportPayload { duplicate
       event { eventId minutes periodStart fromQuota fromPurchased uncovered }
       computeMinutes { monthlyQuota quotaUsed purchasedUsed purchasedRemaining available }
-      subscription { number computeMinutes { quotaUsed available } } }
+      subscriptionNumber }
     ... on UserError { code message } } }"""
 
 COMPUTE_MINUTES = """query($id: ID!) { subscription(id: $id) { computeMinutes {
@@ -49,11 +50,16 @@ SEAT_USAGE = """query($id: ID!, $first: Int, $after: String, $from: Date, $to: D
     pageInfo { hasNextPage hasPreviousPage endCursor } } } }"""
 
 
+CREATED = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)  # the day before the term
+
+
 @pytest.fixture
 async def acme(db: AsyncSession, settings: Settings) -> dict[str, Any]:
     customer = await f.customer(db, name="Acme")
     owner = await f.user(db, member_of=customer, role=MemberRole.OWNER)
-    sub = await f.subscription(db, customer, "premium", seats=10, seats_in_use=3)
+    sub = await f.subscription(
+        db, customer, "premium", seats=10, seats_in_use=3, created_at=CREATED
+    )
     deployment = await db.get(Deployment, sub.deployment_id)
     assert deployment is not None
     return {
@@ -92,8 +98,9 @@ async def test_a_seat_report_updates_the_subscriptions_figures_once(
     before = await table_counts(db)
     again = await seat_report(api, acme, 12, "2026-05-20T11:00:00+02:00")  # the same instant
 
-    expected_subscription = {
-        "number": acme["sub"].number,
+    expected_seats = {
+        "subscriptionNumber": acme["sub"].number,
+        "seats": 10,
         "seatsInUse": 12,
         "maxSeatsUsed": 12,
         "seatsOwed": 2,
@@ -104,7 +111,7 @@ async def test_a_seat_report_updates_the_subscriptions_figures_once(
         "__typename": "SeatUsageReportPayload",
         "recorded": True,
         "day": day,
-        "subscription": expected_subscription,
+        "seats": expected_seats,
     }
     assert again == first | {"recorded": False}
     assert await table_counts(db) == before
@@ -223,10 +230,7 @@ async def test_a_compute_event_counts_once_and_its_id_cannot_be_reused(
 
     assert first["duplicate"] is False and again == first | {"duplicate": True}
     assert first["computeMinutes"]["quotaUsed"] == 300
-    assert first["subscription"] == {
-        "number": acme["sub"].number,
-        "computeMinutes": {"quotaUsed": 300, "available": 9_700},
-    }
+    assert first["subscriptionNumber"] == acme["sub"].number
     assert reused == {
         "__typename": "QuoteError",
         "code": "IDEMPOTENCY_KEY_REUSED",
@@ -260,6 +264,25 @@ def _days(page: dict[str, Any]) -> list[tuple[str, int]]:
     return [(n["reportedOn"], n["billableUsers"]) for n in page["nodes"]]
 
 
+async def test_the_chart_shows_the_days_latest_and_highest_reports(
+    acme: dict[str, Any], api: Api
+) -> None:
+    await seat_report(api, acme, 14, "2026-05-20T09:00:00Z")
+    await seat_report(api, acme, 11, "2026-05-20T18:00:00Z")
+    await seat_report(api, acme, 12, "2026-05-20T08:00:00Z")  # late, neither latest nor highest
+
+    data = await api.data(
+        'query($id: ID!) { subscription(id: $id) { seatUsage(from: "2026-05-01") { nodes { '
+        "reportedOn billableUsers maxBillableUsers } } } }",
+        {"id": acme["id"]},
+        token=acme["owner"],
+    )
+
+    assert data["subscription"]["seatUsage"]["nodes"] == [
+        {"reportedOn": "2026-05-20", "billableUsers": 11, "maxBillableUsers": 14}
+    ]
+
+
 async def test_seat_usage_pages_oldest_first_from_the_term_start(
     acme: dict[str, Any], api: Api, db: AsyncSession
 ) -> None:
@@ -280,11 +303,59 @@ async def test_seat_usage_pages_oldest_first_from_the_term_start(
 
 
 async def test_seat_usage_in_a_range(acme: dict[str, Any], api: Api, db: AsyncSession) -> None:
-    await _history(db, acme["sub"], date(2025, 12, 30), [1, 2, 3, 4, 5, 6])
+    await _history(db, acme["sub"], date(2025, 12, 29), [0, 1, 2, 3, 4, 5, 6])
 
-    page = await seat_usage(api, acme, **{"from": "2025-12-31", "to": "2026-01-02"})
+    # Nothing before the subscription was created (12-31, UTC), whatever `from` asks.
+    page = await seat_usage(api, acme, **{"from": "2025-12-29", "to": "2026-01-02"})
 
     assert _days(page) == [("2025-12-31", 2), ("2026-01-01", 3), ("2026-01-02", 4)]
+
+
+async def test_seat_usage_stays_within_the_subscriptions_lifetime(
+    db: AsyncSession, api: Api, settings: Settings
+) -> None:
+    """A partner's sold subscription ended (term end 2026-03-01, expired after the 14 grace
+    days); the customer then bought directly on the same namespace. The partner reads
+    neither the days before it created the subscription nor those after its lifetime,
+    however wide the range it asks for."""
+    partner_customer = await f.customer(db, name="Reseller's client")
+    partner = await f.user(db, member_of=partner_customer, role=MemberRole.OWNER)
+    old = await f.subscription(
+        db,
+        partner_customer,
+        status=SubscriptionStatus.EXPIRED,
+        term_start=date(2025, 3, 1),
+        term_end=date(2026, 3, 1),
+        created_at=datetime(2025, 2, 27, 22, tzinfo=UTC),
+    )
+    deployment = await db.get(Deployment, old.deployment_id)
+    direct = await f.customer(db, name="Direct")
+    await f.subscription(
+        db,
+        direct,
+        deployment=deployment,
+        term_start=date(2026, 3, 15),
+        term_end=date(2027, 3, 15),
+        created_at=datetime(2026, 3, 15, 9, tzinfo=UTC),
+    )
+    days = [date(2025, 2, 26), date(2025, 2, 27), date(2026, 2, 28), date(2026, 3, 1)]
+    days += [date(2026, 3, 14), date(2026, 3, 15), date(2026, 5, 1)]
+    for n, day in enumerate(days):
+        await f.seat_report(db, old, day, n)
+
+    data = await api.data(
+        SEAT_USAGE,
+        {"id": to_global_id("Subscription", old.id or 0), "from": "2025-01-01", "to": "2027-01-01"},
+        token=user_token(settings, partner),
+    )
+
+    # Created 2025-02-27 (UTC); grace 2026-03-01 .. 03-14; expired on 03-15.
+    assert _days(data["subscription"]["seatUsage"]) == [
+        ("2025-02-27", 1),
+        ("2026-02-28", 2),
+        ("2026-03-01", 3),
+        ("2026-03-14", 4),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -343,7 +414,7 @@ async def test_usage_fields_do_not_add_statements_per_subscription(
         customer = await f.customer(db)
         account = await f.billing_account(db, customer)
         for _ in range(size):
-            sub = await f.subscription(db, customer, account=account)
+            sub = await f.subscription(db, customer, account=account, created_at=CREATED)
             await _history(db, sub, date(2026, 5, 1), [4, 5, 6, 7, 8, 9])
         sql_statements.reset()
         data = await api.data(USAGE_LIST, {"id": to_global_id("Customer", customer.id or 0)}, admin)
@@ -355,3 +426,32 @@ async def test_usage_fields_do_not_add_statements_per_subscription(
         assert all(n["computeMinutes"]["available"] == 10_000 for n in nodes)
 
     assert counts[0] == counts[1], sql_statements.statements
+
+
+def _reachable_types(name: str) -> set[str]:
+    """Every object type a query can reach from `name` (through lists, non-nulls, unions)."""
+    graphql = schema._schema
+    seen: set[str] = set()
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        found = graphql.get_type(current)
+        members = getattr(found, "types", None) or []
+        pending.extend(member.name for member in members)
+        for field in getattr(found, "fields", {}).values():
+            inner = field.type
+            while hasattr(inner, "of_type"):
+                inner = inner.of_type
+            pending.append(inner.name)
+    return seen
+
+
+@pytest.mark.parametrize("payload", ["SeatUsageReportPayload", "ComputeUsageReportPayload"])
+def test_a_usage_report_payload_exposes_no_tenant_object(payload: str) -> None:
+    """The product's service token reads no tenant data: no Subscription (and through it no
+    license, customer or add-ons) is reachable from what a report returns."""
+    reachable = _reachable_types(payload)
+    assert reachable.isdisjoint({"Subscription", "License", "Customer", "BillingAccount"})

@@ -9,10 +9,16 @@ import pytest
 from app.domain.lifecycle import (
     expires_on,
     next_retry_on,
-    renewal_reminder_on,
-    trial_ending_notice_on,
+    renewal_reminders_until,
+    trial_ending_notices_until,
 )
-from app.domain.reconciliation import Quarter, overage, overage_amount, quarter_max, quarters
+from app.domain.reconciliation import (
+    Quarter,
+    overage,
+    overage_amount,
+    quarters,
+    remaining_quarters,
+)
 
 PREMIUM = 34_800
 TERM = (date(2026, 1, 1), date(2027, 1, 1))
@@ -29,7 +35,7 @@ def test_a_term_has_three_quarters_to_reconcile() -> None:
         date(2026, 7, 8),
         date(2026, 10, 8),
     ]
-    assert [q.remaining_quarters for q in quarters(*TERM)] == [3, 2, 1]
+    assert [remaining_quarters(q.number) for q in quarters(*TERM)] == [3, 2, 1]
 
 
 def test_quarters_clamp_to_short_months_and_stop_before_the_term_end() -> None:
@@ -46,12 +52,12 @@ def test_quarters_clamp_to_short_months_and_stop_before_the_term_end() -> None:
 
 def test_worked_example_4() -> None:
     paid = 100
-    q1 = overage(quarter_max([100, 110, 104]), paid)
+    q1 = overage(max([100, 110, 104]), paid)
     assert (q1, overage_amount(q1, PREMIUM, 1)) == (10, 261_000)
     paid = 110
-    q2 = overage(quarter_max([105]), paid)
+    q2 = overage(105, paid)
     assert (q2, overage_amount(q2, PREMIUM, 2)) == (0, 0)
-    q3 = overage(quarter_max([120, 99]), paid)
+    q3 = overage(max([120, 99]), paid)
     assert (q3, overage_amount(q3, PREMIUM, 3)) == (10, 87_000)
     assert overage_amount(10, PREMIUM, 4) == 0
 
@@ -63,7 +69,6 @@ def test_amounts_round_half_up_to_the_cent() -> None:
 
 
 def test_no_reports_means_nothing_used() -> None:
-    assert quarter_max([]) == 0
     assert overage(0, 10) == 0
 
 
@@ -83,7 +88,7 @@ def test_grace_retries_and_reminders() -> None:
         date(2027, 1, 12),
         None,
     ]
-    assert renewal_reminder_on(end) == date(2026, 12, 17)
-    assert trial_ending_notice_on(end) == date(2026, 12, 29)
+    assert renewal_reminders_until(date(2026, 12, 17)) == end
+    assert trial_ending_notices_until(date(2026, 12, 29)) == end
     with pytest.raises(ValueError):
         next_retry_on(end, 0)

@@ -255,24 +255,43 @@ async def test_refused_reports_write_nothing(
     assert await table_counts(db) == before
 
 
-async def test_a_deployment_without_a_live_subscription_has_only_uncovered_minutes(
+async def test_a_deployment_without_a_live_subscription_has_free_quota_and_its_packs(
     db: AsyncSession, session_factory: async_sessionmaker[AsyncSession], customer: Customer
 ) -> None:
-    expired = await f.subscription(db, customer, status=SubscriptionStatus.EXPIRED)
-    await compute_pack(
-        db, expired, 1_000, purchased_on=date(2026, 3, 1), expires_on=date(2027, 3, 1)
+    """After the paid term and then a trial ended: the Free plan's 400 minutes, then the
+    unexpired packs of both earlier subscriptions (soonest expiry first), then uncovered."""
+    paid = await f.subscription(db, customer, status=SubscriptionStatus.EXPIRED)
+    deployment = await db.get(Deployment, paid.deployment_id)
+    trial = await f.subscription(
+        db, customer, "ultimate", deployment=deployment, status=SubscriptionStatus.EXPIRED
     )
+    later = await compute_pack(
+        db, trial, 1_000, purchased_on=date(2026, 3, 1), expires_on=date(2027, 3, 1)
+    )
+    sooner = await compute_pack(
+        db, paid, 1_000, used=800, purchased_on=date(2026, 1, 1), expires_on=date(2026, 12, 1)
+    )
+    await compute_pack(
+        db, paid, 1_000, purchased_on=date(2025, 3, 1), expires_on=date(2026, 4, 10)
+    )  # ended today
     await f.user(db, member_of=customer)
+    ns = await external_id(db, paid)
 
-    result = await report(session_factory, await external_id(db, expired), "e-1", 300)
+    result = await report(session_factory, ns, "e-1", 1_500)
 
     assert isinstance(result, ComputeReportResult)
     assert result.subscription is None and result.event.subscription_id is None
-    assert (result.event.from_quota, result.event.from_purchased, result.event.uncovered) == (
-        0,
-        0,
-        300,
-    )
+    split = (result.event.from_quota, result.event.from_purchased, result.event.uncovered)
+    assert split == (400, 1_100, 0)
+    assert result.event.packs == [[sooner.id, 200], [later.id, 900]]
+    assert (result.figures.monthly_quota, result.figures.purchased_remaining) == (400, 100)
+    assert (await fresh(db, ConsumablePurchase, later.id)).units_used == 900
+    assert await month_row(db, paid.deployment_id, date(2026, 4, 1)) == (400, 1_100, 0, 1)
+
+    more = await report(session_factory, ns, "e-2", 150)
+
+    assert isinstance(more, ComputeReportResult)
+    assert (more.event.from_quota, more.event.from_purchased, more.event.uncovered) == (0, 100, 50)
     assert await notifications(db, customer.id or 0) == []
 
 

@@ -146,20 +146,36 @@ async def test_a_later_report_on_the_same_day_replaces_the_figure_not_the_maximu
     assert await seat_counts(db, sub) == (5, 9)
 
 
-async def test_an_older_report_of_the_same_day_arriving_late_is_ignored(
+async def test_an_older_lower_report_of_the_same_day_arriving_late_is_ignored(
     db: AsyncSession, session_factory: async_sessionmaker[AsyncSession], sub: Subscription
 ) -> None:
     ns = await external_id(db, sub)
     await report(session_factory, ns, 5, at(20, hour=17))
     before = await table_counts(db)
 
-    late = await report(session_factory, ns, 9, at(20, hour=8))
+    late = await report(session_factory, ns, 4, at(20, hour=8))
 
     assert isinstance(late, SeatReportResult)
     assert late.recorded is False
-    assert late.day.billable_users == 5  # the day keeps its latest figure
+    assert (late.day.billable_users, late.day.max_billable_users) == (5, 5)
     assert await table_counts(db) == before
     assert await seat_counts(db, sub) == (5, 5)
+
+
+async def test_an_older_higher_report_of_the_same_day_raises_only_the_maxima(
+    db: AsyncSession, session_factory: async_sessionmaker[AsyncSession], sub: Subscription
+) -> None:
+    ns = await external_id(db, sub)
+    await report(session_factory, ns, 5, at(20, hour=17))
+
+    late = await report(session_factory, ns, 9, at(20, hour=8))
+
+    assert isinstance(late, SeatReportResult)
+    assert late.recorded is True
+    # The day keeps its latest figure (charts, seats in use) and its greatest (billing).
+    assert (late.day.billable_users, late.day.max_billable_users) == (5, 9)
+    assert await days(db, sub.deployment_id) == [(date(2026, 5, 20), 5, at(20, hour=17))]
+    assert await seat_counts(db, sub) == (5, 9)
 
 
 async def test_a_late_report_for_an_earlier_day_raises_only_the_maximum(

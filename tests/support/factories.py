@@ -156,7 +156,13 @@ async def add_on(
 
 async def seat_report(db: AsyncSession, sub: Subscription, on: date, users: int) -> SeatUsage:
     return await add(
-        db, SeatUsage(deployment_id=sub.deployment_id, reported_on=on, billable_users=users)
+        db,
+        SeatUsage(
+            deployment_id=sub.deployment_id,
+            reported_on=on,
+            billable_users=users,
+            max_billable_users=users,
+        ),
     )
 
 

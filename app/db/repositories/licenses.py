@@ -123,14 +123,23 @@ async def upsert_seat_usage(
         "deployment_id": deployment_id,
         "reported_on": day,
         "billable_users": billable_users,
+        "max_billable_users": billable_users,
         "reported_at": at,
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(SeatUsage).values(**values)
+    day_max = SeatUsage.__table__.c.max_billable_users  # type: ignore[attr-defined]
     stmt = stmt.on_conflict_do_update(
         index_elements=[col(SeatUsage.deployment_id), col(SeatUsage.reported_on)],
-        set_={"billable_users": billable_users, "reported_at": at},
+        set_={
+            "billable_users": billable_users,
+            "reported_at": at,
+            # The day's highest report stays (the quarterly reconciliation bills it).
+            "max_billable_users": sa.case(
+                (day_max < billable_users, billable_users), else_=day_max
+            ),
+        },
     )
     await session.execute(stmt)
 

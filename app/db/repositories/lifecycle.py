@@ -87,6 +87,23 @@ async def release_lease(session: AsyncSession, subscription_id: int, until: date
     )
 
 
+async def renew_lease(
+    session: AsyncSession, subscription_id: int, until: datetime, new_until: datetime
+) -> bool:
+    """Extend a job's lease taken until `until` to `new_until`, unless someone else took it
+    since (an order or another job replaces `expires_at` when it takes an expired lease)."""
+    renewed = await session.execute(
+        sa.update(OrderLease)
+        .where(
+            col(OrderLease.resource) == lease_resource(subscription_id),
+            col(OrderLease.order_id).is_(None),
+            col(OrderLease.expires_at) == until,
+        )
+        .values(expires_at=new_until)
+    )
+    return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def _unleased(now: datetime) -> sa.ColumnElement[bool]:
     resource = sa.literal("subscription:") + sa.cast(col(Subscription.id), sa.String)
     live = (
@@ -180,8 +197,9 @@ async def due_reconciliations(
 
 
 async def quarter_max(session: AsyncSession, deployment_id: int, start: date, end: date) -> int:
-    """The highest billable users reported for the deployment in [start, end) (0 if none)."""
-    stmt = sa.select(sa.func.coalesce(sa.func.max(col(SeatUsage.billable_users)), 0)).where(
+    """The highest billable users reported for the deployment in [start, end) (0 if none):
+    every report counts, not only each day's latest."""
+    stmt = sa.select(sa.func.coalesce(sa.func.max(col(SeatUsage.max_billable_users)), 0)).where(
         col(SeatUsage.deployment_id) == deployment_id,
         col(SeatUsage.reported_on) >= start,
         col(SeatUsage.reported_on) < end,
@@ -236,16 +254,19 @@ async def due_term_ends(
         sa.select(sa.literal(1))
         .where(
             _renewal_of_term(),
-            sa.or_(
-                sa.and_(
-                    col(Renewal.status) == RenewalStatus.DECLINED,
-                    col(Renewal.next_attempt_on) <= today,
-                ),
-                sa.and_(
-                    col(Renewal.status) == RenewalStatus.PENDING,
-                    col(Renewal.claimed_until) <= now,
-                ),
-            ),
+            col(Renewal.status) == RenewalStatus.DECLINED,
+            col(Renewal.next_attempt_on) <= today,
+        )
+        .exists()
+    )
+    # A claim that ran out (the charge may have gone through): resumed even after grace,
+    # since expiry waits for it.
+    left_claimed = (
+        sa.select(sa.literal(1))
+        .where(
+            _renewal_of_term(),
+            col(Renewal.status) == RenewalStatus.PENDING,
+            sa.or_(col(Renewal.claimed_until).is_(None), col(Renewal.claimed_until) <= now),
         )
         .exists()
     )
@@ -260,8 +281,7 @@ async def due_term_ends(
             ),
             sa.and_(
                 col(Subscription.status) == SubscriptionStatus.GRACE,
-                col(Subscription.term_end) > grace_from,
-                retry_due,
+                sa.or_(sa.and_(col(Subscription.term_end) > grace_from, retry_due), left_claimed),
             ),
         ),
     )
@@ -286,14 +306,21 @@ async def renewal_of_term(session: AsyncSession, subscription: Subscription) -> 
 async def due_expiries(
     session: AsyncSession, today: date, now: datetime, limit: int
 ) -> list[Subscription]:
-    """Subscriptions in grace past its end, and trials past their end."""
+    """Subscriptions in grace past its end, and trials past their end. One whose renewal is
+    still being charged (PENDING: the payment may have gone through) waits for its outcome."""
     grace_from = today - timedelta(days=GRACE_PERIOD_DAYS)
+    charging = (
+        sa.select(sa.literal(1))
+        .where(_renewal_of_term(), col(Renewal.status) == RenewalStatus.PENDING)
+        .exists()
+    )
     stmt = sa.select(Subscription).where(
         _unleased(now),
         sa.or_(
             sa.and_(
                 col(Subscription.status) == SubscriptionStatus.GRACE,
                 col(Subscription.term_end) <= grace_from,
+                ~charging,
             ),
             sa.and_(
                 col(Subscription.status) == SubscriptionStatus.TRIAL,
@@ -332,6 +359,23 @@ async def due_reminders(
     if status is SubscriptionStatus.ACTIVE:
         stmt = stmt.where(_paid_plan())
     return list((await session.scalars(_claim(stmt, limit))).all())
+
+
+async def charge_in_flight(session: AsyncSession, subscription: Subscription) -> bool:
+    """Whether a job is charging the subscription, or its charge is in doubt: the renewal of
+    its term PENDING, or a reconciliation of its term INVOICING. Orders wait for the outcome."""
+    renewal = sa.select(sa.literal(1)).where(
+        col(Renewal.subscription_id) == subscription.id,
+        col(Renewal.term_start) == subscription.term_end,
+        col(Renewal.status) == RenewalStatus.PENDING,
+    )
+    reconciliation = sa.select(sa.literal(1)).where(
+        col(Reconciliation.subscription_id) == subscription.id,
+        col(Reconciliation.term_start) == subscription.term_start,
+        col(Reconciliation.status) == ReconciliationStatus.INVOICING,
+    )
+    stmt = sa.select(sa.or_(renewal.exists(), reconciliation.exists()))
+    return bool((await session.execute(stmt)).scalar_one())
 
 
 async def renewals_of(session: AsyncSession, subscription_id: int) -> list[Renewal]:

@@ -24,7 +24,8 @@ from app.db.tables import (
     SeatUsage,
     Subscription,
 )
-from app.domain.enums import LIVE_STATUSES, ConsumableKind
+from app.domain.eligibility import FREE_PLAN_TIER, GRACE_PERIOD_DAYS
+from app.domain.enums import LIVE_STATUSES, ConsumableKind, ProductKind, SubscriptionStatus
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -67,30 +68,41 @@ async def plan_of(session: AsyncSession, subscription: Subscription) -> Product:
 async def record_seat_usage(
     session: AsyncSession, deployment_id: int, day: date, billable_users: int, at: datetime
 ) -> bool:
-    """Insert the day's figure, or replace it with a later report (by `at`; at the same
-    instant, another figure wins too); an earlier or identical report leaves the row alone.
-    True when the row was written."""
+    """Insert the day's figure, or update the row in one statement (race-safe): a later report
+    (by `at`; at the same instant, another figure) becomes the day's latest figure, and a
+    figure above the day's greatest becomes its greatest, however late it arrives. True when
+    the row was written; an earlier, lower or identical report leaves it alone."""
     stmt = (
         _insert(session)(SeatUsage)
         .values(
             deployment_id=deployment_id,
             reported_on=day,
             billable_users=billable_users,
+            max_billable_users=billable_users,
             reported_at=at,
         )
         .returning(col(SeatUsage.id))
     )
     table = SeatUsage.__table__  # type: ignore[attr-defined]
+    new = stmt.excluded
+    later = sa.or_(
+        table.c.reported_at < new.reported_at,
+        sa.and_(
+            table.c.reported_at == new.reported_at,
+            table.c.billable_users != new.billable_users,
+        ),
+    )
+    higher = table.c.max_billable_users < new.billable_users
     stmt = stmt.on_conflict_do_update(
         index_elements=[col(SeatUsage.deployment_id), col(SeatUsage.reported_on)],
-        set_={"billable_users": billable_users, "reported_at": at},
-        where=sa.or_(
-            table.c.reported_at < stmt.excluded.reported_at,
-            sa.and_(
-                table.c.reported_at == stmt.excluded.reported_at,
-                table.c.billable_users != stmt.excluded.billable_users,
+        set_={
+            "billable_users": sa.case((later, new.billable_users), else_=table.c.billable_users),
+            "reported_at": sa.case((later, new.reported_at), else_=table.c.reported_at),
+            "max_billable_users": sa.case(
+                (higher, new.billable_users), else_=table.c.max_billable_users
             ),
-        ),
+        },
+        where=sa.or_(later, higher),
     )
     return (await session.execute(stmt)).first() is not None
 
@@ -119,7 +131,8 @@ async def latest_seat_report_at(session: AsyncSession, deployment_id: int) -> da
 @dataclass(frozen=True, slots=True)
 class SeatUsageWindow:
     """A page of a subscription's daily seat figures, oldest first: `after` is the day of the
-    previous page's last row; `since` defaults to the subscription's term start."""
+    previous page's last row; `since` defaults to the subscription's term start. Whatever the
+    caller asks, only days within the subscription's own lifetime are read."""
 
     first: int
     after: date | None = None
@@ -130,7 +143,25 @@ class SeatUsageWindow:
 @dataclass(frozen=True, slots=True)
 class SeatUsagePoint:
     reported_on: date
-    billable_users: int
+    billable_users: int  # the day's latest report
+    max_billable_users: int  # the day's highest
+
+
+def _lifetime(dialect: str) -> list[sa.ColumnElement[bool]]:
+    """The subscription's own days: from its creation (UTC) to its term end, plus the grace
+    days once it is in grace or expired. Usage is joined by deployment, which a later
+    subscription (another customer's, or bought without the partner) may share."""
+    day = col(SeatUsage.reported_on)
+    created = col(Subscription.created_at)
+    term_end = col(Subscription.term_end)
+    if dialect == "postgresql":
+        created_on: sa.ColumnElement[Any] = sa.cast(sa.func.timezone("UTC", created), sa.Date)
+        grace_end: sa.ColumnElement[Any] = term_end + sa.literal(GRACE_PERIOD_DAYS)
+    else:  # SQLite stores UTC text; date() takes its day and does the arithmetic
+        created_on = sa.func.date(created)
+        grace_end = sa.func.date(term_end, f"+{GRACE_PERIOD_DAYS} days")
+    ended = col(Subscription.status).in_([SubscriptionStatus.GRACE, SubscriptionStatus.EXPIRED])
+    return [day >= created_on, day < sa.case((ended, grace_end), else_=term_end)]
 
 
 async def seat_usage_pages(
@@ -142,12 +173,14 @@ async def seat_usage_pages(
     """One page per visible subscription, all in one statement (ROW_NUMBER per subscription)."""
     day = col(SeatUsage.reported_on)
     position = sa.func.row_number().over(partition_by=col(Subscription.id), order_by=day.asc())
+    dialect = session.get_bind().dialect.name
     since = sa.literal(window.since) if window.since else col(Subscription.term_start)
     inner = (
         sa.select(
             col(Subscription.id).label("subscription_id"),
             day.label("reported_on"),
             col(SeatUsage.billable_users).label("billable_users"),
+            col(SeatUsage.max_billable_users).label("max_billable_users"),
             position.label("position"),
         )
         .join(Subscription, col(Subscription.deployment_id) == col(SeatUsage.deployment_id))
@@ -155,6 +188,7 @@ async def seat_usage_pages(
             col(Subscription.id).in_(sorted(set(subscription_ids))),
             scope.subscriptions(),
             day >= since,
+            *_lifetime(dialect),
         )
     )
     if window.until is not None:
@@ -163,13 +197,18 @@ async def seat_usage_pages(
         inner = inner.where(day > window.after)
     ranked = inner.subquery()
     stmt = (
-        sa.select(ranked.c.subscription_id, ranked.c.reported_on, ranked.c.billable_users)
+        sa.select(
+            ranked.c.subscription_id,
+            ranked.c.reported_on,
+            ranked.c.billable_users,
+            ranked.c.max_billable_users,
+        )
         .where(ranked.c.position <= window.first + 1)
         .order_by(ranked.c.subscription_id, ranked.c.position)
     )
     grouped: dict[int, list[SeatUsagePoint]] = {pk: [] for pk in subscription_ids}
-    for subscription_id, reported_on, users in (await session.execute(stmt)).all():
-        grouped[subscription_id].append(SeatUsagePoint(reported_on, users))
+    for subscription_id, reported_on, users, most in (await session.execute(stmt)).all():
+        grouped[subscription_id].append(SeatUsagePoint(reported_on, users, most))
     return {
         pk: Page(points[: window.first], len(points) > window.first, window.after is not None)
         for pk, points in grouped.items()
@@ -251,6 +290,37 @@ async def compute_packs(
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return list((await session.scalars(stmt)).all())
+
+
+async def deployment_compute_packs(
+    session: AsyncSession, deployment_id: int, today: date, *, lock: bool = False
+) -> list[ConsumablePurchase]:
+    """The unexpired compute packs bought on any of the deployment's subscriptions, soonest
+    expiry first (what a deployment with no live subscription still draws on)."""
+    stmt = (
+        sa.select(ConsumablePurchase)
+        .join(Subscription, col(Subscription.id) == col(ConsumablePurchase.subscription_id))
+        .where(
+            col(Subscription.deployment_id) == deployment_id,
+            col(ConsumablePurchase.kind) == ConsumableKind.COMPUTE_MINUTES,
+            col(ConsumablePurchase.expires_on) > today,
+        )
+        .order_by(col(ConsumablePurchase.expires_on), col(ConsumablePurchase.id))
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=ConsumablePurchase).execution_options(populate_existing=True)
+    return list((await session.scalars(stmt)).all())
+
+
+async def free_plan_quota(session: AsyncSession) -> int:
+    """The Free plan's monthly compute minutes (the catalog's tier-0 plan; 0 without one)."""
+    stmt = (
+        sa.select(col(Product.compute_quota_minutes))
+        .where(col(Product.tier) == FREE_PLAN_TIER, col(Product.kind) == ProductKind.PLAN)
+        .order_by(col(Product.id))
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() or 0
 
 
 async def months_by_deployment(

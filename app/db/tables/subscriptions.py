@@ -112,7 +112,8 @@ class ConsumablePurchase(SQLModel, table=True):
 
 
 class SeatUsage(SQLModel, table=True):
-    """A daily snapshot of billable users reported by the product."""
+    """A daily snapshot of billable users reported by the product: the day's latest figure
+    (charts, seats in use) and the day's greatest one (the quarterly reconciliation)."""
 
     __tablename__ = "seat_usage"
     __table_args__ = (sa.UniqueConstraint("deployment_id", "reported_on"),)
@@ -121,6 +122,7 @@ class SeatUsage(SQLModel, table=True):
     deployment_id: int = Field(foreign_key="deployment.id", index=True)
     reported_on: date
     billable_users: int
+    max_billable_users: int
     reported_at: datetime = timestamp_field(default_factory=utcnow)
 
 

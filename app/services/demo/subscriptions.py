@@ -107,6 +107,7 @@ def _seat_usage(world: World, spec: SubscriptionSpec, deployment_id: int) -> lis
             deployment_id=deployment_id,
             reported_on=day,
             billable_users=users,
+            max_billable_users=users,
             reported_at=world.at(day),
         )
         for day, users in zip(days, spec.usage, strict=True)

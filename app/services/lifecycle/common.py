@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principals import Principal, PrincipalKind
+from app.db.repositories import lifecycle as repo
 from app.db.tables import Subscription
 from app.domain.enums import NotificationKind
 from app.services import audit, notifications, outbox
@@ -30,7 +31,9 @@ CHARGE_TIMEOUT = timedelta(seconds=60)
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """Who holds a claimed row, and until when (the order lease expires at the same time)."""
+    """Who holds a claimed row, and until when (the order lease expires at the same time).
+    A job claims its batch at the start of a round, then renews each item's claim just
+    before charging it (`hold`), so a slow batch never charges an item whose lease ran out."""
 
     worker_id: str
     until: datetime
@@ -38,6 +41,17 @@ class Claim:
     @classmethod
     def of(cls, options: WorkerOptions, now: datetime) -> Claim:
         return cls(options.worker_id, now + options.lease)
+
+
+async def hold(
+    session: AsyncSession, subscription_id: int, claim: Claim, options: WorkerOptions, now: datetime
+) -> Claim | None:
+    """Renew the subscription's lease taken with `claim` for a full lease from `now`; None
+    when it was lost (an order or another worker took it after it ran out)."""
+    renewed = Claim.of(options, now)
+    if not await repo.renew_lease(session, subscription_id, claim.until, renewed.until):
+        return None
+    return renewed
 
 
 async def follow_up(session: AsyncSession, subscription_id: int, key: str, now: datetime) -> None:

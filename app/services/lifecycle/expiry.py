@@ -2,7 +2,8 @@
 its term end (no grace). The deployment falls back to Free: no live subscription is left on
 it, and the provisioning push of an expired subscription sends the Free plan
 (app/services/provisioning.py). A renewal still declined when grace ends lapses and its
-open invoice is voided (the term it billed was never served)."""
+open invoice is voided (the term it billed was never served); one still being charged
+(PENDING) holds the expiry back until the renewal job settles it."""
 
 from __future__ import annotations
 
@@ -98,10 +99,12 @@ async def expire(session: AsyncSession, subscription: Subscription, now: datetim
 async def lapse_renewal(
     session: AsyncSession, subscription_id: int, term_start: date, now: datetime
 ) -> None:
-    """The unpaid automatic renewal into the term starting on `term_start` will not happen
-    (the subscription expired, or an order renewed it): LAPSED, its open invoice voided."""
+    """The declined automatic renewal into the term starting on `term_start` will not happen
+    (the subscription expired, or an order renewed it): LAPSED, its open invoice voided.
+    A PENDING one is never lapsed: its charge may have gone through (expiry and orders wait
+    for its outcome instead)."""
     for renewal in await repo.renewals_of(session, subscription_id):
-        if renewal.term_start != term_start or renewal.status is RenewalStatus.PAID:
+        if renewal.term_start != term_start or renewal.status is not RenewalStatus.DECLINED:
             continue
         renewal.status, renewal.completed_at = RenewalStatus.LAPSED, now
         renewal.next_attempt_on = None

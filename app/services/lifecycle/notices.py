@@ -5,16 +5,19 @@ term had not yet ended is still sent, one whose term already ended is not."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import lifecycle as repo
 from app.db.tables import LifecycleEvent, Subscription
 from app.db.unit_of_work import unit_of_work
-from app.domain.eligibility import RENEWAL_WINDOW_DAYS
 from app.domain.enums import NotificationKind, SubscriptionStatus
-from app.domain.lifecycle import TRIAL_ENDING_NOTICE_DAYS, LifecycleEventKind
+from app.domain.lifecycle import (
+    LifecycleEventKind,
+    renewal_reminders_until,
+    trial_ending_notices_until,
+)
 from app.runtime import Runtime
 from app.services.lifecycle.common import notify
 from app.services.worker.options import WorkerOptions
@@ -33,7 +36,7 @@ class NoticesJob:
                 session,
                 LifecycleEventKind.RENEWAL_REMINDER,
                 SubscriptionStatus.ACTIVE,
-                today + timedelta(days=RENEWAL_WINDOW_DAYS),
+                renewal_reminders_until(today),
                 today,
                 limit,
             )
@@ -43,7 +46,7 @@ class NoticesJob:
                 session,
                 LifecycleEventKind.TRIAL_ENDING,
                 SubscriptionStatus.TRIAL,
-                today + timedelta(days=TRIAL_ENDING_NOTICE_DAYS),
+                trial_ending_notices_until(today),
                 today,
                 limit,
             )

@@ -45,6 +45,7 @@ from app.domain.reconciliation import (
     overage,
     overage_amount,
     quarters,
+    remaining_quarters,
 )
 from app.providers.errors import ProviderError, ProviderRejected
 from app.runtime import Runtime
@@ -53,6 +54,7 @@ from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
     Claim,
     follow_up,
+    hold,
     isolated,
     notify,
     record,
@@ -112,6 +114,10 @@ class ReconciliationJob:
 
     async def _charge(self, runtime: Runtime, work: Work, claim: Claim) -> None:
         key = f"reconciliation:{work.reconciliation_id}"
+        held = await self._hold(runtime, work, claim)
+        if held is None:
+            log.warning("%s: claim lost before the charge; left to a later round", key)
+            return
         try:
             async with asyncio.timeout(CHARGE_TIMEOUT.total_seconds()):
                 charged = await charging.charge(runtime, work.invoice_id, key, 1)
@@ -121,7 +127,20 @@ class ReconciliationJob:
             log.warning("reconciliation %s: billing unavailable; retried later", key)
             return
         async with unit_of_work(runtime.sessions) as session:
-            await _invoiced(session, work, charged, claim, runtime.clock.now())
+            await _invoiced(session, work, charged, held, runtime.clock.now())
+
+    async def _hold(self, runtime: Runtime, work: Work, claim: Claim) -> Claim | None:
+        """Renew the item's claim and lease just before its charge."""
+        async with unit_of_work(runtime.sessions) as session:
+            row = await session.get(Reconciliation, work.reconciliation_id, with_for_update=True)
+            assert row is not None
+            if row.status is not Status.INVOICING or row.claimed_by != claim.worker_id:
+                return None
+            now = runtime.clock.now()
+            held = await hold(session, work.subscription_id, claim, self.options, now)
+            if held is not None:
+                row.claimed_until = held.until
+            return held
 
 
 async def _schedule_term(session: AsyncSession, subscription: Subscription, now: datetime) -> None:
@@ -181,7 +200,9 @@ async def _step_one(
     now: datetime,
     claim: Claim,
 ) -> Work | None:
-    if not _applies(row, subscription):
+    # An invoice being charged is resumed whatever happened since: its charge may have gone
+    # through (the same keys replay it).
+    if row.status is not Status.INVOICING and not _applies(row, subscription):
         row.status, row.completed_at = Status.SKIPPED, now
         return None
     if row.status is Status.SCHEDULED:
@@ -225,7 +246,7 @@ async def _notice(
         title=f"Quarter {row.quarter} reconciliation for {subscription.number}",
         body=f"Up to {used:,} seats were used in quarter {row.quarter}, {over:,} above the "
         f"{subscription.seats:,} paid. Unless you buy them first, {over:,} seats will be "
-        f"invoiced on {row.invoice_on.isoformat()} for the {QUARTERS - row.quarter} "
+        f"invoiced on {row.invoice_on.isoformat()} for the {remaining_quarters(row.quarter)} "
         f"remaining quarter(s) (estimate: {row.amount:,} minor units of "
         f"{subscription.currency}).",
         dedupe_key=f"reconciliation:{subscription.id}:{row.quarter_end.isoformat()}",
@@ -255,7 +276,7 @@ async def _invoice(
         )
         return False
     code, unit = await repo.plan_price(session, subscription.plan_id, subscription.currency)
-    remaining = QUARTERS - row.quarter
+    remaining = remaining_quarters(row.quarter)
     row.amount = overage_amount(owed, unit, row.quarter)
     line = QuoteLine(
         kind=InvoiceLineKind.CHARGE,
@@ -279,8 +300,7 @@ async def _invoiced(
     subscription = await orders.subscription_for_update(session, work.subscription_id)
     row = await session.get(Reconciliation, work.reconciliation_id, with_for_update=True)
     assert row is not None
-    if row.status is not Status.INVOICING or row.claimed_by != claim.worker_id:
-        log.warning("reconciliation %s: claim lost; outcome left to its holder", row.id)
+    if not _still_ours(row, charged, claim):
         return
     invoice = await session.get(Invoice, work.invoice_id)
     assert invoice is not None
@@ -301,6 +321,23 @@ async def _invoiced(
         after={**_facts(row), "seats": subscription.seats, "invoice_id": invoice.id},
     )
     await repo.release_lease(session, sid, claim.until)
+
+
+def _still_ours(row: Reconciliation, charged: charging.Charged, claim: Claim) -> bool:
+    """Whether this outcome settles the row: a successful charge is recorded even when the
+    claim was lost, as long as the row is still INVOICING (nothing else recorded it)."""
+    if row.status is Status.INVOICING and (charged.paid or row.claimed_by == claim.worker_id):
+        return True
+    if charged.paid and row.status is not Status.PAID:
+        log.error(
+            "reconciliation %s: payment %s succeeded but the row is %s; reconcile it",
+            row.id,
+            charged.payment.ref if charged.payment else None,
+            row.status.value,
+        )
+    else:
+        log.warning("reconciliation %s: claim lost; outcome left to its holder", row.id)
+    return False
 
 
 async def _invoice_notices(

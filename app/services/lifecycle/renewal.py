@@ -13,7 +13,10 @@ Exactly once: a `Renewal` row per (subscription, new term start), created in the
 transaction with the invoice; the provider calls are keyed `renewal:<subscription>:<term
 start>` (the payment per attempt). A subscription renewed manually (an order) has moved its
 term_end, so it is no longer due. The subscription's order lease is held from the claim to
-the outcome, so no order changes it meanwhile (and the job skips it while an order holds it).
+the outcome, so no order changes it meanwhile (and the job skips it while an order holds it);
+it is renewed just before each charge, as a batch's charges run one after another. A PENDING
+renewal whose outcome was not recorded (the charge may have gone through) is never lapsed:
+orders are refused and expiry waits until a later round replays its keys and records it.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
     Claim,
     follow_up,
+    hold,
     isolated,
     notify,
     record,
@@ -97,6 +101,12 @@ class RenewalJob:
         return handled, claimed
 
     async def _charge(self, runtime: Runtime, work: Work, claim: Claim) -> None:
+        held = await self._hold(runtime, work, claim)
+        if held is None:
+            log.warning(
+                "renewal %s: claim lost before the charge; left to a later round", work.renewal_id
+            )
+            return
         try:
             async with asyncio.timeout(CHARGE_TIMEOUT.total_seconds()):
                 charged = await charging.charge(runtime, work.invoice_id, work.key, work.attempt)
@@ -110,7 +120,21 @@ class RenewalJob:
         if charged.paid:
             await _renew_at_provider(runtime, work)
         async with unit_of_work(runtime.sessions) as session:
-            await _record_outcome(session, work, charged, claim, runtime.clock.now())
+            await _record_outcome(session, work, charged, held, runtime.clock.now())
+
+    async def _hold(self, runtime: Runtime, work: Work, claim: Claim) -> Claim | None:
+        """Renew the item's claim and lease just before its charge (earlier charges of the
+        batch may have used up the round's lease)."""
+        async with unit_of_work(runtime.sessions) as session:
+            renewal = await session.get(Renewal, work.renewal_id, with_for_update=True)
+            assert renewal is not None
+            if renewal.status is not RenewalStatus.PENDING or renewal.claimed_by != claim.worker_id:
+                return None
+            now = runtime.clock.now()
+            held = await hold(session, work.subscription_id, claim, self.options, now)
+            if held is not None:
+                renewal.claimed_until = held.until
+            return held
 
 
 async def _leased(
@@ -129,10 +153,11 @@ async def _leased(
 async def _claim_one(
     session: AsyncSession, subscription: Subscription, now: datetime, claim: Claim
 ) -> Work | None:
-    if subscription.status is SubscriptionStatus.ACTIVE and not subscription.auto_renew:
-        await start_grace(session, subscription, now, reason="auto_renew_off")
-        return None
     renewal = await repo.renewal_of_term(session, subscription)
+    if renewal is None and not subscription.auto_renew:
+        if subscription.status is SubscriptionStatus.ACTIVE:
+            await start_grace(session, subscription, now, reason="auto_renew_off")
+        return None
     if renewal is None:
         try:
             renewal = await _price_and_invoice(session, subscription, now)
@@ -244,8 +269,7 @@ async def _record_outcome(
     subscription = await orders.subscription_for_update(session, work.subscription_id)
     renewal = await session.get(Renewal, work.renewal_id, with_for_update=True)
     assert renewal is not None
-    if renewal.status is not RenewalStatus.PENDING or renewal.claimed_by != claim.worker_id:
-        log.warning("renewal %s: claim lost; outcome left to its holder", renewal.id)
+    if not _still_ours(renewal, subscription, charged, claim):
         return
     invoice = await session.get(Invoice, work.invoice_id)
     assert invoice is not None
@@ -256,6 +280,29 @@ async def _record_outcome(
     else:
         await _declined(session, subscription, renewal, charged, now)
     await repo.release_lease(session, work.subscription_id, claim.until)
+
+
+def _still_ours(
+    renewal: Renewal, subscription: Subscription, charged: charging.Charged, claim: Claim
+) -> bool:
+    """Whether this outcome settles the renewal. A successful charge is recorded even when
+    the claim was lost, as long as nothing else settled the renewal (another holder replays
+    the same payment key, so it gets this payment and finds the renewal PAID)."""
+    unsettled = (
+        renewal.status is RenewalStatus.PENDING and subscription.term_end == renewal.term_start
+    )
+    if unsettled and (charged.paid or renewal.claimed_by == claim.worker_id):
+        return True
+    if charged.paid and renewal.status is not RenewalStatus.PAID:
+        log.error(
+            "renewal %s: payment %s succeeded but the renewal is %s; refund or reconcile it",
+            renewal.id,
+            charged.payment.ref if charged.payment else None,
+            renewal.status.value,
+        )
+    else:
+        log.warning("renewal %s: claim lost; outcome left to its holder", renewal.id)
+    return False
 
 
 async def _renewed(

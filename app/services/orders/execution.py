@@ -69,7 +69,11 @@ async def _reprice(
             session, principal, request, quoting_caller(principal), priced_on
         )
     except DomainError as error:
-        if error.code in (ErrorCode.NOT_FOUND, ErrorCode.PROMO_CODE_INVALID):
+        if error.code in (
+            ErrorCode.NOT_FOUND,
+            ErrorCode.PROMO_CODE_INVALID,
+            ErrorCode.ORDER_IN_PROGRESS,
+        ):
             raise
         raise DomainError(ErrorCode.QUOTE_STALE, f"{STALE.message} ({error.message})") from error
     quoted = {k: payload[k] for k in ("currency", "lines", "subtotal", "discount", "total")}

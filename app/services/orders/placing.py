@@ -31,6 +31,7 @@ from app.services import audit, quote_tokens
 from app.services.orders import execution
 from app.services.orders.context import OrderDeps
 from app.services.orders.errors import NotAllowed, PaymentDeclined
+from app.services.orders.in_flight import ensure_not_charging
 from app.services.orders.requests import OrderRequest
 from app.services.orders.state import load_target
 
@@ -72,6 +73,8 @@ async def place_order(
         if caller.self_service and target.partner_managed:
             raise MANAGED
         existing = await commerce.find_order(session, request.customer_id, key)
+        if existing is None:
+            await ensure_not_charging(session, target.subscription)
     if existing is None:
         quote_tokens.check_fresh(payload, deps.now())
         claimed = await _claim(deps, principal, request, payload, digest, key)

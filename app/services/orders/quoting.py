@@ -17,6 +17,7 @@ from app.domain.eligibility import Caller
 from app.domain.pricing import PricedOrder, QuoteLine, price_order
 from app.services import quote_tokens
 from app.services.orders.errors import NotAllowed
+from app.services.orders.in_flight import ensure_not_charging
 from app.services.orders.requests import OrderRequest
 from app.services.orders.state import (
     load_catalog,
@@ -47,6 +48,7 @@ async def price_request(
     session: AsyncSession, principal: Principal, request: OrderRequest, caller: Caller, on: date
 ) -> PricedOrder:
     target = await load_target(session, read_scope(principal), request)
+    await ensure_not_charging(session, target.subscription)
     catalog = await load_catalog(session, await order_currency(session, target))
     _, promotion = await load_promotion(session, request.promo_code)
     return price_order(

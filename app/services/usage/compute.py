@@ -8,8 +8,9 @@ with other minutes (or for another deployment) is IDEMPOTENCY_KEY_REUSED.
 
 Concurrent reports for one deployment take turns on its row lock (PostgreSQL `FOR UPDATE`;
 SQLite's write transaction is exclusive), so each one allocates from what the previous one
-committed and no minute is lost or counted twice. A deployment with no live subscription has
-no quota and no packs: its minutes are recorded as uncovered.
+committed and no minute is lost or counted twice. A deployment with no live subscription (its
+paid subscription or trial ended) is on the Free plan: the Free plan's quota, then the unexpired
+packs bought on its earlier subscriptions, as provisioning told the product.
 
 The event rows are the audit trail of usage (who reported, when, the request id); they are not
 copied into the audit log, which would double every write of this high-volume call. No
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,7 +114,7 @@ async def _record(
     assert deployment.id is not None
     today = now.date()
     month = await repo.lock_month(session, deployment.id, month_start(today), now)
-    packs = await _packs(session, subscription, lock=True)
+    packs = await _packs(session, deployment, subscription, today, lock=True)
     quota = await _quota(session, subscription)
     balances = pack_balances(packs)
     before = compute_figures(quota, month_usage(month), balances, today)
@@ -170,16 +171,22 @@ def _split(allocation: Allocation) -> dict[str, Any]:
 
 
 async def _packs(
-    session: AsyncSession, subscription: Subscription | None, *, lock: bool = False
+    session: AsyncSession,
+    deployment: Deployment,
+    subscription: Subscription | None,
+    today: date,
+    *,
+    lock: bool = False,
 ) -> list[ConsumablePurchase]:
     if subscription is None or subscription.id is None:
-        return []
+        assert deployment.id is not None
+        return await repo.deployment_compute_packs(session, deployment.id, today, lock=lock)
     return await repo.compute_packs(session, subscription.id, lock=lock)
 
 
 async def _quota(session: AsyncSession, subscription: Subscription | None) -> int:
     if subscription is None:
-        return 0
+        return await repo.free_plan_quota(session)
     return (await repo.plan_of(session, subscription)).compute_quota_minutes or 0
 
 
@@ -190,7 +197,7 @@ async def current_figures(
     assert deployment.id is not None
     today = now.date()
     month = await repo.month_of(session, deployment.id, month_start(today))
-    packs = await _packs(session, subscription)
+    packs = await _packs(session, deployment, subscription, today)
     quota = await _quota(session, subscription)
     return compute_figures(quota, month_usage(month), pack_balances(packs), today)
 

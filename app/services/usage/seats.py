@@ -1,11 +1,12 @@
 """seatUsageReport: the product reports a deployment's billable users (DOMAIN.md 5).
 
-The day's row (one per deployment and day) keeps the day's latest figure, so the same report
-twice, or one older than the day's figure, writes nothing. The deployment's live subscription
+The day's row (one per deployment and day) keeps the day's latest figure and its greatest one
+(which the quarterly reconciliation bills), so the same report twice, or one older than the
+day's latest and not above its greatest, writes nothing. The deployment's live subscription
 is locked first, as every writer of seat counts does; then its `seats_in_use` follows the
 latest report and `max_seats_used` every report dated in the current term. A deployment with
 no live subscription still gets its day recorded (history, e.g. while on Free or after an
-expiry): a subscription started later reads it in its usage charts.
+expiry); charts show a subscription only the days of its own lifetime.
 
 Moving into the seat alert zone notifies the customer's billing contacts once per term and
 seat count (app/domain/seat_reports.py)."""
@@ -41,6 +42,7 @@ class SeatReportResult:
     subscription: Subscription | None  # the live one, None when there is none
     day: SeatUsage  # the day's row as it stands after the report
     recorded: bool  # False: the day already held this report or a later one
+    figures: SeatFigures | None  # the live subscription's seat figures after the report
 
 
 async def report_seats(
@@ -59,13 +61,14 @@ async def report_seats(
     if found is None or found.id is None:
         raise UNKNOWN_DEPLOYMENT
     subscription = await repo.live_subscription(session, found.id, lock=True)
+    plan = await repo.plan_of(session, subscription) if subscription is not None else None
     recorded = await repo.record_seat_usage(
         session, found.id, report.day, report.billable_users, report.reported_at
     )
     if recorded:
         before = _state(subscription)
-        if subscription is not None:
-            await _apply(session, subscription, report, now)
+        if subscription is not None and plan is not None:
+            await _apply(session, subscription, plan, report, now)
         await audit.record(
             session,
             principal,
@@ -82,14 +85,18 @@ async def report_seats(
             attributed=audit.attribution(principal, None, request_id),
         )
     day = await repo.seat_usage_on(session, found.id, report.day)
-    return SeatReportResult(found, subscription, day, recorded)
+    figures = _figures(subscription, plan) if subscription is not None and plan else None
+    return SeatReportResult(found, subscription, day, recorded, figures)
 
 
 async def _apply(
-    session: AsyncSession, subscription: Subscription, report: SeatReport, now: datetime
+    session: AsyncSession,
+    subscription: Subscription,
+    plan: Product,
+    report: SeatReport,
+    now: datetime,
 ) -> None:
     """Seats in use and the term maximum after the report; a seat alert if it starts one."""
-    plan = await repo.plan_of(session, subscription)
     before = _figures(subscription, plan)
     latest = await repo.latest_seat_report_at(session, subscription.deployment_id)
     counts = counts_after(
