@@ -9,9 +9,12 @@ the caller's scope, as its packs do. Another tenant's usage is never read."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from app.auth.principals import PrincipalKind
@@ -44,6 +47,9 @@ def require_product(ctx: RequestContext) -> None:
         raise forbidden()
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True, slots=True)
 class ReportedSeatsView:
     """Only the figures the product needs: the service principal reads no tenant data."""
@@ -67,25 +73,37 @@ class ComputeReportView:
     subscription_number: str | None
 
 
-async def report_seats(
-    ctx: RequestContext, deployment: str, billable_users: int, reported_at: datetime
-) -> SeatReportView | DomainError:
+async def _reported(
+    ctx: RequestContext, work: Callable[[AsyncSession, datetime], Awaitable[T]]
+) -> T | DomainError:
+    """The product's report in one unit of work; a refusal changes nothing."""
     require_product(ctx)
     try:
         async with unit_of_work(ctx.runtime.sessions) as session:
-            found = await seats.report_seats(
-                session,
-                ctx.principal,
-                deployment=deployment,
-                billable_users=billable_users,
-                reported_at=reported_at,
-                now=ctx.runtime.clock.now(),
-                request_id=ctx.request_id,
-            )
+            return await work(session, ctx.runtime.clock.now())
     except NotAllowed as exc:
         raise forbidden() from exc
     except DomainError as error:
         return error
+
+
+async def report_seats(
+    ctx: RequestContext, deployment: str, billable_users: int, reported_at: datetime
+) -> SeatReportView | DomainError:
+    found = await _reported(
+        ctx,
+        lambda session, now: seats.report_seats(
+            session,
+            ctx.principal,
+            deployment=deployment,
+            billable_users=billable_users,
+            reported_at=reported_at,
+            now=now,
+            request_id=ctx.request_id,
+        ),
+    )
+    if isinstance(found, DomainError):
+        return found
     reported = None
     if found.subscription is not None and found.figures is not None:
         reported = ReportedSeatsView(found.subscription.number, found.figures)
@@ -95,22 +113,20 @@ async def report_seats(
 async def report_compute(
     ctx: RequestContext, deployment: str, event_id: str, minutes: int
 ) -> ComputeReportView | DomainError:
-    require_product(ctx)
-    try:
-        async with unit_of_work(ctx.runtime.sessions) as session:
-            found = await compute.report_compute(
-                session,
-                ctx.principal,
-                deployment=deployment,
-                event_id=event_id,
-                minutes=minutes,
-                now=ctx.runtime.clock.now(),
-                request_id=ctx.request_id,
-            )
-    except NotAllowed as exc:
-        raise forbidden() from exc
-    except DomainError as error:
-        return error
+    found = await _reported(
+        ctx,
+        lambda session, now: compute.report_compute(
+            session,
+            ctx.principal,
+            deployment=deployment,
+            event_id=event_id,
+            minutes=minutes,
+            now=now,
+            request_id=ctx.request_id,
+        ),
+    )
+    if isinstance(found, DomainError):
+        return found
     number = found.subscription.number if found.subscription is not None else None
     return ComputeReportView(found.event, found.duplicate, found.figures, number)
 

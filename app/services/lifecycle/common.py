@@ -120,3 +120,24 @@ async def isolated(session: AsyncSession, label: str, step: Callable[[], Awaitab
     except Exception:
         log.exception("%s failed; left due for a later round", label)
         return None
+
+
+def outcome_settles(
+    label: str,
+    *,
+    unsettled: bool,
+    paid_already: bool,
+    charged_paid: bool,
+    payment_ref: str | None,
+    ours: bool,
+) -> bool:
+    """Whether a charge's outcome may be recorded on its row (a renewal, a reconciliation).
+    A successful charge is recorded even when the claim was lost, as long as nothing else
+    settled the row (another holder replays the same payment key and finds it settled)."""
+    if unsettled and (charged_paid or ours):
+        return True
+    if charged_paid and not paid_already:
+        log.error("%s: payment %s succeeded but the row is settled otherwise", label, payment_ref)
+    else:
+        log.warning("%s: claim lost; outcome left to its holder", label)
+    return False

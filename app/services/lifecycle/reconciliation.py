@@ -57,6 +57,7 @@ from app.services.lifecycle.common import (
     hold,
     isolated,
     notify,
+    outcome_settles,
     record,
     touch,
 )
@@ -324,20 +325,14 @@ async def _invoiced(
 
 
 def _still_ours(row: Reconciliation, charged: charging.Charged, claim: Claim) -> bool:
-    """Whether this outcome settles the row: a successful charge is recorded even when the
-    claim was lost, as long as the row is still INVOICING (nothing else recorded it)."""
-    if row.status is Status.INVOICING and (charged.paid or row.claimed_by == claim.worker_id):
-        return True
-    if charged.paid and row.status is not Status.PAID:
-        log.error(
-            "reconciliation %s: payment %s succeeded but the row is %s; reconcile it",
-            row.id,
-            charged.payment.ref if charged.payment else None,
-            row.status.value,
-        )
-    else:
-        log.warning("reconciliation %s: claim lost; outcome left to its holder", row.id)
-    return False
+    return outcome_settles(
+        f"reconciliation {row.id}",
+        unsettled=row.status is Status.INVOICING,
+        paid_already=row.status is Status.PAID,
+        charged_paid=charged.paid,
+        payment_ref=charged.payment.ref if charged.payment else None,
+        ours=row.claimed_by == claim.worker_id,
+    )
 
 
 async def _invoice_notices(

@@ -49,6 +49,7 @@ from app.services.lifecycle.common import (
     hold,
     isolated,
     notify,
+    outcome_settles,
     record,
     summary,
     touch,
@@ -285,24 +286,15 @@ async def _record_outcome(
 def _still_ours(
     renewal: Renewal, subscription: Subscription, charged: charging.Charged, claim: Claim
 ) -> bool:
-    """Whether this outcome settles the renewal. A successful charge is recorded even when
-    the claim was lost, as long as nothing else settled the renewal (another holder replays
-    the same payment key, so it gets this payment and finds the renewal PAID)."""
-    unsettled = (
-        renewal.status is RenewalStatus.PENDING and subscription.term_end == renewal.term_start
+    return outcome_settles(
+        f"renewal {renewal.id}",
+        unsettled=renewal.status is RenewalStatus.PENDING
+        and subscription.term_end == renewal.term_start,
+        paid_already=renewal.status is RenewalStatus.PAID,
+        charged_paid=charged.paid,
+        payment_ref=charged.payment.ref if charged.payment else None,
+        ours=renewal.claimed_by == claim.worker_id,
     )
-    if unsettled and (charged.paid or renewal.claimed_by == claim.worker_id):
-        return True
-    if charged.paid and renewal.status is not RenewalStatus.PAID:
-        log.error(
-            "renewal %s: payment %s succeeded but the renewal is %s; refund or reconcile it",
-            renewal.id,
-            charged.payment.ref if charged.payment else None,
-            renewal.status.value,
-        )
-    else:
-        log.warning("renewal %s: claim lost; outcome left to its holder", renewal.id)
-    return False
 
 
 async def _renewed(
