@@ -143,11 +143,11 @@ def _license_public_key(settings: Settings, args: argparse.Namespace) -> int:
 
 def _register_documents(settings: Settings, args: argparse.Namespace) -> int:
     """All or nothing: one invalid file and nothing is registered (exit status 1)."""
-    from app.services.trusted_documents import register_in_database
-    from schema.document_files import InvalidDocuments, load_documents
+    from app.main import checked_documents
+    from app.services.trusted_documents import InvalidDocuments, register_in_database
 
     try:
-        sources = load_documents(args.folder, settings)
+        sources = checked_documents(args.folder, settings)
     except InvalidDocuments as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         print("nothing registered", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,8 +19,10 @@ from app.http.request_id import HEADER as REQUEST_ID_HEADER
 from app.http.request_id import RequestIdMiddleware
 from app.http.time_limit import TimeLimit
 from app.runtime import Runtime, build_runtime
+from app.services.trusted_documents import DocumentSource
 from app.services.worker.in_process import running_worker
 from schema.build import build_schema
+from schema.document_files import load_documents
 from schema.view import GraphQLView
 
 
@@ -77,3 +80,9 @@ def _middleware(settings: Settings) -> list[Middleware]:
         )
     stack.append(Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes))
     return stack
+
+
+def checked_documents(folder: Path, settings: Settings) -> list[DocumentSource]:
+    """The `.graphql` files under `folder`, validated against this app's schema and limits
+    (for `fulfillment documents register`); raises InvalidDocuments."""
+    return load_documents(folder, settings)

@@ -9,15 +9,9 @@ from pathlib import Path
 from graphql import GraphQLError, OperationDefinitionNode, parse, specified_rules, validate
 
 from app.config import Settings
-from app.services.trusted_documents import DocumentSource
+from app.services.trusted_documents import DocumentSource, InvalidDocuments
 from schema.build import build_schema
 from schema.limits import EdgeLimits, validation_rules
-
-
-class InvalidDocuments(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def load_documents(folder: Path, settings: Settings) -> list[DocumentSource]:

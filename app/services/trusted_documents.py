@@ -70,6 +70,14 @@ class TrustedDocumentCache:
             entries.popitem(last=False)
 
 
+class InvalidDocuments(Exception):
+    """Documents that cannot be registered: every problem, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 @dataclass(frozen=True)
 class DocumentSource:
     name: str

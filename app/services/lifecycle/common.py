@@ -7,14 +7,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principals import Principal, PrincipalKind
 from app.db.repositories import lifecycle as repo
-from app.db.tables import Subscription
+from app.db.tables import Reconciliation, Renewal, Subscription
+from app.db.unit_of_work import unit_of_work
 from app.domain.enums import NotificationKind
+from app.runtime import Runtime
 from app.services import audit, notifications, outbox
 from app.services.worker.options import WorkerOptions
 
@@ -52,6 +55,30 @@ async def hold(
     if not await repo.renew_lease(session, subscription_id, claim.until, renewed.until):
         return None
     return renewed
+
+
+async def hold_item(
+    runtime: Runtime,
+    options: WorkerOptions,
+    item: tuple[type[Renewal] | type[Reconciliation], int],
+    open_status: StrEnum,
+    subscription_id: int,
+    claim: Claim,
+) -> Claim | None:
+    """Just before an item's charge (earlier charges of the batch may have used up the
+    round's lease): renew its claim and the subscription's lease; None when either was lost."""
+    table, row_id = item
+    async with unit_of_work(runtime.sessions) as session:
+        row: Renewal | Reconciliation | None = await session.get(
+            table, row_id, with_for_update=True
+        )
+        assert row is not None
+        if row.status != open_status or row.claimed_by != claim.worker_id:
+            return None
+        held = await hold(session, subscription_id, claim, options, runtime.clock.now())
+        if held is not None:
+            row.claimed_until = held.until
+        return held
 
 
 async def follow_up(session: AsyncSession, subscription_id: int, key: str, now: datetime) -> None:

@@ -54,7 +54,7 @@ from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
     Claim,
     follow_up,
-    hold,
+    hold_item,
     isolated,
     notify,
     outcome_settles,
@@ -131,17 +131,10 @@ class ReconciliationJob:
             await _invoiced(session, work, charged, held, runtime.clock.now())
 
     async def _hold(self, runtime: Runtime, work: Work, claim: Claim) -> Claim | None:
-        """Renew the item's claim and lease just before its charge."""
-        async with unit_of_work(runtime.sessions) as session:
-            row = await session.get(Reconciliation, work.reconciliation_id, with_for_update=True)
-            assert row is not None
-            if row.status is not Status.INVOICING or row.claimed_by != claim.worker_id:
-                return None
-            now = runtime.clock.now()
-            held = await hold(session, work.subscription_id, claim, self.options, now)
-            if held is not None:
-                row.claimed_until = held.until
-            return held
+        item = (Reconciliation, work.reconciliation_id)
+        return await hold_item(
+            runtime, self.options, item, Status.INVOICING, work.subscription_id, claim
+        )
 
 
 async def _schedule_term(session: AsyncSession, subscription: Subscription, now: datetime) -> None:

@@ -46,7 +46,7 @@ from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
     Claim,
     follow_up,
-    hold,
+    hold_item,
     isolated,
     notify,
     outcome_settles,
@@ -124,18 +124,10 @@ class RenewalJob:
             await _record_outcome(session, work, charged, held, runtime.clock.now())
 
     async def _hold(self, runtime: Runtime, work: Work, claim: Claim) -> Claim | None:
-        """Renew the item's claim and lease just before its charge (earlier charges of the
-        batch may have used up the round's lease)."""
-        async with unit_of_work(runtime.sessions) as session:
-            renewal = await session.get(Renewal, work.renewal_id, with_for_update=True)
-            assert renewal is not None
-            if renewal.status is not RenewalStatus.PENDING or renewal.claimed_by != claim.worker_id:
-                return None
-            now = runtime.clock.now()
-            held = await hold(session, work.subscription_id, claim, self.options, now)
-            if held is not None:
-                renewal.claimed_until = held.until
-            return held
+        item = (Renewal, work.renewal_id)
+        return await hold_item(
+            runtime, self.options, item, RenewalStatus.PENDING, work.subscription_id, claim
+        )
 
 
 async def _leased(
