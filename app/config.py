@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, ge=1, le=100)
     max_query_aliases: int = Field(default=30, ge=0, le=1000)
     max_query_tokens: int = Field(default=2000, ge=100, le=100_000)
+    # Fields once fragments are spread, and pairs of one field selected twice at one place.
+    max_query_fields: int = Field(default=2000, ge=100, le=100_000)
+    max_query_repeated_pairs: int = Field(default=500, ge=0, le=100_000)
     max_query_cost: int = Field(default=5000, ge=1)
     # Each principal (or client address, when anonymous) spends query cost from this budget.
     rate_limit_points: int = Field(default=50_000, ge=1)

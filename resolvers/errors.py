@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from graphql import GraphQLError
+from collections.abc import Collection
+
+from graphql import GraphQLError, Node
 
 from app.domain.errors import ErrorCode
 
 
 class PublicError(GraphQLError):
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message, extensions={"code": code.value})
+    def __init__(
+        self, code: ErrorCode, message: str, nodes: Collection[Node] | Node | None = None
+    ) -> None:
+        super().__init__(message, nodes, extensions={"code": code.value})
         self.code = code
 
 

@@ -17,10 +17,11 @@ from schema import fastpath
 from schema.budget import BudgetStore, InMemoryBudgets
 from schema.cost import CostCache
 from schema.limits import (
+    DocumentValidator,
     EdgeLimits,
     LimitedParserCache,
+    LimitedValidation,
     OperationBudget,
-    RuledValidationCache,
     validation_rules,
 )
 from schema.masking import MaskWithRequestId, log_unexpected
@@ -58,6 +59,7 @@ def build_schema(
     production = settings.is_production if production is None and settings else bool(production)
     limits = EdgeLimits.of(settings)
     rules = validation_rules(limits, production=production)
+    validator = DocumentValidator(limits, hide_messages=production, maxsize=256)
     budgets = budgets or InMemoryBudgets(limits.rate_limit_points, limits.rate_limit_window)
     costs = CostCache(maxsize=256)
     mode = settings.trusted_documents if settings else TrustedDocumentsMode.OFF
@@ -66,9 +68,11 @@ def build_schema(
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: TrustedDocuments(mode=mode, cache=documents),
         lambda: LimitedParserCache(maxsize=256, max_tokens=limits.max_tokens),
-        lambda: RuledValidationCache(maxsize=256, rules=rules),
+        lambda: LimitedValidation(validator=validator, rules=rules),
         NoNulText,  # after validation: a document it refuses never executes
-        lambda: OperationBudget(max_cost=limits.max_cost, budgets=budgets, costs=costs),
+        lambda: OperationBudget(
+            max_cost=limits.max_cost, budgets=budgets, costs=costs, production=production
+        ),
         lambda: MaskWithRequestId(
             should_mask_error=lambda error: not is_public(error), hide_suggestions=production
         ),

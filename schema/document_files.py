@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphql import GraphQLError, OperationDefinitionNode, parse, specified_rules, validate
+from graphql import GraphQLError, OperationDefinitionNode, parse, specified_rules
 
 from app.config import Settings
 from app.services.trusted_documents import DocumentSource, InvalidDocuments
 from schema.build import build_schema
-from schema.limits import EdgeLimits, validation_rules
+from schema.limits import DocumentValidator, EdgeLimits, validation_rules
 
 
 def load_documents(folder: Path, settings: Settings) -> list[DocumentSource]:
@@ -39,13 +39,15 @@ def load_documents(folder: Path, settings: Settings) -> list[DocumentSource]:
 
 
 class DocumentChecker:
-    """Parses with the token limit and validates with the rules a request meets."""
+    """Parses with the token limit, then checks the size limits and validates with the
+    rules a request meets, in the same order; the operator sees the full messages."""
 
     def __init__(self, settings: Settings) -> None:
         self.schema = build_schema(settings)._schema
         self.limits = EdgeLimits.of(settings)
         rules = validation_rules(self.limits, production=settings.is_production)
-        self.rules = [*specified_rules, *rules]
+        self.rules = (*specified_rules, *rules)
+        self.validator = DocumentValidator(self.limits, hide_messages=False)
 
     def problems(self, text: str) -> list[str]:
         try:
@@ -54,7 +56,8 @@ class DocumentChecker:
             return [_describe(error)]
         if not any(isinstance(d, OperationDefinitionNode) for d in document.definitions):
             return ["no operation in the document"]
-        return [_describe(error) for error in validate(self.schema, document, self.rules)]
+        errors = self.validator.validate(self.schema, document, self.rules)
+        return [_describe(error) for error in errors]
 
 
 def _describe(error: GraphQLError) -> str:

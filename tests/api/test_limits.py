@@ -20,6 +20,7 @@ from app.domain.enums import TokenKind
 from app.main import create_app
 from app.providers.registry import build_providers
 from app.runtime import build_runtime
+from schema import limits
 from schema.build import schema as default_schema
 from schema.cost import PageSizeOutOfRange, operation_cost
 from tests.api.conftest import StatementCounter
@@ -320,10 +321,17 @@ async def test_a_repeated_query_is_parsed_and_validated_once(
     assert all("errors" not in body for body in bodies)
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)
     assert len(validations) == 1
-    # A refused document is cached too, and refused the same way every time.
+    # A document over the size limits never reaches graphql-core's validation; its refusal
+    # is cached too, and the same every time.
+    measured: list[object] = []
+    measure = limits.measure
+    monkeypatch.setattr(
+        limits, "measure", lambda document: measured.append(document) or measure(document)
+    )
     deep = _nested_invoices(5)
     assert [_code(await api.query(deep)) for _ in range(2)] == ["QUERY_TOO_COMPLEX"] * 2
-    assert len(validations) == 2
+    assert len(validations) == 1
+    assert len(measured) == 1
 
 
 async def test_cost_is_counted_per_request_from_the_cached_document(

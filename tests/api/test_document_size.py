@@ -1,0 +1,212 @@
+"""The expanded size of a document is bounded before validation walks it (schema.document_size).
+
+The audit's fragment explosion (each fragment spreads the previous one twice, 2^k fields
+once expanded) froze a server: strawberry's depth and alias rules re-walked every spread.
+Wide documents (one field repeated hundreds of times, hundreds of fragments selecting the
+same field) cost graphql-core's OverlappingFieldsCanBeMerged seconds, within the token
+limit. Each is now refused with QUERY_TOO_COMPLEX in milliseconds, for every principal, on
+the request path and in `fulfillment documents register`.
+
+Without the bound these requests do not finish (2^30 steps), so each runs under `deadline`,
+which interrupts the test's own thread instead of letting it hang.
+"""
+
+from __future__ import annotations
+
+import gc
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+import pytest
+from graphql import parse
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.extensions.max_aliases import count_fields_with_alias
+
+from app.config import Settings
+from app.domain.enums import TokenKind
+from schema.document_files import DocumentChecker
+from schema.document_size import measure, repeated_pairs
+from tests.support import factories as f
+from tests.support.graphql import Api, api_token, user_token
+
+LIMIT_MS = 100
+# A wide document is near the 2000-token limit: parsing it alone takes tens of ms of CPU on
+# a loaded machine. Without the bound each took from 0.5 s to several seconds.
+WIDE_LIMIT_MS = 250
+
+
+class Deadline(BaseException):
+    """Not an Exception: nothing on the request path may catch it and answer instead."""
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise Deadline(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def bomb(levels: int) -> str:
+    lines = [f"query {{ ...F{levels} }}", "fragment F0 on Query { __typename }"]
+    lines += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
+    return "\n".join(lines)
+
+
+def repeated_field(times: int) -> str:
+    return "{ " + " ".join("products { code }" for _ in range(times)) + " }"
+
+
+def same_field_in_many_fragments(count: int) -> str:
+    spreads = " ".join(f"...F{i}" for i in range(count))
+    fragments = "\n".join(
+        f"fragment F{i} on Query {{ products {{ code code }} }}" for i in range(count)
+    )
+    return f"{{ {spreads} }}\n{fragments}"
+
+
+def one_fragment_spread_many_times(count: int) -> str:
+    spreads = " ".join("...A" for _ in range(count))
+    return f"{{ {spreads} }} fragment A on Query {{ products {{ code name tags }} }}"
+
+
+WIDE = {
+    "one field 490 times": repeated_field(490),
+    "the same field in 150 fragments": same_field_in_many_fragments(150),
+    "one fragment spread 600 times": one_fragment_spread_many_times(600),
+}
+
+
+async def _principal_tokens(db: AsyncSession, settings: Settings) -> dict[str, str | None]:
+    customer = await f.customer(db)
+    partner = await f.partner(db)
+    return {
+        "anonymous": None,
+        "customer user": user_token(settings, await f.user(db, customer)),
+        "partner": await api_token(db, TokenKind.PARTNER, partner.id),
+        "admin": await api_token(db, TokenKind.ADMIN),
+        "product service": await api_token(db, TokenKind.SERVICE),
+    }
+
+
+async def _timed(api: Api, query: str, token: str | None) -> tuple[dict[str, Any], float]:
+    """The answer and the CPU time this process spent on it (other processes' load on a
+    shared machine does not count). Collected first, so that a collection of the whole test
+    session's heap does not land in the measurement."""
+    gc.collect()
+    began = time.process_time()
+    with deadline(5):
+        response = await api.post(query, token=token)
+    elapsed_ms = (time.process_time() - began) * 1000
+    body: dict[str, Any] = response.json()
+    return body, elapsed_ms
+
+
+async def test_a_thirty_level_fragment_bomb_is_refused_at_once_for_every_principal(
+    api: Api, db: AsyncSession, settings: Settings
+) -> None:
+    tokens = await _principal_tokens(db, settings)
+    query = bomb(30)
+    assert len(query) < 1300
+    for principal, token in tokens.items():
+        body, elapsed_ms = await _timed(api, query, token)
+
+        assert elapsed_ms < LIMIT_MS, (principal, elapsed_ms)
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX"}, principal
+        assert error["message"] == (
+            f"This document selects {3 * 2**30 - 1} fields once its fragments are spread; "
+            "the most allowed is 2000."
+        )
+        assert body["extensions"]["rateLimit"]["cost"] == 0  # nothing spent
+
+
+@pytest.mark.parametrize("shape", WIDE)
+async def test_wide_documents_within_the_token_limit_are_refused_at_once(
+    api: Api, db: AsyncSession, shape: str
+) -> None:
+    admin = await api_token(db, TokenKind.ADMIN)
+
+    body, elapsed_ms = await _timed(api, WIDE[shape], admin)
+
+    assert elapsed_ms < WIDE_LIMIT_MS, elapsed_ms
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
+    assert "the most allowed is" in error["message"]
+
+
+async def test_a_document_under_the_bounds_still_runs(api: Api) -> None:
+    # A field repeated a few times at one place and a fragment spread twice: what clients do.
+    query = "{ products { code } products { code name } ...A ...A } fragment A on Query { products { code } }"
+
+    assert "errors" not in await api.query(query)
+
+
+async def test_an_unknown_fragment_is_a_validation_error_not_a_crash(api: Api) -> None:
+    body = await api.query("{ ...Nope }")
+
+    assert body["errors"] == [
+        {
+            "message": "Unknown fragment 'Nope'.",
+            "locations": [{"line": 1, "column": 6}],
+            "extensions": {"code": "VALIDATION"},
+        }
+    ]
+
+
+def test_registering_a_bomb_is_refused_as_fast(settings: Settings) -> None:
+    checker = DocumentChecker(settings)
+    gc.collect()
+    began = time.process_time()
+    with deadline(5):
+        problems = [checker.problems(text) for text in (bomb(30), *WIDE.values())]
+    elapsed_ms = (time.process_time() - began) * 1000
+
+    assert elapsed_ms < LIMIT_MS + len(WIDE) * WIDE_LIMIT_MS
+    assert all(len(found) == 1 and "the most allowed is" in found[0] for found in problems)
+
+
+def test_the_measure_counts_each_fragment_once() -> None:
+    size = measure(parse(bomb(30)))
+
+    # 2^30 fields in the operation, 2^i more in each fragment definition F<i>.
+    assert size.fields == 2**30 + sum(2**i for i in range(31)) == 3 * 2**30 - 1
+    assert size.operations[0].size.depth == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ a: products { b: code } c: products { code } }",
+        "query Q { ...F ...F } fragment F on Query { x: products { y: code } }",
+        "{ viewer { ... on Viewer { n: name } } } query Two { t: __typename }",
+    ],
+)
+def test_aliases_are_counted_as_strawberrys_rule_counted_them(query: str) -> None:
+    document = parse(query)
+    fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
+    operations = [d for d in document.definitions if d.kind == "operation_definition"]
+
+    assert measure(document).aliases == sum(
+        count_fields_with_alias(operation, fragments) for operation in operations
+    )
+
+
+def test_repeated_pairs_count_selections_of_one_response_path() -> None:
+    # products x3 at the root: 3 pairs; products.code x3 (one per products): 3 pairs;
+    # `name` once, `n: products` a path of its own.
+    query = "{ products { code } products { code name } ...A n: products { code } } fragment A on Query { products { code } }"
+
+    assert repeated_pairs(parse(query)) == 3 + 3
