@@ -84,7 +84,7 @@ def large_document(target_tokens: int = 2000) -> str:
 
 
 def bomb(levels: int) -> str:
-    lines = ["query { ...F%d }" % levels, "fragment F0 on Query { __typename }"]
+    lines = [f"query {{ ...F{levels} }}", "fragment F0 on Query { __typename }"]
     lines += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
     return "\n".join(lines)
 

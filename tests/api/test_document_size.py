@@ -13,23 +13,26 @@ which interrupts the test's own thread instead of letting it hang.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import httpx
 import pytest
-from graphql import parse
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions.max_aliases import count_fields_with_alias
 
 from app.config import Settings
 from app.domain.enums import TokenKind
 from schema.document_files import DocumentChecker
-from schema.document_size import measure, repeated_pairs
+from tests.scaling.server import serving
 from tests.support import factories as f
 from tests.support.graphql import Api, api_token, user_token
 
@@ -149,7 +152,10 @@ async def test_wide_documents_within_the_token_limit_are_refused_at_once(
 
 async def test_a_document_under_the_bounds_still_runs(api: Api) -> None:
     # A field repeated a few times at one place and a fragment spread twice: what clients do.
-    query = "{ products { code } products { code name } ...A ...A } fragment A on Query { products { code } }"
+    query = (
+        "{ products { code } products { code name } ...A ...A }"
+        " fragment A on Query { products { code } }"
+    )
 
     assert "errors" not in await api.query(query)
 
@@ -178,35 +184,42 @@ def test_registering_a_bomb_is_refused_as_fast(settings: Settings) -> None:
     assert all(len(found) == 1 and "the most allowed is" in found[0] for found in problems)
 
 
-def test_the_measure_counts_each_fragment_once() -> None:
-    size = measure(parse(bomb(30)))
+async def test_healthz_answers_while_bombs_are_refused(tmp_path: Path) -> None:
+    """A real server (`fulfillment serve`, production profile): bombs sent on several
+    connections at once are refused while /healthz keeps answering. Without the bound the
+    first bomb holds the event loop and /healthz times out."""
+    env = {
+        "ENVIRONMENT": "production",
+        "JWT_SECRET": "s" * 40,
+        "LICENSE_SIGNING_KEY": _license_key(),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+    }
+    log = tmp_path / "server.log"
+    async with (
+        serving([], env, log) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=2.0) as client,
+    ):
 
-    # 2^30 fields in the operation, 2^i more in each fragment definition F<i>.
-    assert size.fields == 2**30 + sum(2**i for i in range(31)) == 3 * 2**30 - 1
-    assert size.operations[0].size.depth == 1
+        async def refuse_bomb() -> dict[str, Any]:
+            response = await client.post("/graphql", json={"query": bomb(30)})
+            body: dict[str, Any] = response.json()
+            return body
+
+        async def health() -> float:
+            await asyncio.sleep(0.01)
+            began = time.perf_counter()
+            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            return time.perf_counter() - began
+
+        answers = await asyncio.gather(
+            *(refuse_bomb() for _ in range(8)), *(health() for _ in range(4))
+        )
+
+    bodies, pauses = answers[:8], answers[8:]
+    assert all(b["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX" for b in bodies)
+    assert max(pauses) < 1.0, pauses
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "{ a: products { b: code } c: products { code } }",
-        "query Q { ...F ...F } fragment F on Query { x: products { y: code } }",
-        "{ viewer { ... on Viewer { n: name } } } query Two { t: __typename }",
-    ],
-)
-def test_aliases_are_counted_as_strawberrys_rule_counted_them(query: str) -> None:
-    document = parse(query)
-    fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
-    operations = [d for d in document.definitions if d.kind == "operation_definition"]
-
-    assert measure(document).aliases == sum(
-        count_fields_with_alias(operation, fragments) for operation in operations
-    )
-
-
-def test_repeated_pairs_count_selections_of_one_response_path() -> None:
-    # products x3 at the root: 3 pairs; products.code x3 (one per products): 3 pairs;
-    # `name` once, `n: products` a path of its own.
-    query = "{ products { code } products { code name } ...A n: products { code } } fragment A on Query { products { code } }"
-
-    assert repeated_pairs(parse(query)) == 3 + 3
+def _license_key() -> str:
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.tables import AuditEvent, Subscription
 from app.domain.enums import TokenKind
+from tests.api.conftest import StatementCounter
 from tests.support import factories as f
 from tests.support.graphql import Api, api_token, error_codes
 
@@ -101,3 +102,72 @@ async def test_an_escaped_character_other_than_nul_still_runs(db: AsyncSession, 
     body = await api.data(f'{{ subscription(number: "{number}") {{ number }} }}', token=admin)
     assert body == {"subscription": {"number": sub.number}}
     assert await db.get(Subscription, sub.id) is not None
+
+
+# Text lengths (schema.request_values): a 0.9 MB search string reached SQLite as a LIKE
+# pattern it refuses, and came back INTERNAL.
+
+SEARCH = "query ($q: String) { customers(first: 5, search: $q) { nodes { name } } }"
+
+
+def _beyond_authentication(statements: list[str]) -> list[str]:
+    return [s for s in statements if "api_token" not in s and "SAVEPOINT" not in s]
+
+
+async def test_a_search_longer_than_200_characters_is_refused_before_anything_runs(
+    db: AsyncSession, api: Api, sql_statements: StatementCounter
+) -> None:
+    admin = await api_token(db, TokenKind.ADMIN)
+    headers = {"Authorization": f"Bearer {admin}", **GRAPHQL_RESPONSE}
+    sql_statements.reset()
+
+    as_variable = await api.client.post(
+        "/graphql", json={"query": SEARCH, "variables": {"q": "a" * 900_000}}, headers=headers
+    )
+    literal = '{ customers(search: "' + "b" * 201 + '") { nodes { name } } }'
+    in_the_document = await api.client.post("/graphql", json={"query": literal}, headers=headers)
+
+    for response, column in ((as_variable, 42), (in_the_document, 13)):
+        assert response.status_code == 400
+        assert response.json()["errors"] == [
+            {
+                "message": "`search` may be at most 200 characters long.",
+                "locations": [{"line": 1, "column": column}],
+                "extensions": {"code": "VALIDATION"},
+            }
+        ]
+    assert _beyond_authentication(sql_statements.statements) == []
+    ok = await api.query(SEARCH, {"q": "c" * 200}, admin)
+    assert "errors" not in ok and ok["data"] == {"customers": {"nodes": []}}
+
+
+async def test_other_text_is_bounded_too_and_the_body_beyond_that(
+    db: AsyncSession, api: Api
+) -> None:
+    admin = await api_token(db, TokenKind.ADMIN)
+    sub = await f.subscription(db, await f.customer(db), auto_renew=True)
+    number = "query ($n: String) { subscription(number: $n) { id } }"
+    mutation = """mutation ($id: ID!, $reason: String) {
+      subscriptionSetAutoRenew(id: $id, autoRenew: false, reason: $reason) { __typename }
+    }"""
+
+    long_number = await api.query(number, {"n": "9" * 1001}, admin)
+    long_reason = await api.query(
+        mutation, {"id": _encoded(f"Subscription:{sub.id}"), "reason": "r" * 16_385}, admin
+    )
+    too_big = await api.client.post(
+        "/graphql",
+        json={"query": SEARCH, "variables": {"q": "a" * (1024 * 1024)}},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+
+    assert [e["message"] for e in long_number["errors"]] == [
+        "`number` may be at most 1000 characters long."
+    ]
+    assert [e["message"] for e in long_reason["errors"]] == [
+        "`reason` may be at most 16384 characters long."
+    ]
+    assert error_codes(long_number) == error_codes(long_reason) == ["VALIDATION"]
+    await db.refresh(sub)
+    assert sub.auto_renew is True
+    assert too_big.status_code == 413

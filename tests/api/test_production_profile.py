@@ -4,6 +4,7 @@ internal errors that carry the request id of their log line, no development secr
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from app.providers.registry import build_providers
 from app.runtime import build_runtime
 from resolvers import catalog
 from schema import limits
+from schema.build import build_schema
 from tests.api.conftest import StatementCounter
 from tests.support.graphql import Api
 
@@ -90,23 +92,67 @@ async def test_graphiql_is_off(prod: Api, api: Api) -> None:
     assert (await api.client.get("/graphql", headers=html)).status_code == 200
 
 
-MISSPELT = [
-    "{ prodcts { code } }",
-    "{ products(tgs: []) { code } }",
-    "{ invoices(filter: { status: [PAYED] }) { nodes { number } } }",
+# What a schema-guessing tool (clairvoyance) sends with introspection off.
+PROBES = [
+    "{ prodcts { code } }",  # a misspelt root field
+    "{ products { seats } }",  # a field of another type
+    '{ subscription(number: "A-S1") { seatz } }',  # a misspelt field close to a real one
+    "{ customer { name } }",  # a required argument left out
+    "{ products(tgs: []) { code } }",  # a misspelt argument
+    "{ ...X } fragment X on Subscriptoin { number }",  # a fragment on an unknown type
+    "{ invoices(filter: { status: [PAYED] }) { nodes { number } } }",  # a misspelt enum value
     "query($f: InvoiceFiltr) { invoices(filter: $f) { nodes { number } } }",
+    "{ products }",  # a selection left out
 ]
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
 
-@pytest.mark.parametrize("query", MISSPELT)
-async def test_validation_errors_give_no_suggestions(prod: Api, api: Api, query: str) -> None:
-    production = _messages(await prod.query(query))
-    development = _messages(await api.query(query))
+def _schema_names() -> set[str]:
+    names: set[str] = set()
+    for type_ in build_schema()._schema.type_map.values():
+        names.add(type_.name)
+        for field in getattr(type_, "fields", {}).values():
+            names.update(getattr(field, "args", {}))
+        names.update(getattr(type_, "fields", {}))
+        names.update(getattr(type_, "values", {}))
+    return {name for name in names if not name.startswith("__")}
 
-    assert production
-    assert not any("Did you mean" in message for message in production), production
-    assert any("Did you mean" in message for message in development), development
-    assert [message.split(" Did you mean")[0] for message in development] == production
+
+SCHEMA_NAMES = _schema_names()
+
+
+def _disclosed(message: str, request: str) -> set[str]:
+    """Schema names in the message that the request itself does not contain."""
+    asked = set(_NAME.findall(request))
+    return {name for name in _NAME.findall(message) if name in SCHEMA_NAMES - asked}
+
+
+@pytest.mark.parametrize("query", PROBES)
+async def test_validation_errors_name_nothing_the_request_did_not(
+    prod: Api, api: Api, query: str
+) -> None:
+    production = (await prod.query(query))["errors"]
+    development = (await api.query(query))["errors"]
+
+    assert production and len(production) == len(development)
+    for hidden, helpful in zip(production, development, strict=True):
+        assert _disclosed(hidden["message"], query) == set(), hidden
+        assert hidden["message"] == "The document is not valid for this API."
+        assert hidden["extensions"] == helpful["extensions"] == {"code": "VALIDATION"}
+        assert hidden["locations"] == helpful["locations"]
+        assert _disclosed(helpful["message"], query), helpful  # development helps
+
+
+async def test_a_variable_error_names_nothing_the_request_did_not(prod: Api, api: Api) -> None:
+    query = "mutation ($input: OrderInput!) { orderQuote(input: $input) { __typename } }"
+    variables = {"input": {"subscriptionId": "x"}}
+
+    [hidden] = (await prod.query(query, variables))["errors"]
+    [helpful] = (await api.query(query, variables))["errors"]
+
+    assert hidden["message"] == "Variable '$input' has invalid value."
+    assert hidden["extensions"] == helpful["extensions"] == {"code": "VALIDATION"}
+    assert _disclosed(helpful["message"], query + str(variables)), helpful
 
 
 async def test_a_variable_with_a_misspelt_enum_value_gives_no_suggestion(prod: Api) -> None:

@@ -16,7 +16,12 @@ from tests.fuzz.cases import FuzzCase
 
 REQUEST_ERRORS: dict[str | None, str] = {
     "QUERY_TOO_COMPLEX": "depth, aliases, tokens or cost over the edge limits",
-    "VALIDATION": "a page size (`first`) outside 1..100, or text with a NUL character",
+    "VALIDATION": "a page size (`first`) outside 1..100, a variable of the wrong type, "
+    "text with a NUL character or longer than its limit",
+}
+INVALID_DOCUMENT_ERRORS: dict[str | None, str] = {
+    "VALIDATION": "graphql-core's validation (schema.limits codes its errors)",
+    None: "the parser",
 }
 FIELD_ERRORS: dict[str | None, str] = {
     "UNAUTHENTICATED": "an anonymous caller asks for more than the catalog and `viewer`",
@@ -54,7 +59,7 @@ def judge(case: FuzzCase, principal: str, response: httpx.Response) -> list[Find
     if response.status_code == 400:
         if "data" in body or not body.get("errors"):
             return [finding("a 400 with data, or without errors")]
-        allowed = REQUEST_ERRORS if case.valid else {None: "graphql-core's validation"}
+        allowed = REQUEST_ERRORS if case.valid else INVALID_DOCUMENT_ERRORS
         return [finding(problem) for problem in _request_problems(body["errors"], allowed)]
     if not case.valid:
         return [finding("a document that breaks the spec was executed")]
