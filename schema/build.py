@@ -17,12 +17,9 @@ from schema import fastpath
 from schema.budget import BudgetStore, InMemoryBudgets
 from schema.cost import CostCache
 from schema.limits import (
-    DocumentValidator,
     EdgeLimits,
     LimitedParserCache,
-    LimitedValidation,
     OperationBudget,
-    validation_rules,
 )
 from schema.masking import MaskWithRequestId, log_unexpected
 from schema.mutation import Mutation
@@ -32,6 +29,7 @@ from schema.query import Query
 # Concrete types reached only through the Node interface must be listed explicitly.
 from schema.subscriptions import AddOnPurchase
 from schema.trusted_documents import TrustedDocuments
+from schema.validation import DocumentValidator, LimitedValidation, validation_rules
 
 
 class Schema(strawberry.Schema):
@@ -58,7 +56,7 @@ def build_schema(
     this process unless a shared store is handed in."""
     production = settings.is_production if production is None and settings else bool(production)
     limits = EdgeLimits.of(settings)
-    rules = validation_rules(limits, production=production)
+    rules = validation_rules(production=production)
     validator = DocumentValidator(limits, hide_messages=production, maxsize=256)
     budgets = budgets or InMemoryBudgets(limits.rate_limit_points, limits.rate_limit_window)
     costs = CostCache(maxsize=256)

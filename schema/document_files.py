@@ -11,7 +11,8 @@ from graphql import GraphQLError, OperationDefinitionNode, parse, specified_rule
 from app.config import Settings
 from app.services.trusted_documents import DocumentSource, InvalidDocuments
 from schema.build import build_schema
-from schema.limits import DocumentValidator, EdgeLimits, validation_rules
+from schema.limits import EdgeLimits
+from schema.validation import DocumentValidator, validation_rules
 
 
 def load_documents(folder: Path, settings: Settings) -> list[DocumentSource]:
@@ -45,7 +46,7 @@ class DocumentChecker:
     def __init__(self, settings: Settings) -> None:
         self.schema = build_schema(settings)._schema
         self.limits = EdgeLimits.of(settings)
-        rules = validation_rules(self.limits, production=settings.is_production)
+        rules = validation_rules(production=settings.is_production)
         self.rules = (*specified_rules, *rules)
         self.validator = DocumentValidator(self.limits, hide_messages=False)
 

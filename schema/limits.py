@@ -6,9 +6,8 @@ the caller's budget once the variables are known. Each refusal is a top-level er
 `extensions.code` (`QUERY_TOO_COMPLEX`, `VALIDATION` for a variable, a text or a page size,
 `RATE_LIMITED`).
 
-`LimitedParserCache` gives the parser its token limit; `LimitedValidation` checks the size
-and validates, remembered per document (the rule classes are built once per schema, so the
-cache key stays equal).
+`LimitedParserCache` gives the parser its token limit; schema.validation checks the size
+and validates; `OperationBudget` does the rest.
 """
 
 from __future__ import annotations
@@ -16,28 +15,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
-from graphql import (
-    ASTValidationRule,
-    DocumentNode,
-    GraphQLError,
-    GraphQLSchema,
-    Node,
-    get_operation_ast,
-)
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql import GraphQLError, get_operation_ast
 from strawberry.extensions import ParserCache, SchemaExtension
-from strawberry.schema.schema import validate_document
 
 from app.config import Settings
 from app.domain.errors import ErrorCode
 from resolvers.errors import PublicError
 from schema.budget import Budget, BudgetStore
 from schema.cost import CostCache, PageSizeOutOfRange, operation_cost
-from schema.document_size import measure, repeated_pairs
 from schema.edge import OperationRecord, before_execution, budget_key, operation_record
 from schema.request_values import text_too_long, variable_errors
 
@@ -76,10 +64,12 @@ class EdgeLimits:
 
 def with_extensions(error: GraphQLError, **extensions: Any) -> GraphQLError:
     """A copy of the error with more extensions (cached validation errors stay untouched)."""
-    return _copy(error, error.message, {**(error.extensions or {}), **extensions})
+    return copy_error(error, error.message, {**(error.extensions or {}), **extensions})
 
 
-def _copy(error: GraphQLError, message: str, extensions: dict[str, Any] | None) -> GraphQLError:
+def copy_error(
+    error: GraphQLError, message: str, extensions: dict[str, Any] | None
+) -> GraphQLError:
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -89,93 +79,6 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, Any] | None) 
         original_error=error.original_error,
         extensions=extensions,
     )
-
-
-class _IntrospectionRule(NoSchemaIntrospectionCustomRule):
-    """Coded, so its message (which names only the requested field) survives production."""
-
-    def report_error(self, error: GraphQLError) -> None:
-        super().report_error(with_extensions(error, code=ErrorCode.VALIDATION.value))
-
-
-def validation_rules(limits: EdgeLimits, *, production: bool) -> list[type[ASTValidationRule]]:
-    """Rules beyond graphql-core's; depth and aliases are checked before validation
-    (`size_refusals`). Built once per schema, so ValidationCache keys stay equal."""
-    return [_IntrospectionRule] if production else []
-
-
-def size_refusals(document: DocumentNode, limits: EdgeLimits) -> list[GraphQLError]:
-    """The expanded size, depth, aliases and repeated selections against the limits: linear
-    in the document's text, so it runs before validation, which walks the expanded one."""
-    try:
-        size = measure(document)
-        if size.fields > limits.max_fields:
-            return [
-                _too_complex(
-                    f"This document selects {size.fields} fields once its fragments are spread; "
-                    f"the most allowed is {limits.max_fields}."
-                )
-            ]
-        refusals = [
-            _too_complex(
-                f"'{o.name}' exceeds maximum operation depth of {limits.max_depth}", o.node
-            )
-            for o in size.operations
-            if o.size.depth > limits.max_depth + 1  # strawberry's count: 0 for the top level
-        ]
-        if size.aliases > limits.max_aliases:
-            refusals.append(
-                _too_complex(f"{size.aliases} aliases found. Allowed: {limits.max_aliases}")
-            )
-        pairs = 0 if refusals else repeated_pairs(document)
-    except RecursionError:
-        return [_too_complex("This document is nested too deeply.")]
-    if pairs > limits.max_repeated_pairs:
-        refusals.append(
-            _too_complex(
-                f"This document selects fields again where they are already selected: {pairs} "
-                f"pairs of repeated selections; the most allowed is {limits.max_repeated_pairs}. "
-                "Select each field once at each place."
-            )
-        )
-    return refusals
-
-
-def _too_complex(message: str, node: Node | None = None) -> GraphQLError:
-    return GraphQLError(message, node, extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value})
-
-
-HIDDEN_VALIDATION_MESSAGE = "The document is not valid for this API."
-
-
-class DocumentValidator:
-    """The edge's size limits, then validation (graphql-core's rules with strawberry's and
-    ours), for requests and for `fulfillment documents register` alike. Validation errors
-    get `extensions.code` VALIDATION; with `hide_messages` (production) their messages are
-    replaced by one that names nothing, since they would confirm field, argument and type
-    names to a caller who cannot introspect. `cached` is the same, remembered per document."""
-
-    def __init__(self, limits: EdgeLimits, *, hide_messages: bool, maxsize: int = 256) -> None:
-        self.limits = limits
-        self.hide_messages = hide_messages
-        self.cached = lru_cache(maxsize=maxsize)(self.validate)
-
-    def validate(
-        self,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        rules: tuple[type[ASTValidationRule], ...],
-    ) -> list[GraphQLError]:
-        refusals = size_refusals(document, self.limits)
-        if refusals:
-            return refusals
-        return [self._coded(error) for error in validate_document(schema, document, rules)]
-
-    def _coded(self, error: GraphQLError) -> GraphQLError:
-        if (error.extensions or {}).get("code") is not None:
-            return error
-        message = HIDDEN_VALIDATION_MESSAGE if self.hide_messages else error.message
-        return _copy(error, message, {"code": ErrorCode.VALIDATION.value})
 
 
 class LimitedParserCache(ParserCache):
@@ -201,28 +104,6 @@ def _token_coded(error: GraphQLError) -> GraphQLError:
     if error.original_error is None and "Document contains more than" in error.message:
         return with_extensions(error, code=ErrorCode.QUERY_TOO_COMPLEX.value)
     return error
-
-
-class LimitedValidation(SchemaExtension):
-    """The validation step: DocumentValidator.cached with the edge's rules added (what
-    AddValidationRules did in a hook of its own). The rule classes are the same objects
-    every request, so the cache hits for a repeated document."""
-
-    def __init__(
-        self, *, validator: DocumentValidator, rules: list[type[ASTValidationRule]]
-    ) -> None:
-        self.validator = validator
-        self.rules = tuple(rules)
-
-    def on_validate(self) -> Iterator[None]:
-        execution = self.execution_context
-        assert execution.graphql_document is not None
-        execution.pre_execution_errors = self.validator.cached(
-            execution.schema._schema,
-            execution.graphql_document,
-            execution.validation_rules + self.rules,
-        )
-        yield
 
 
 def _refusal(code: ErrorCode, message: str, **extensions: Any) -> PublicError:

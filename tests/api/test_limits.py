@@ -20,7 +20,7 @@ from app.domain.enums import TokenKind
 from app.main import create_app
 from app.providers.registry import build_providers
 from app.runtime import build_runtime
-from schema import limits
+from schema import validation
 from schema.build import schema as default_schema
 from schema.cost import PageSizeOutOfRange, operation_cost
 from tests.api.conftest import StatementCounter
@@ -324,9 +324,9 @@ async def test_a_repeated_query_is_parsed_and_validated_once(
     # A document over the size limits never reaches graphql-core's validation; its refusal
     # is cached too, and the same every time.
     measured: list[object] = []
-    measure = limits.measure
+    measure = validation.measure
     monkeypatch.setattr(
-        limits, "measure", lambda document: measured.append(document) or measure(document)
+        validation, "measure", lambda document: measured.append(document) or measure(document)
     )
     deep = _nested_invoices(5)
     assert [_code(await api.query(deep)) for _ in range(2)] == ["QUERY_TOO_COMPLEX"] * 2
