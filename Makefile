@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-pg lint sdl bench bench-pg clean
+.PHONY: install run test test-pg lint sdl bench bench-pg bench-validation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -47,6 +47,10 @@ bench: $(STAMP)
 
 bench-pg: $(STAMP)
 	$(BIN)/python -m bench.run --subscriptions 50 --requests 2000 --database-url $(PG_TEST_URL) $(BENCH_ARGS)
+
+# What checking a document costs (parse, size limits, validation) and the fragment bomb.
+bench-validation: $(STAMP)
+	$(BIN)/python -m bench.validation --bomb-levels 10 16 20 30
 
 clean:
 	rm -rf $(VENV) fulfillment.db

@@ -8,6 +8,9 @@ an empty bench database (SQLite in a temporary directory), CPU time of this proc
   type, spread on several aliased connections), with a text the process has not seen each
   time (so parse, validation and cost run) and with the same text again (every cache hits);
   the difference is what parsing, validating and costing it costs.
+- `validation only`: the schema's validation step alone on the parsed large document
+  (size limits and every rule, no cache), median of `--requests` runs: the figure to
+  compare before and after a change of the rules, without HTTP, auth or parsing noise.
 - `bomb k`: `fragment F<i> on Query { ...F<i-1> ...F<i-1> }` up to F<k> (the audit's fragment
   explosion, 2^k fields once expanded), a new text each time.
 
@@ -19,19 +22,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from graphql import GraphQLObjectType, TokenKind, get_named_type, is_leaf_type
+from graphql import (
+    DocumentNode,
+    GraphQLObjectType,
+    TokenKind,
+    get_named_type,
+    is_leaf_type,
+    parse,
+    specified_rules,
+)
 from graphql.language import Lexer, Source
+from strawberry.schema.schema import validate_document
 
+from app.config import Settings
 from app.db.engine import create_session_factory
 from app.main import create_app
 from app.runtime import build_runtime
 from bench.database import bench_database
 from schema.build import build_schema
+from schema.limits import EdgeLimits
 
 _TYPES = ("Subscription", "Invoice", "Customer", "Product", "AddOnPurchase")
 
@@ -89,6 +104,34 @@ def bomb(levels: int) -> str:
     return "\n".join(lines)
 
 
+def validation_step(settings: Settings) -> Callable[[DocumentNode], list[Any]]:
+    """The production schema's validation step, as this checkout defines it: the size limits
+    then the rules (schema.validation), or, in code from before it, graphql-core's rules with
+    strawberry's depth and alias rules (schema.limits.validation_rules)."""
+    schema = build_schema(settings)._schema
+    limits = EdgeLimits.of(settings)
+    try:
+        from schema.validation import DocumentValidator, validation_rules
+    except ImportError:  # the code before schema.validation
+        from schema.limits import validation_rules as old_rules
+
+        rules = (*specified_rules, *old_rules(limits, production=True))  # type: ignore[call-arg]
+        return lambda document: validate_document(schema, document, rules)
+    validator = DocumentValidator(limits, hide_messages=True)
+    rules = (*specified_rules, *validation_rules(production=True))
+    return lambda document: validator.validate(schema, document, rules)
+
+
+def _validation_ms(settings: Settings, text: str, count: int) -> float:
+    step, document = validation_step(settings), parse(text)
+    spent = []
+    for _ in range(count):
+        began = time.process_time()
+        step(document)
+        spent.append((time.process_time() - began) * 1000)
+    return statistics.median(spent)
+
+
 async def _cpu_ms(run: Callable[[int], Awaitable[Any]], count: int) -> float:
     began = time.process_time()
     for index in range(count):
@@ -127,6 +170,8 @@ async def measure(levels: list[int], requests: int) -> list[str]:
                 lines.append(f"  same text (all caches hit)  {warm:8.2f} ms CPU per request")
                 lines.append(f"  new text each time          {new:8.2f} ms CPU per request")
                 lines.append(f"  parse + limits + validation {new - warm:8.2f} ms")
+                validation = _validation_ms(database.settings, large, requests)
+                lines.append(f"  validation only (median)    {validation:8.2f} ms CPU")
                 for level in levels:
                     body = await post(bomb(level) + "\n# warm-up")
                     spent = await _cpu_ms(lambda i, k=level: post(f"{bomb(k)}\n# {i}"), 3)

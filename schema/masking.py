@@ -1,7 +1,8 @@
 """What a client may learn from an error. Unexpected errors reach it as "Unexpected error."
-with the request id that the log line carrying the traceback also has; in production,
-validation messages lose graphql-core's "Did you mean ...?" hints, which would otherwise
-spell out the schema to a caller who cannot introspect it."""
+with the request id that the log line carrying the traceback also has. In production,
+validation messages are replaced by a generic one (schema.validation) and every other
+message loses graphql-core's "Did you mean ...?" hints, which would otherwise spell out the
+schema to a caller who cannot introspect it."""
 
 from __future__ import annotations
 
