@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.config import Settings, TrustedDocumentsMode
@@ -15,6 +16,7 @@ from app.services.trusted_documents import TrustedDocumentCache
 from resolvers.errors import is_public
 from schema import fastpath
 from schema.budget import BudgetStore, InMemoryBudgets
+from schema.common import SCALARS
 from schema.cost import CostCache
 from schema.limits import (
     EdgeLimits,
@@ -73,7 +75,13 @@ def build_schema(
             should_mask_error=lambda error: not is_public(error), hide_suggestions=production
         ),
     ]
-    built = Schema(query=Query, mutation=Mutation, types=[AddOnPurchase], extensions=extensions)
+    built = Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[AddOnPurchase],
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALARS),
+    )
     fastpath.install(built)
     return built
 
