@@ -38,15 +38,17 @@ def _parse_minor_units(value: object) -> int:
     elif isinstance(value, int) and not isinstance(value, bool):
         parsed = value
     else:
-        raise ValueError(f"MinorUnits must be a string of digits, like \"3480000\": {value!r}")
+        raise ValueError(f'MinorUnits must be a string of digits, like "3480000": {value!r}')
     if not MIN_MINOR_UNITS <= parsed <= MAX_MINOR_UNITS:
         raise ValueError(f"MinorUnits must fit in a signed 64-bit integer: {value!r}")
     return parsed
 
 
 def _parse_minor_units_literal(node: ValueNode, _variables: Any = None) -> int:
-    if isinstance(node, StringValueNode | IntValueNode):
-        return _parse_minor_units(node.value if isinstance(node, StringValueNode) else int(node.value))
+    if isinstance(node, StringValueNode):
+        return _parse_minor_units(node.value)
+    if isinstance(node, IntValueNode):
+        return _parse_minor_units(int(node.value))
     raise ValueError("MinorUnits must be a string of digits or an Int literal")
 
 
