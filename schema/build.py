@@ -16,7 +16,6 @@ from app.services.trusted_documents import TrustedDocumentCache
 from resolvers.errors import is_public
 from schema import fastpath
 from schema.budget import BudgetStore, InMemoryBudgets
-from schema.common import SCALARS
 from schema.cost import CostCache
 from schema.limits import (
     EdgeLimits,
@@ -26,6 +25,7 @@ from schema.limits import (
     validation_rules,
 )
 from schema.masking import MaskWithRequestId, log_unexpected
+from schema.minor_units import SCALARS
 from schema.mutation import Mutation
 from schema.nul_text import NoNulText
 from schema.query import Query
