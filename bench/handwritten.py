@@ -49,7 +49,8 @@ def _gid(type_name: str, pk: int) -> str:
 
 def _money(amount: int, currency: str, *fields: str) -> dict[str, Any]:
     money = Money(amount, currency)
-    values = {"amount": money.amount, "currency": money.currency, "formatted": money.formatted}
+    # MinorUnits: the amount as a string of digits, as the API serves it.
+    values = {"amount": str(money.amount), "currency": money.currency, "formatted": money.formatted}
     return {name: values[name] for name in fields}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.config import Settings, TrustedDocumentsMode
@@ -22,6 +23,7 @@ from schema.limits import (
     OperationBudget,
 )
 from schema.masking import MaskWithRequestId, log_unexpected
+from schema.minor_units import SCALARS
 from schema.mutation import Mutation
 from schema.nul_text import NoNulText
 from schema.query import Query
@@ -75,7 +77,13 @@ def build_schema(
             should_mask_error=lambda error: not is_public(error), hide_suggestions=production
         ),
     ]
-    built = Schema(query=Query, mutation=Mutation, types=[AddOnPurchase], extensions=extensions)
+    built = Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[AddOnPurchase],
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALARS),
+    )
     fastpath.install(built)
     return built
 

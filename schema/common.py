@@ -10,6 +10,7 @@ import strawberry
 from app.db.pagination import Page
 from app.domain.money import Money as DomainMoney
 from resolvers.ids import to_cursor
+from schema.minor_units import MinorUnits
 
 T = TypeVar("T")
 
@@ -21,7 +22,7 @@ class Node:
 
 @strawberry.type(description="An amount in minor units (cents) of an ISO 4217 currency.")
 class Money:
-    amount: int
+    amount: MinorUnits
     currency: str
 
     @strawberry.field
@@ -31,7 +32,7 @@ class Money:
 
     @classmethod
     def of(cls, amount: int, currency: str) -> Money:
-        return cls(amount=amount, currency=currency)
+        return cls(amount=MinorUnits(amount), currency=currency)
 
 
 @strawberry.type

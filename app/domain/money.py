@@ -7,6 +7,9 @@ from typing import Self
 
 from app.domain.errors import DomainError, ErrorCode
 
+# Amounts are stored as signed 64-bit integers (BIGINT) and carried as such by the API.
+MIN_MINOR_UNITS = -(2**63)
+MAX_MINOR_UNITS = 2**63 - 1
 DEFAULT_MINOR_UNIT_EXPONENT = 2
 MINOR_UNIT_EXPONENTS: dict[str, int] = {"JPY": 0, "KRW": 0}
 CURRENCY_SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}

@@ -303,7 +303,7 @@ def _writes(tenant: str) -> dict[str, Op]:
         f"orderQuote{at}": Op(
             QUOTE,
             lambda w, t: {"input": _add_seat(w, t)},
-            lambda w, t: result("Quote", lambda v: v["total"]["amount"] > 0),
+            lambda w, t: result("Quote", lambda v: int(v["total"]["amount"]) > 0),
             tenant,
         ),
         f"orderPlace{at}": Op(

@@ -101,7 +101,7 @@ async def test_a_list_answers_what_each_item_answers_alone(
         {
             "position": 1,
             "description": "Line 1",
-            "amount": {"amount": 3_000, "currency": "USD", "formatted": "$30.00"},
+            "amount": {"amount": "3000", "currency": "USD", "formatted": "$30.00"},
         }
     ]
     assert newest["payments"] == [{"status": "SUCCEEDED", "amount": {"formatted": "$30.00"}}]

@@ -8,6 +8,7 @@ from app.domain.enums import SubscriptionStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import (
     MAX_ACTIONS,
+    MAX_PACKS,
     MAX_SEATS,
     AddAddOn,
     AddSeats,
@@ -34,32 +35,58 @@ MID_TERM = date(2026, 7, 2)
 PREMIUM = subscription()
 
 
-def _with_quantity(quantity: int) -> list[OrderAction]:
+def _with_seats(seats: int) -> list[OrderAction]:
     return [
-        CreateSubscription("premium", quantity),
-        AddSeats(quantity),
-        AddAddOn("duo_pro", quantity),
-        BuyPack("compute_minutes_1000", quantity),
-        Renew(quantity),
+        CreateSubscription("premium", seats),
+        AddSeats(seats),
+        AddAddOn("duo_pro", seats),
+        Renew(seats),
     ]
 
 
-@pytest.mark.parametrize(
-    "action", [*_with_quantity(0), *_with_quantity(-1), *_with_quantity(MAX_SEATS + 1)]
-)
-def test_quantities_must_be_positive_and_bounded(action: OrderAction) -> None:
+@pytest.mark.parametrize("action", [*_with_seats(0), *_with_seats(-1)])
+def test_seats_must_be_positive(action: OrderAction) -> None:
     message = refused_with(V, action, sub=PREMIUM, today=MID_TERM)
-    assert message == "Seats and quantities must be between 1 and 100,000."
+    assert message == "Seats must be at least 1."
 
 
-def test_quantity_of_max_seats_is_accepted() -> None:
-    order = price(BuyPack("compute_minutes_1000", MAX_SEATS), sub=PREMIUM, today=MID_TERM)
-    assert order.total == MAX_SEATS * 1_000
+@pytest.mark.parametrize("action", _with_seats(MAX_SEATS + 1))
+def test_seats_beyond_the_product_maximum_are_refused(action: OrderAction) -> None:
+    message = refused_with(ErrorCode.SEAT_LIMIT_EXCEEDED, action, sub=PREMIUM, today=MID_TERM)
+    assert message == "A subscription has at most 1,000,000 seats; contact sales for more."
+
+
+@pytest.mark.parametrize("quantity", [0, -1, MAX_PACKS + 1])
+def test_pack_quantities_must_be_positive_and_bounded(quantity: int) -> None:
+    action = BuyPack("compute_minutes_1000", quantity)
+    message = refused_with(V, action, sub=PREMIUM, today=MID_TERM)
+    assert message == "Pack quantities must be between 1 and 100,000."
+
+
+def test_quantity_of_max_packs_is_accepted() -> None:
+    order = price(BuyPack("compute_minutes_1000", MAX_PACKS), sub=PREMIUM, today=MID_TERM)
+    assert order.total == 100_000 * 1_000
 
 
 def test_seats_after_adding_are_bounded() -> None:
-    message = refused_with(V, AddSeats(MAX_SEATS - 9), sub=PREMIUM, today=MID_TERM)
-    assert message == "A subscription has at most 100,000 seats."
+    message = refused_with(
+        ErrorCode.SEAT_LIMIT_EXCEEDED, AddSeats(MAX_SEATS - 9), sub=PREMIUM, today=MID_TERM
+    )
+    assert message == "A subscription has at most 1,000,000 seats; contact sales for more."
+
+
+def test_the_largest_order_fits_in_64_bits_with_room_to_spare() -> None:
+    # MAX_SEATS Ultimate seats, as many Duo Enterprise seats, and MAX_PACKS storage packs,
+    # for a full term: 10^6 x 118,800 + 10^6 x 46,800 + 10^5 x 6,000 cents.
+    created = price(
+        CreateSubscription("ultimate", MAX_SEATS),
+        AddAddOn("duo_enterprise", MAX_SEATS),
+        BuyPack("storage_10gib", MAX_PACKS),
+        sub=None,
+        today=date(2026, 1, 1),
+    )
+    assert created.total == 118_800_000_000 + 46_800_000_000 + 600_000_000
+    assert created.total * 1_000_000 < 2**63  # a million such terms would still fit
 
 
 @pytest.mark.parametrize("count", [0, MAX_ACTIONS + 1])

@@ -56,6 +56,12 @@ def test_renewal_seats(seats: int | None, billable: int, expected: int) -> None:
     assert _renew(subscription(billable_users=billable), seats) == [expected]
 
 
+def test_usage_above_the_order_seat_limit_is_renewed_not_refused() -> None:
+    # The limit is on what an order buys; seats in use are billed: 1,200,000 x 34,800.
+    sub = subscription(seats=900_000, billable_users=1_200_000, max_seats_used=1_200_000)
+    assert _renew(sub) == [41_760_000_000]
+
+
 def test_renewal_seats_below_billable_users() -> None:
     message = refused_with(
         ErrorCode.SEATS_BELOW_BILLABLE_USERS, Renew(7), sub=subscription(), today=IN_WINDOW

@@ -437,3 +437,29 @@ async def test_the_billing_provider_subscription_renews_with_it(
         ("premium", 11, 34_800)
     ]
     assert (await reload(db, sub)).sync_status == "SYNCED"
+
+
+async def test_a_renewal_beyond_2_31_cents_is_invoiced_and_charged(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    # 30,000 Ultimate seats x 118,800 = 3,564,000,000 and 25,000 Duo Enterprise seats x 46,800
+    # = 1,170,000,000: 4,734,000,000 cents, past the 32-bit columns PostgreSQL had.
+    sub = await subscribed(db, "ultimate", seats=30_000)
+    await f.add_on(db, sub, "duo_enterprise", 25_000)
+
+    handled = await run_at(runtime, clock, at(TERM_END))
+
+    assert handled["renewals"] == 1
+    sub = await reload(db, sub)
+    assert (sub.status, sub.term_start, sub.seats) == ("ACTIVE", TERM_END, 30_000)
+    [invoice] = await invoices_of(db, sub)
+    assert (invoice.status, invoice.total, invoice.amount_paid) == (
+        InvoiceStatus.PAID,
+        4_734_000_000,
+        4_734_000_000,
+    )
+    assert [line[1:] for line in await lines_of(db, invoice)] == [
+        (30_000, 118_800, 3_564_000_000),
+        (25_000, 46_800, 1_170_000_000),
+    ]
+    assert await ledger(db) == (1, [(4_734_000_000, "SUCCEEDED")])

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db.types import enum_field, json_field, timestamp_field, utcnow
+from app.db.types import enum_field, json_field, minor_units_field, timestamp_field, utcnow
 from app.domain.enums import (
     InvoiceLineKind,
     InvoiceStatus,
@@ -53,9 +53,9 @@ class Order(SQLModel, table=True):
     quote_digest: str = Field(max_length=64)
     actions: list[dict[str, Any]] = json_field(default_factory=list)
     currency: str = Field(max_length=3)
-    subtotal: int
-    discount: int = 0
-    total: int
+    subtotal: int = minor_units_field()
+    discount: int = minor_units_field(default=0)
+    total: int = minor_units_field()
     placed_by: str = Field(max_length=200)
     # Whoever set this (and it has not passed) is executing the order; others wait or replay.
     processing_until: datetime | None = timestamp_field(default=None)
@@ -74,11 +74,11 @@ class Invoice(SQLModel, table=True):
     subscription_id: int | None = Field(default=None, foreign_key="subscription.id", index=True)
     order_id: int | None = Field(default=None, foreign_key="order.id")
     currency: str = Field(max_length=3)
-    subtotal: int
-    discount: int = 0
-    tax: int = 0
-    total: int
-    amount_paid: int = 0
+    subtotal: int = minor_units_field()
+    discount: int = minor_units_field(default=0)
+    tax: int = minor_units_field(default=0)
+    total: int = minor_units_field()
+    amount_paid: int = minor_units_field(default=0)
     status: InvoiceStatus = enum_field(InvoiceStatus, index=True)
     issued_on: date
     due_on: date
@@ -97,8 +97,8 @@ class InvoiceLine(SQLModel, table=True):
     description: str = Field(max_length=500)
     product_id: int | None = Field(default=None, foreign_key="product.id")
     quantity: int
-    unit_amount: int
-    amount: int
+    unit_amount: int = minor_units_field()
+    amount: int = minor_units_field()
     period_start: date | None = None
     period_end: date | None = None
 
@@ -108,7 +108,7 @@ class Payment(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     invoice_id: int = Field(foreign_key="invoice.id", index=True)
-    amount: int
+    amount: int = minor_units_field()
     currency: str = Field(max_length=3)
     status: PaymentStatus = enum_field(PaymentStatus)
     failure_code: str | None = Field(default=None, max_length=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db.types import enum_field, json_field
+from app.db.types import enum_field, json_field, minor_units_field
 from app.domain.enums import BillingPeriod, ProductKind
 
 
@@ -35,5 +35,5 @@ class Price(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     product_id: int = Field(foreign_key="product.id", index=True)
     currency: str = Field(max_length=3)
-    amount: int
+    amount: int = minor_units_field()
     period: BillingPeriod = enum_field(BillingPeriod)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db.types import json_field, timestamp_field
+from app.db.types import json_field, minor_units_field, timestamp_field
 
 
 class Promotion(SQLModel, table=True):
@@ -28,7 +28,7 @@ class Promotion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True)
     percent_off: int | None = None
-    amount_off: int | None = None
+    amount_off: int | None = minor_units_field(default=None)
     currency: str | None = Field(default=None, max_length=3)
     expires_on: date | None = None
     max_redemptions: int | None = None

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db.types import enum_field, json_field, timestamp_field, utcnow
+from app.db.types import enum_field, json_field, minor_units_field, timestamp_field, utcnow
 from app.domain.lifecycle import LifecycleEventKind, RenewalStatus
 from app.domain.reconciliation import ReconciliationStatus
 
@@ -36,7 +36,7 @@ class Reconciliation(SQLModel, table=True):
     paid_seats: int | None = None
     max_seats_used: int | None = None
     overage_seats: int | None = None
-    amount: int | None = None
+    amount: int | None = minor_units_field(default=None)
     # At the invoice: the seats still owed (seats bought meanwhile are not billed).
     billed_seats: int | None = None
     invoice_id: int | None = Field(default=None, foreign_key="invoice.id")

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db.types import json_field, timestamp_field, utcnow
+from app.db.types import json_field, minor_units_field, timestamp_field, utcnow
 
 
 class LedgerAccount(SQLModel, table=True):
@@ -49,8 +49,8 @@ class LedgerInvoice(SQLModel, table=True):
     account_ref: str = Field(max_length=64, index=True)
     subscription_ref: str | None = Field(default=None, max_length=64)
     currency: str = Field(max_length=3)
-    total: int
-    balance: int
+    total: int = minor_units_field()
+    balance: int = minor_units_field()
     status: str = Field(max_length=32)
     issued_on: date
     due_on: date
@@ -63,7 +63,7 @@ class LedgerPayment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(max_length=64, unique=True)
     invoice_ref: str = Field(max_length=64, index=True)
-    amount: int
+    amount: int = minor_units_field()
     currency: str = Field(max_length=3)
     status: str = Field(max_length=32)
     failure_code: str | None = Field(default=None, max_length=64)
@@ -113,7 +113,7 @@ class CrmOpportunityRecord(SQLModel, table=True):
     account_ref: str = Field(max_length=64, index=True)
     name: str = Field(max_length=200)
     stage: str = Field(max_length=64)
-    amount: int
+    amount: int = minor_units_field()
     currency: str = Field(max_length=3)
     close_on: date | None = None
     idempotency_key: str | None = Field(default=None, max_length=200, unique=True)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db.types import enum_field, timestamp_field, utcnow
+from app.db.types import enum_field, minor_units_field, timestamp_field, utcnow
 from app.domain.enums import (
     Channel,
     ConsumableKind,
@@ -104,7 +104,7 @@ class ConsumablePurchase(SQLModel, table=True):
     packs: int
     units: int
     units_used: int = 0
-    amount: int
+    amount: int = minor_units_field()
     currency: str = Field(max_length=3)
     purchased_on: date
     expires_on: date

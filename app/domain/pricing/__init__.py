@@ -4,6 +4,7 @@ from app.domain.pricing.catalog import Catalog, CatalogItem
 from app.domain.pricing.engine import price_order
 from app.domain.pricing.model import (
     MAX_ACTIONS,
+    MAX_PACKS,
     MAX_SEATS,
     TERM_MONTHS,
     AddAddOn,
@@ -22,6 +23,7 @@ from app.domain.promotions import Promotion
 
 __all__ = [
     "MAX_ACTIONS",
+    "MAX_PACKS",
     "MAX_SEATS",
     "TERM_MONTHS",
     "AddAddOn",

@@ -19,20 +19,19 @@ from app.domain.pricing.catalog import CatalogItem
 from app.domain.pricing.context import Context, Step
 from app.domain.pricing.lines import count, prorated_line
 from app.domain.pricing.model import (
-    MAX_SEATS,
     AddAddOn,
     AddSeats,
     ChangePlan,
     QuoteLine,
     SubscriptionSnapshot,
 )
+from app.domain.pricing.validation import check_seat_limit
 
 
 def add_seats(ctx: Context, state: SubscriptionSnapshot, action: AddSeats) -> Step:
     ctx.check(check_add_seats, state)
     seats = state.seats + action.seats
-    if seats > MAX_SEATS:
-        raise DomainError(ErrorCode.VALIDATION, f"A subscription has at most {MAX_SEATS:,} seats.")
+    check_seat_limit(seats)
     plan = ctx.plan(state.plan_code)
     line = prorated_line(
         plan, action.seats, count(action.seats, "additional seat"), state, ctx.today

@@ -12,7 +12,11 @@ from app.domain.enums import (
 )
 
 TERM_MONTHS = 12
-MAX_SEATS = 100_000
+# The most seats a subscription may reach through orders: beyond it is a sales contract.
+# 1,000,000 Ultimate seats with every add-on for a term is under 2 x 10^11 cents, far inside
+# the signed 64 bits that amounts are stored and served in (about 9.2 x 10^18).
+MAX_SEATS = 1_000_000
+MAX_PACKS = 100_000  # packs of one kind bought in one action
 MAX_ACTIONS = 10
 
 
