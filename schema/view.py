@@ -31,6 +31,7 @@ from app.auth.tokens import InvalidCredentials
 from app.domain.errors import ErrorCode
 from app.http.errors import HttpErrorCode, error_body
 from app.http.graphiql import graphiql_page
+from app.http.links import base_url
 from app.http.request_id import request_id_from, request_id_of
 from app.runtime import Runtime
 from resolvers.context import RequestContext
@@ -122,6 +123,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         )
         client_host = request.client.host if request.client else None
         context = EdgeContext(runtime, principal, request_id, client_host)
+        context.base_url = base_url(runtime.settings, request.scope)
         context.adopt(session)
         return context
 
