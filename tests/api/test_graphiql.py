@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import tomllib
+from fnmatch import fnmatch
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -109,3 +111,13 @@ async def test_only_the_listed_files_are_served(api: Api) -> None:
         "graphiql-3.8.3.min.css",
         "graphiql-setup.js",
     }
+
+
+def test_packaging_ships_every_file_the_page_needs() -> None:
+    pyproject = tomllib.loads((FOLDER.parents[3] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["app.http"]
+    package = FOLDER.parents[1]  # app/http
+
+    for name in [*ASSETS, "graphiql.html"]:
+        path = (FOLDER / name).relative_to(package).as_posix()
+        assert any(fnmatch(path, pattern) for pattern in patterns), path

@@ -8,8 +8,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,11 +16,11 @@ from app.config import Settings
 from app.main import create_app
 from app.providers.registry import build_providers
 from app.runtime import build_runtime
+from tests.api.test_production_profile import LICENSE_KEY, SECRET
 from tests.support import factories as f
 from tests.support.graphql import Api, user_token
 
 PDF_URL = "{ invoices(first: 1) { nodes { number pdfUrl } } }"
-SECRET = "p" * 40
 ApiFor = Callable[..., AbstractAsyncContextManager[Api]]
 
 
@@ -130,7 +128,11 @@ async def test_public_base_url_wins_over_the_host_header(
 async def test_production_without_public_base_url_links_a_path_never_the_host(
     api_for: ApiFor, db: AsyncSession, settings: Settings
 ) -> None:
-    production = {"environment": "production", "jwt_secret": SECRET, "license_signing_key": _pem()}
+    production = {
+        "environment": "production",
+        "jwt_secret": SECRET,
+        "license_signing_key": LICENSE_KEY,
+    }
     signer = Settings(jwt_secret=SECRET)  # issues the owner's token
     async with api_for("http://127.0.0.1:8123", **production) as api:
         assert await _pdf_url(api, signer, db, host="evil.example") == ""
@@ -145,8 +147,3 @@ async def test_production_without_public_base_url_links_a_path_never_the_host(
 def test_public_base_url_must_be_an_http_url(value: str) -> None:
     with pytest.raises(ValidationError, match="PUBLIC_BASE_URL"):
         Settings(public_base_url=value)
-
-
-def _pem() -> str:
-    key = Ed25519PrivateKey.generate()
-    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
