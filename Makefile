@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-pg lint sdl bench bench-pg bench-validation clean
+.PHONY: install run reset test test-pg lint sdl bench bench-pg bench-validation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -18,11 +18,27 @@ install: $(STAMP)
 
 # The demo server runs the worker's jobs itself and has the admin test clock.
 DEMO_ENV ?= TEST_CLOCK=true WORKER_IN_PROCESS=true
+# make run PORT=8001 (or PORT=8001 make run); HOST only from the command line, since some
+# shells export HOST as the machine's name: make run HOST=0.0.0.0
+PORT ?= 8000
+HOST = 127.0.0.1
+# The demo database: DATABASE_URL's default, relative to this folder (app/config.py).
+DEMO_DB := fulfillment.db
+DEMO_DB_FILES := $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB)-journal
 
 run: $(STAMP)
 	$(BIN)/fulfillment migrate
 	$(BIN)/fulfillment seed-demo
-	$(DEMO_ENV) $(BIN)/fulfillment serve
+	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql  (bearer tokens: $(BIN)/fulfillment demo-tokens)"
+	$(DEMO_ENV) $(BIN)/fulfillment serve --host $(HOST) --port $(PORT)
+
+# A fresh demo, seeded as of today (the demo's dates are relative to the day it was seeded).
+reset: $(STAMP)
+	@case "$${DATABASE_URL:-}" in "" | "sqlite+aiosqlite:///./$(DEMO_DB)") ;; \
+	  *) echo "make reset resets the default SQLite demo ($(DEMO_DB)) only; DATABASE_URL is set" >&2; exit 2;; esac
+	rm -f $(DEMO_DB_FILES)
+	$(BIN)/fulfillment migrate
+	$(BIN)/fulfillment seed-demo
 
 test: $(STAMP)
 	$(BIN)/pytest
@@ -52,5 +68,8 @@ bench-pg: $(STAMP)
 bench-validation: $(STAMP)
 	$(BIN)/python -m bench.validation --bomb-levels 10 16 20 30
 
+# Everything `make install`, `make run`, `make test` and `make lint` leave behind.
 clean:
-	rm -rf $(VENV) fulfillment.db
+	rm -rf $(VENV) $(DEMO_DB_FILES) *.egg-info build .pytest_cache .mypy_cache .ruff_cache \
+	  .import_linter_cache .hypothesis
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

@@ -1,4 +1,5 @@
-"""The `fulfillment` command: serve, migrate, seed-demo, worker, demo-tokens, documents."""
+"""The `fulfillment` command: serve, migrate, seed-demo, worker, demo-tokens, demo-card,
+documents."""
 
 from __future__ import annotations
 
@@ -47,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo-tokens", help="print demo bearer tokens as JSON (development only)"
     ).set_defaults(run=_demo_tokens)
+    card = commands.add_parser(
+        "demo-card",
+        help="put a test card on the account paying for a subscription (development only)",
+    )
+    card.add_argument("subscription", help="its number, e.g. A-S00000001")
+    card.add_argument("card", help="pm_card_visa, pm_card_mastercard, pm_card_declined, ...")
+    card.set_defaults(run=_demo_card)
     commands.add_parser(
         "license-public-key", help="print the public key (PEM) that verifies license keys"
     ).set_defaults(run=_license_public_key)
@@ -131,6 +139,31 @@ def _demo_tokens(settings: Settings, args: argparse.Namespace) -> int:
         print("demo-tokens is for development only", file=sys.stderr)
         return 2
     print(json.dumps(demo_tokens(settings, SystemClock().now()), indent=2))
+    return 0
+
+
+def _demo_card(settings: Settings, args: argparse.Namespace) -> int:
+    from app.domain.errors import DomainError
+    from app.runtime import build_runtime
+    from app.services.demo.cards import set_demo_card
+
+    if settings.is_production:
+        print("demo-card is for development only", file=sys.stderr)
+        return 2
+
+    async def run() -> str:
+        runtime = build_runtime(settings)
+        try:
+            change = await set_demo_card(runtime, args.subscription, args.card)
+        finally:
+            await runtime.aclose()
+        return f"{change.account}: {change.before} -> {change.after}"
+
+    try:
+        print(asyncio.run(run()))
+    except DomainError as exc:
+        print(f"demo-card: {exc.message}", file=sys.stderr)
+        return 1
     return 0
 
 

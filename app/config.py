@@ -7,6 +7,7 @@ import hmac
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,7 +56,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where clients reach this API (links such as an invoice's pdfUrl); app/http/links.py.
+    public_base_url: str | None = None
     quote_signing_secret: str | None = None
     # Ed25519 private key (PEM) that signs license keys; development/test derive one if unset.
     license_signing_key: str | None = None
@@ -90,6 +92,19 @@ class Settings(BaseSettings):
                 origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()
             )
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        """PUBLIC_BASE_URL=https://billing.example.com (a path prefix may follow)."""
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("PUBLIC_BASE_URL must be an http:// or https:// URL")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("PUBLIC_BASE_URL takes no query, fragment or credentials")
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
     @model_validator(mode="after")
     def _no_development_secret_in_production(self) -> Settings:

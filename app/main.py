@@ -13,6 +13,8 @@ from starlette.routing import Route
 
 from app.config import Settings
 from app.http.body_limit import BodyLimitMiddleware
+from app.http.graphiql import ROUTE as GRAPHIQL_ASSETS
+from app.http.graphiql import graphiql_asset
 from app.http.health import healthz, readyz
 from app.http.invoices import invoice_pdf
 from app.http.request_id import HEADER as REQUEST_ID_HEADER
@@ -48,16 +50,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         allow_queries_via_get=True,
     )
     graphql = TimeLimit(view, settings.request_timeout_seconds)
-    app = Starlette(
-        lifespan=lifespan,
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
-        ],
-        middleware=_middleware(settings),
-    )
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
+    ]
+    if not settings.is_production:  # GraphiQL's own files, for the page /graphql shows
+        routes.append(Route(GRAPHIQL_ASSETS, graphiql_asset, methods=["GET"]))
+    app = Starlette(lifespan=lifespan, routes=routes, middleware=_middleware(settings))
     if runtime is not None:
         app.state.runtime = runtime
     return app

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.authenticate import read_scope
 from app.auth.principals import Principal
 from app.db.scope import ReadScope
+from app.http.links import base_url
 from app.runtime import Runtime
 
 T = TypeVar("T")
@@ -26,6 +27,8 @@ class RequestContext:
         self.scope: ReadScope = read_scope(principal)
         self.request_id = request_id or uuid.uuid4().hex
         self.today: date = runtime.clock.today()
+        # Absolute links start here; the HTTP view sets it from the request (app/http/links).
+        self.base_url = base_url(runtime.settings)
         self._session: AsyncSession | None = None
         # An AsyncSession runs one statement at a time; sibling DataLoaders take turns.
         self._lock = asyncio.Lock()

@@ -106,8 +106,7 @@ class Invoice(Node):
 
     @strawberry.field(description="Download with the same bearer token as the API.")
     def pdf_url(self, info: strawberry.Info) -> str:
-        base = info.context.runtime.settings.public_base_url.rstrip("/")
-        return f"{base}/invoices/{self.number}.pdf"
+        return f"{info.context.base_url}/invoices/{self.number}.pdf"
 
     @property
     def _pk(self) -> int:

@@ -30,6 +30,8 @@ from app.auth.authenticate import authenticate
 from app.auth.tokens import InvalidCredentials
 from app.domain.errors import ErrorCode
 from app.http.errors import HttpErrorCode, error_body
+from app.http.graphiql import graphiql_page
+from app.http.links import base_url
 from app.http.request_id import request_id_from, request_id_of
 from app.runtime import Runtime
 from resolvers.context import RequestContext
@@ -57,6 +59,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our GraphiQL page: its scripts come from this server, not from a CDN."""
+        return graphiql_page()
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if not isinstance(request, Request):
@@ -117,6 +123,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         )
         client_host = request.client.host if request.client else None
         context = EdgeContext(runtime, principal, request_id, client_host)
+        context.base_url = base_url(runtime.settings, request.scope)
         context.adopt(session)
         return context
 

@@ -90,6 +90,10 @@ async def test_graphiql_is_off(prod: Api, api: Api) -> None:
 
     assert (await prod.client.get("/graphql", headers=html)).status_code == 404
     assert (await api.client.get("/graphql", headers=html)).status_code == 200
+    # Nor its files: production serves no GraphiQL asset.
+    asset = "/static/graphiql/graphiql-3.8.3.min.js"
+    assert (await prod.client.get(asset)).status_code == 404
+    assert (await api.client.get(asset)).status_code == 200
 
 
 # What a schema-guessing tool (clairvoyance) sends with introspection off.

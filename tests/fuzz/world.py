@@ -155,7 +155,8 @@ async def _quote_token(api: Api, owner: str | None, subscription: Subscription) 
 
 
 async def _license_key(db: AsyncSession, api: Api) -> str:
-    license_ = (await db.execute(sa.select(License))).scalars().first()
+    activated = sa.select(License).where(col(License.instance_id).is_not(None))
+    license_ = (await db.execute(activated.order_by(col(License.id)))).scalars().first()
     assert license_ is not None and license_.instance_id is not None
     body = await api.data(
         """mutation ($code: String!, $instance: String!) {

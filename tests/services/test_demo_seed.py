@@ -51,6 +51,7 @@ from app.domain.enums import (
     SubscriptionStatus,
     TokenKind,
 )
+from app.domain.licenses import ACTIVATION_CODE_ALPHABET
 from app.services.demo import DemoSummary, demo_tokens, seed_catalog, seed_demo
 from app.services.numbering import invoice_number, subscription_number
 
@@ -88,7 +89,7 @@ async def test_seeding_twice_changes_nothing(db: AsyncSession, settings: Setting
     assert second.created is False
     assert replace(second, created=True) == first
     assert await _row_counts(db) == counts
-    assert (first.partners, first.customers, first.subscriptions, first.invoices) == (2, 5, 8, 7)
+    assert (first.partners, first.customers, first.subscriptions, first.invoices) == (2, 5, 9, 8)
     assert first.subscription_numbers["acme_premium"] == "A-S00000001"
     assert all(re.fullmatch(r"A-S\d{8}", n) for n in first.subscription_numbers.values())
     assert all(re.fullmatch(r"INV-\d{6}", n) for n in first.invoice_numbers.values())
@@ -98,8 +99,8 @@ async def test_orders_continue_the_demo_numbering(db: AsyncSession, settings: Se
     await _seed(db, settings)
 
     assert (await subscription_number(db), await invoice_number(db)) == (
-        "A-S00000009",
-        "INV-000008",
+        "A-S00000010",
+        "INV-000009",
     )
 
 
@@ -208,7 +209,12 @@ async def test_seat_usage_matches_the_subscriptions(db: AsyncSession, settings: 
     acme = subs["acme_premium"]
     assert (acme.seats, acme.seats_in_use, acme.max_seats_used) == (10, 12, 13)
     assert max(0, acme.max_seats_used - acme.seats) == 3
-    for sub in subs.values():
+    # A self-managed instance reports once it has activated its license.
+    assert (
+        subs["hooli_self_managed"].seats_in_use,
+        usage.get(subs["hooli_self_managed"].deployment_id),
+    ) == (0, None)
+    for sub in [s for key, s in subs.items() if key != "hooli_self_managed"]:
         reports = sorted(usage[sub.deployment_id], key=lambda r: r.reported_on)
         assert len(reports) >= 3
         assert reports[-1].reported_on == NOW.date()
@@ -221,7 +227,7 @@ async def test_acme_add_on_packs_and_license(db: AsyncSession, settings: Setting
     acme = subs["acme_premium"]
     (duo,) = await _all(db, AddOnPurchase)
     consumables = {c.kind: c for c in await _all(db, ConsumablePurchase)}
-    (license_,) = await _all(db, License)
+    license_, not_activated = await _all(db, License)
 
     assert (duo.subscription_id, duo.quantity) == (acme.id, 5)
     assert len(await _all(db, AddOnAssignment)) == 3
@@ -232,7 +238,15 @@ async def test_acme_add_on_packs_and_license(db: AsyncSession, settings: Setting
     assert (storage.units, storage.amount, storage.purchased_on) == (10, 6_000, acme.term_start)
     assert storage.expires_on == acme.term_end
     assert license_.subscription_id == subs["acme_self_managed"].id
-    assert re.fullmatch(r"[A-Z0-9]{24}", license_.activation_code)
+    for code in (license_.activation_code, not_activated.activation_code):
+        assert len(code) == 24 and set(code) <= set(ACTIVATION_CODE_ALPHABET), code
+    assert license_.instance_id == "0b6e3c9a-5f2d-4e1b-9a7c-3d8f1e2a4b60"
+    # Hooli's instance has not activated its license: the README activates it.
+    assert not_activated.subscription_id == subs["hooli_self_managed"].id
+    assert (not_activated.activation_code, not_activated.instance_id) == (
+        "3DMV3BLRVQHNGJUDM8F4LS47",
+        None,
+    )
 
 
 async def test_invoices_add_up(db: AsyncSession, settings: Settings) -> None:
@@ -247,7 +261,7 @@ async def test_invoices_add_up(db: AsyncSession, settings: Settings) -> None:
         payments.setdefault(payment.invoice_id, []).append(payment)
     ledger = {row.ref: row for row in await _all(db, LedgerInvoice)}
 
-    assert len(invoices) == 7
+    assert len(invoices) == 8
     for invoice in invoices.values():
         assert sum(line.amount for line in lines[invoice.id]) == invoice.subtotal
         assert invoice.total == invoice.subtotal - invoice.discount + invoice.tax
@@ -306,8 +320,11 @@ async def test_providers_mirror_the_local_rows(db: AsyncSession, settings: Setti
     assert len(accounts) == 7  # five customers and two partners
     assert {a.provider_ref for a in accounts} == ledger_accounts
     assert {(a.currency, a.payment_method, a.sync_status) for a in accounts} == {
-        ("USD", "pm_card_visa", "SYNCED")
+        ("USD", "pm_card_visa", "SYNCED"),
+        ("USD", "pm_card_insufficient_funds", "SYNCED"),  # Globex's card declines
     }
+    mirrored = {row.ref: row.payment_method for row in await _all(db, LedgerAccount)}
+    assert all(mirrored[a.provider_ref] == a.payment_method for a in accounts)
     for party in [*await _all(db, Customer), *await _all(db, Partner)]:
         assert party.crm_ref in crm_accounts
         assert crm_contacts.count(party.crm_ref) == 1

@@ -1,17 +1,20 @@
-"""The demo catalog (DOMAIN.md section 2) as data, and its idempotent insertion."""
+"""The demo catalog (DOMAIN.md section 2) as data, and its idempotent insertion; the demo's
+promo codes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.tables import Price, Product
+from app.db.tables import Price, Product, Promotion
 from app.domain.enums import BillingPeriod, ProductKind
+from app.services.demo.context import World
 from app.services.demo.rows import ident
+from app.services.demo.specs import PromotionSpec
 
 CURRENCY = "USD"
 
@@ -63,6 +66,15 @@ async def seed_catalog(session: AsyncSession) -> dict[str, Product]:
     await session.flush()
     products.update((product.code, product) for product in created)
     return products
+
+
+def add_promotions(world: World, specs: Sequence[PromotionSpec]) -> None:
+    world.session.add_all(
+        Promotion(
+            code=spec.code, percent_off=spec.percent_off, expires_on=spec.expires.on(world.today)
+        )
+        for spec in specs
+    )
 
 
 async def usd_prices(session: AsyncSession, products: Mapping[str, Product]) -> dict[str, int]:

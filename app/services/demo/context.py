@@ -11,7 +11,6 @@ from app.db.tables import BillingAccount, Customer, Partner, Product, Subscripti
 from app.services.demo.rows import ident
 
 CURRENCY = "USD"
-PAYMENT_METHOD = "pm_card_visa"
 
 
 @dataclass

@@ -18,9 +18,10 @@ from app.db.tables import (
 )
 from app.domain.enums import InvoiceLineKind, PaymentStatus, SyncStatus
 from app.providers.billing.records import InvoiceLineRecord
-from app.services.demo.context import CURRENCY, PAYMENT_METHOD, World
+from app.services.demo.context import CURRENCY, World
 from app.services.demo.rows import ident
 from app.services.demo.specs import (
+    PAYMENT_METHOD,
     Charge,
     InvoiceSpec,
     LineSpec,
@@ -52,8 +53,9 @@ async def add_invoice(world: World, spec: InvoiceSpec) -> Invoice:
     invoice = _invoice(world, spec, subscription, issued, lines, number)
     world.session.add(invoice)
     await world.session.flush()
+    card = world.paying_account(spec.subscription).payment_method or PAYMENT_METHOD
     payments = [
-        _payment(world, invoice, payment_ref(spec.key, n), attempt)
+        _payment(world, invoice, payment_ref(spec.key, n), attempt, card)
         for n, attempt in enumerate(spec.payments, 1)
     ]
     world.session.add_all(_line(world, invoice, n, line) for n, line in enumerate(lines, 1))
@@ -125,14 +127,14 @@ def _line(world: World, invoice: Invoice, position: int, line: PricedLine) -> In
     )
 
 
-def _payment(world: World, invoice: Invoice, ref: str, attempt: PaymentSpec) -> Payment:
+def _payment(world: World, invoice: Invoice, ref: str, attempt: PaymentSpec, card: str) -> Payment:
     return Payment(
         invoice_id=ident(invoice),
         amount=invoice.total,
         currency=invoice.currency,
         status=attempt.status,
         failure_code=attempt.failure_code,
-        payment_method=PAYMENT_METHOD,
+        payment_method=card,
         provider_ref=ref,
         created_at=world.at(invoice.issued_on),
     )

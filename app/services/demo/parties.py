@@ -21,7 +21,7 @@ from app.db.tables import (
     PortalUser,
 )
 from app.domain.enums import CustomerKind, SyncStatus
-from app.services.demo.context import CURRENCY, PAYMENT_METHOD, World
+from app.services.demo.context import CURRENCY, World
 from app.services.demo.rows import ident
 from app.services.demo.specs import (
     ApiTokenSpec,
@@ -110,7 +110,7 @@ def _billing_account(world: World, spec: PartySpec) -> BillingAccount:
         bill_to_name=f"{spec.name} Accounts Payable",
         bill_to_email=spec.billing_email,
         tax_id=spec.tax_id,
-        payment_method=PAYMENT_METHOD,
+        payment_method=spec.payment_method,
         provider_ref=account_ref(spec.key),
         sync_status=SyncStatus.SYNCED,
     )

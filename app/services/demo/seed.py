@@ -14,7 +14,7 @@ from sqlmodel import col
 from app.clock import Clock
 from app.config import Settings
 from app.db.tables import Customer, Invoice, Partner, Subscription
-from app.services.demo.catalog import seed_catalog, usd_prices
+from app.services.demo.catalog import add_promotions, seed_catalog, usd_prices
 from app.services.demo.context import World
 from app.services.demo.invoices import add_invoice
 from app.services.demo.parties import add_api_tokens, add_customers, add_partners, add_users
@@ -25,6 +25,7 @@ from app.services.demo.world import (
     CUSTOMERS,
     INVOICES,
     PARTNERS,
+    PROMOTIONS,
     SUBSCRIPTIONS,
     USERS,
 )
@@ -78,6 +79,7 @@ async def _build(world: World, settings: Settings) -> None:
         await add_subscription(world, subscription)
     for invoice in INVOICES:
         await add_invoice(world, invoice)
+    add_promotions(world, PROMOTIONS)
     await world.session.flush()
 
 

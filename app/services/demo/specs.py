@@ -22,6 +22,8 @@ from app.domain.enums import (
 from app.services.demo.timeline import Base, Rel, Term
 
 TERM_START = Rel(base=Base.TERM_START)
+# The local billing provider's test card that always succeeds (app/providers/billing/local.py).
+PAYMENT_METHOD = "pm_card_visa"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class PartySpec:
     contact: Person
     billing_email: str
     tax_id: str | None = None
+    payment_method: str = PAYMENT_METHOD  # on the billing account
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +112,16 @@ class SubscriptionSpec:
     add_ons: tuple[AddOnSpec, ...] = ()
     consumables: tuple[ConsumableSpec, ...] = ()
     license: bool = False
+    license_activated: bool = True  # False: bought, the instance has not activated it yet
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionSpec:
+    """A promo code for any plan, valid until `expires` (relative to the seed day)."""
+
+    code: str
+    percent_off: int
+    expires: Rel
 
 
 class Charge(StrEnum):

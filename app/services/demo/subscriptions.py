@@ -26,6 +26,7 @@ from app.domain.enums import (
     SubscriptionStatus,
     SyncStatus,
 )
+from app.domain.licenses import ACTIVATION_CODE_ALPHABET, ACTIVATION_CODE_LENGTH
 from app.providers.billing.records import SubscriptionItem
 from app.providers.billing.records import SubscriptionStatus as LedgerStatus
 from app.services.demo.context import CURRENCY, World
@@ -85,8 +86,8 @@ def _subscription(
         status=spec.status,
         currency=CURRENCY,
         seats=spec.seats,
-        seats_in_use=spec.usage[-1],
-        max_seats_used=max(spec.usage),
+        seats_in_use=spec.usage[-1] if spec.usage else 0,
+        max_seats_used=max(spec.usage, default=0),
         term_start=start,
         term_end=end,
         auto_renew=spec.auto_renew,
@@ -159,10 +160,14 @@ def _consumable(
 def _license(
     world: World, spec: SubscriptionSpec, subscription: Subscription, deployment: Deployment
 ) -> License:
-    """An activated license that synced today; its signed key is left to the license service."""
+    """An activated license that synced today (its signed key is left to the license
+    service), or one whose instance has not activated it yet."""
+    code = activation_code(spec.key)
+    if not spec.license_activated:
+        return License(subscription_id=ident(subscription), activation_code=code)
     return License(
         subscription_id=ident(subscription),
-        activation_code=activation_code(spec.key),
+        activation_code=code,
         instance_id=deployment.external_id,
         activated_at=world.at(subscription.term_start),
         billable_users=spec.usage[-1],
@@ -172,8 +177,10 @@ def _license(
 
 
 def activation_code(key: str) -> str:
-    """A stable 24-character code of upper-case letters and digits."""
-    return hashlib.sha256(f"demo-license:{key}".encode()).hexdigest()[:24].upper()
+    """A stable code in the codes' alphabet (no 0/O, 1/I): the same every time it is seeded,
+    so the README can show one. 32 symbols divide 256, so every symbol is equally likely."""
+    digest = hashlib.sha256(f"demo-license:{key}".encode()).digest()
+    return "".join(ACTIVATION_CODE_ALPHABET[byte % 32] for byte in digest[:ACTIVATION_CODE_LENGTH])
 
 
 def _ledger_subscription(

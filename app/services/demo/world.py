@@ -2,10 +2,15 @@
 
 - Acme Corp (direct): Premium over its paid seats, a Duo Pro add-on, packs, a self-managed
   Ultimate instance expiring in 10 days, and an Ultimate trial on a second namespace.
-- Globex Inc (direct): Premium in grace with a past-due invoice, and an expired namespace.
+- Globex Inc (direct): Premium in grace with a past-due invoice, and an expired namespace;
+  its card on file declines (`pm_card_insufficient_funds`), so its orders show a decline.
 - Initech (managed by Northwind): Ultimate sold and invoiced through Northwind.
 - Umbrella Labs (managed by Contoso): Premium sold through Contoso (partner isolation).
-- Hooli (direct, nobody signs in): a Free namespace with seat usage.
+- Hooli (direct, nobody signs in): a Free namespace with seat usage, and a self-managed
+  Premium instance bought two days ago whose license is not activated yet.
+- The promo code WELCOME10 (10% off, any plan) is valid for a year from the seed day.
+
+The README's GraphQL examples run against this world (tests/api/test_readme_examples.py).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from app.services.demo.specs import (
     PartySpec,
     PaymentSpec,
     Person,
+    PromotionSpec,
     SubscriptionSpec,
     UserSpec,
 )
@@ -52,7 +58,8 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
                  billing_email="ap@acme.example"),
     CustomerSpec(key="globex", name="Globex Inc", country="GB", segment="SMB",
                  account_owner=_AE, contact=Person("Olga Other", "olga@globex.example"),
-                 billing_email="accounts@globex.example", tax_id="GB123456789"),
+                 billing_email="accounts@globex.example", tax_id="GB123456789",
+                 payment_method="pm_card_insufficient_funds"),
     CustomerSpec(key="initech", name="Initech", country="US", segment="ENTERPRISE",
                  account_owner=_AE, contact=Person("Ines Ito", "ines@initech.example"),
                  billing_email="ap@initech.example", managed_by="northwind"),
@@ -143,6 +150,13 @@ SUBSCRIPTIONS: tuple[SubscriptionSpec, ...] = (
         deployment=DeploymentSpec(Kind.SAAS_NAMESPACE, "100007", "hooli"),
         usage=(5, 6, 6, 7, 7),
     ),
+    SubscriptionSpec(
+        key="hooli_self_managed", customer="hooli", plan="premium", seats=20, status=_ACTIVE,
+        term=Term(starts=Rel(days=-2)),
+        deployment=DeploymentSpec(Kind.SELF_MANAGED, "5d1f7a2e-8c3b-4f6a-9e0d-2b7c4a1e9f38",
+                                  "gitlab.hooli.example"),
+        usage=(), license=True, license_activated=False,
+    ),
 )  # fmt: skip
 
 INVOICES: tuple[InvoiceSpec, ...] = (
@@ -173,4 +187,9 @@ INVOICES: tuple[InvoiceSpec, ...] = (
     InvoiceSpec(key="umbrella_initial", subscription="umbrella_premium", status=_OPEN,
                 issued=TERM_START, due_days=45,
                 lines=(LineSpec("Premium, 30 seats (customer: Umbrella Labs)", "premium", 30),)),
+    InvoiceSpec(key="hooli_self_managed_initial", subscription="hooli_self_managed",
+                status=_PAID, issued=TERM_START, payments=(_SUCCEEDED,),
+                lines=(LineSpec("Premium, 20 seats, self-managed", "premium", 20),)),
 )  # fmt: skip
+
+PROMOTIONS: tuple[PromotionSpec, ...] = (PromotionSpec("WELCOME10", 10, Rel(months=12)),)

@@ -1,0 +1,209 @@
+"""The README's GraphQL examples work on the demo a new user gets from `make run`: every
+```graphql block of README.md, each operation in README order, sent as the principal its
+section names, with the variables the text says to paste from the answers before it, against
+a freshly seeded demo. An example the table below does not know fails the test, so a new
+example gets checked too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import OperationDefinitionNode, parse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import FixedClock
+from app.config import Settings
+from app.services.demo import demo_tokens, seed_demo
+from tests.support.graphql import Api
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+_BLOCK = re.compile(r"^```graphql\n(.*?)^```", re.S | re.M)
+_HEADING = re.compile(r"^#{2,3} ", re.M)
+
+Answers = dict[str, dict[str, Any]]  # operation name -> its `data`
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    document: str  # the whole block: the operation is picked by name
+    section: str  # the README text from the block's heading to the block
+
+
+def readme_examples() -> list[Example]:
+    text = README.read_text()
+    examples = []
+    for match in _BLOCK.finditer(text):
+        heading = max((h.start() for h in _HEADING.finditer(text, 0, match.start())), default=0)
+        for definition in parse(match.group(1)).definitions:
+            assert isinstance(definition, OperationDefinitionNode)
+            assert definition.name is not None, f"name every README operation: {match.group(1)}"
+            section = text[heading : match.start()]
+            examples.append(Example(definition.name.value, match.group(1), section))
+    return examples
+
+
+def _root(data: dict[str, Any]) -> dict[str, Any]:
+    (value,) = data.values()
+    assert isinstance(value, dict)
+    return value
+
+
+def _codes(data: dict[str, Any]) -> list[str]:
+    """The UserError codes the root fields answered with."""
+    return [value["code"] for value in data.values() if "code" in (value or {})]
+
+
+def _answered(data: dict[str, Any]) -> None:
+    """No more to check than that it answered without errors."""
+
+
+def _dashboard(data: dict[str, Any]) -> None:
+    numbers = [node["number"] for node in data["subscriptions"]["nodes"]]
+    assert (data["viewer"]["name"], numbers[0]) == ("Alice Owner", "A-S00000001")
+
+
+def _premium(data: dict[str, Any]) -> None:
+    subscription = data["subscription"]
+    assert (subscription["plan"]["code"], subscription["actions"]["canUpgrade"]) == (
+        "premium",
+        True,
+    )
+
+
+def _upgrade_quote(data: dict[str, Any]) -> None:
+    """A credit for the unused Premium days and a charge for Ultimate over the same days."""
+    lines = _root(data)["lines"]
+    assert [line["kind"] for line in lines[:2]] == ["CREDIT", "CHARGE"], lines
+    assert lines[0]["amount"]["formatted"].startswith("-"), lines
+
+
+def _upgrade_placed(data: dict[str, Any]) -> None:
+    order = _root(data)["order"]
+    assert (order["status"], order["subscription"]["plan"]["code"]) == ("COMPLETED", "ultimate")
+    assert order["invoice"]["pdfUrl"].endswith(f"/invoices/{order['invoice']['number']}.pdf")
+
+
+def _promotion_quoted(data: dict[str, Any]) -> None:
+    descriptions = [line["description"] for line in _root(data)["lines"]]
+    assert "Promotion WELCOME10: 10% off" in descriptions, descriptions
+
+
+def _declined(data: dict[str, Any]) -> None:
+    assert _root(data)["declineCode"] == "insufficient_funds"
+
+
+def _activated(data: dict[str, Any]) -> None:
+    answer = _root(data)
+    assert (answer["license"]["planCode"], answer["license"]["seats"]) == ("premium", 20)
+
+
+@dataclass(frozen=True)
+class Step:
+    principal: str | None  # a `fulfillment demo-tokens` key; None: no bearer token
+    named_as: str  # how the section names that principal
+    variables: Callable[[Answers], dict[str, Any]] = field(default=lambda answers: {})
+    check: Callable[[dict[str, Any]], None] = _answered
+    twice: bool = False  # the text says running it again gives the same answer
+    refusal: str | None = None  # the UserError code the text promises
+
+
+def _id_of(operation: str) -> Callable[[Answers], dict[str, Any]]:
+    return lambda answers: {"id": answers[operation]["subscription"]["id"]}
+
+
+def _token_of(operation: str) -> Callable[[Answers], dict[str, Any]]:
+    return lambda answers: {"token": _root(answers[operation])["token"]}
+
+
+STEPS: dict[str, Step] = {
+    "Dashboard": Step("owner", "owner's token", check=_dashboard),
+    "Premium": Step("owner", "`owner` token", check=_premium),
+    "Quote": Step("owner", "`owner` token", _id_of("Premium"), _upgrade_quote),
+    "Place": Step("owner", "`owner` token", _token_of("Quote"), _upgrade_placed, twice=True),
+    "QuoteWithPromotion": Step("owner", "`owner`", _id_of("Premium"), _promotion_quoted),
+    "Globex": Step("other_customer_owner", "`other_customer_owner`"),
+    "QuoteRenewal": Step("other_customer_owner", "`other_customer_owner`", _id_of("Globex")),
+    "PlaceRenewal": Step(
+        "other_customer_owner",
+        "`other_customer_owner`",
+        _token_of("QuoteRenewal"),
+        _declined,
+        refusal="PAYMENT_DECLINED",
+    ),
+    "Advance": Step("admin", "`admin` token"),
+    "ReportSeats": Step("service", "`service` token"),
+    "ReportMinutes": Step("service", "`service` token"),
+    "Activate": Step(None, "no bearer token", check=_activated),
+    "Sync": Step(
+        None, "no bearer token", lambda answers: {"key": _root(answers["Activate"])["licenseKey"]}
+    ),
+}
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """The demo is seeded as of this moment; the README's dates are after it."""
+    return FixedClock(datetime(2027, 1, 12, 9, tzinfo=UTC))
+
+
+def test_every_readme_example_is_known() -> None:
+    names = [example.name for example in readme_examples()]
+
+    assert len(names) == len(set(names)), names
+    assert names == list(STEPS)
+    for example in readme_examples():
+        assert STEPS[example.name].named_as in example.section, example.name
+
+
+async def test_the_readme_examples_run_on_the_demo(
+    api: Api, db: AsyncSession, settings: Settings, clock: FixedClock
+) -> None:
+    await seed_demo(db, settings, clock)
+    tokens = demo_tokens(settings, datetime.now(UTC))
+    answers: Answers = {}
+    for example in readme_examples():
+        step = STEPS[example.name]
+        token = None if step.principal is None else tokens[step.principal]
+        body = {
+            "query": example.document,
+            "operationName": example.name,
+            "variables": step.variables(answers),
+        }
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        runs = 2 if step.twice else 1
+        results = [(await api.client.post("/graphql", json=body, headers=headers)).json()
+                   for _ in range(runs)]  # fmt: skip
+
+        assert "errors" not in results[0], (example.name, results[0]["errors"])
+        expected = [step.refusal] if step.refusal else []
+        assert _codes(results[0]["data"]) == expected, (example.name, results[0]["data"])
+        step.check(results[0]["data"])
+        assert all(r["data"] == results[0]["data"] for r in results), (example.name, results)
+        answers[example.name] = results[0]["data"]
+    # The declined renewal changed nothing: Globex is still in grace.
+    globex = {"query": '{ subscription(number: "A-S00000004") { status } }'}
+    owner = {"Authorization": f"Bearer {tokens['other_customer_owner']}"}
+    after = (await api.client.post("/graphql", json=globex, headers=owner)).json()
+    assert after["data"]["subscription"]["status"] == "GRACE"
+
+
+async def test_the_readme_invoice_downloads_as_the_owner(
+    api: Api, db: AsyncSession, settings: Settings, clock: FixedClock
+) -> None:
+    path = re.search(
+        r"`GET (/invoices/INV-\d{6}\.pdf)` with the same bearer token", README.read_text()
+    )
+    assert path is not None
+    await seed_demo(db, settings, clock)
+    owner = demo_tokens(settings, datetime.now(UTC))["owner"]
+
+    response = await api.client.get(path.group(1), headers={"Authorization": f"Bearer {owner}"})
+
+    assert (response.status_code, response.headers["content-type"]) == (200, "application/pdf")
