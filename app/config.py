@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     jwt_secret: str = DEVELOPMENT_SECRET
     jwt_issuer: str = "saas-frontend"
     jwt_audience: str = "fulfillment-api"
+    # A user JWT whose `exp` lies further ahead than this (or `exp - iat` spans more) is refused.
+    jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
     billing_provider: str = "local"
     crm_provider: str = "local"
     provisioning_target: str = "local"
