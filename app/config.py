@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Development only: an admin can move the clock forward (testClockAdvance), and the
     # server can run the worker's jobs in-process.
     test_clock: bool = False
+    # One testClockAdvance call stops after this much work (at most half the request limit).
+    test_clock_budget_seconds: float = Field(default=5.0, gt=0, le=300)
     worker_in_process: bool = False
     # E-mail: "local" keeps mail in the database (the development mailbox); "smtp" delivers.
     mailer: str = "local"

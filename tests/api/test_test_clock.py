@@ -27,7 +27,8 @@ from tests.support.snapshots import table_counts
 ADVANCE = """mutation($to: DateTime!, $reason: String) {
   testClockAdvance(to: $to, reason: $reason) {
     __typename ... on UserError { code message }
-    ... on TestClockAdvancePayload { previous now stops jobs { name handled } } } }"""
+    ... on TestClockAdvancePayload { previous now stops reachedTarget jobs { name handled } }
+  } }"""
 
 
 async def _admin(db: AsyncSession) -> str:
@@ -60,6 +61,7 @@ async def test_advancing_stops_at_each_midnight_and_runs_what_falls_due(
     assert result["__typename"] == "TestClockAdvancePayload"
     assert (result["previous"], result["now"]) == (start.isoformat(), "2026-06-04T09:00:00+00:00")
     assert result["stops"] == 4  # midnights of the 2nd, 3rd and 4th, then 09:00
+    assert result["reachedTarget"] is True
     assert {"name": "outbox", "handled": 1} in result["jobs"]
     assert clock.now() == datetime(2026, 6, 4, 9, tzinfo=UTC)
     assert len((await db.scalars(sa.select(LocalMail))).all()) == 1
@@ -69,6 +71,56 @@ async def test_advancing_stops_at_each_midnight_and_runs_what_falls_due(
         )
     ).one()
     assert (audit.reason, audit.after) == ("demo", {"now": "2026-06-04T09:00:00+00:00"})
+
+
+async def test_a_spent_budget_stops_early_and_reports_and_audits_exactly_what_it_applied(
+    db: AsyncSession, settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """A budget this small is spent by the first stop: each call moves one stop, commits,
+    audits that span and says it stopped short; the client calls again until it arrives."""
+    clock = FixedClock(datetime(2026, 6, 1, 12, tzinfo=UTC))
+    tight = settings.model_copy(update={"test_clock_budget_seconds": 1e-9})
+    providers = build_providers(tight, session_factory, clock)
+    runtime = build_runtime(tight, sessions=session_factory, clock=clock, providers=providers)
+    customer = await f.customer(db)
+    await f.user(db, member_of=customer, role=MemberRole.OWNER)
+    await notifications.notify(
+        db,
+        customer_id=customer.id or 0,
+        kind=NotificationKind.RENEWAL_REMINDER,
+        title="Renewal in 15 days",
+        body="...",
+        dedupe_key="reminder",
+        now=datetime(2026, 6, 3, 12, tzinfo=UTC),
+    )
+    token = await _admin(db)
+    answers, mails = [], []
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for _ in range(6):
+            data = await Api(client).data(
+                ADVANCE, {"to": "2026-06-05T09:00:00Z", "reason": "step"}, token=token
+            )
+            answers.append(data["testClockAdvance"])
+            mails.append(len((await db.scalars(sa.select(LocalMail))).all()))
+            if answers[-1]["reachedTarget"]:
+                break
+
+    moments = ["2026-06-01T12:00:00", "2026-06-02T00:00:00", "2026-06-03T00:00:00",
+               "2026-06-04T00:00:00", "2026-06-05T00:00:00", "2026-06-05T09:00:00"]  # fmt: skip
+    spans = [(f"{a}+00:00", f"{b}+00:00") for a, b in zip(moments, moments[1:], strict=False)]
+    assert [(a["previous"], a["now"]) for a in answers] == spans
+    assert [(a["stops"], a["reachedTarget"]) for a in answers] == [(1, False)] * 4 + [(1, True)]
+    assert mails == [0, 0, 1, 1, 1]  # due 06-03 12:00: sent at the stop of 06-04 00:00
+    assert clock.now() == datetime(2026, 6, 5, 9, tzinfo=UTC)
+    audits = (
+        await db.scalars(
+            sa.select(AuditEvent)
+            .where(col(AuditEvent.action) == "test_clock.advanced")
+            .order_by(col(AuditEvent.id))
+        )
+    ).all()
+    assert [(e.before["now"], e.after["now"]) for e in audits] == spans  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
