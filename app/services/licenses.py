@@ -120,6 +120,7 @@ async def activate(
                 "key_id": issued.claims.key_id,
             },
             attributed=audit.attribution(actor, None, request_id),
+            now=now,
         )
     return issued
 
@@ -184,6 +185,7 @@ async def sync(
             "reported_on": today.isoformat(),
         },
         attributed=audit.attribution(actor, None, request_id),
+        now=now,
     )
     return issued
 

@@ -156,6 +156,7 @@ async def start_trial(
             "term_end": trial.term_end.isoformat(),
         },
         attributed=attributed,
+        now=now,
     )
     return trial
 
@@ -252,6 +253,7 @@ async def set_auto_renew(
         before=before,
         after=_renewal(subscription),
         attributed=attributed,
+        now=now,
     )
     return subscription
 
@@ -290,6 +292,7 @@ async def cancel_pending_change(
         before=before,
         after={"pending_plan_id": None},
         attributed=attributed,
+        now=now,
     )
     return subscription
 

@@ -91,6 +91,7 @@ async def _record(
             before={"now": result.previous.isoformat()},
             after={"now": result.now.isoformat()},
             attributed=attributed,
+            now=result.now,
         )
 
 

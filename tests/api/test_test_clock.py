@@ -3,7 +3,7 @@ midnight to run what falls due; it never moves back, and production refuses it."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -15,7 +15,7 @@ from sqlmodel import col
 from app.clock import FixedClock, OffsetClock, SystemClock
 from app.config import Settings
 from app.db.tables import AuditEvent, LocalMail
-from app.domain.enums import MemberRole, NotificationKind, TokenKind
+from app.domain.enums import MemberRole, NotificationKind, SubscriptionStatus, TokenKind
 from app.main import create_app
 from app.providers.registry import build_providers
 from app.runtime import build_runtime
@@ -187,3 +187,43 @@ def test_the_offset_clock_only_moves_forward() -> None:
 
 def _unused() -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker()
+
+
+async def test_a_job_audits_at_the_business_time_the_clock_reached(
+    api: Api, db: AsyncSession
+) -> None:
+    """One clock everywhere: the trial's end is audited at the stop whose jobs ended it
+    (the test clock's midnight of its term end), not at the wall clock's time."""
+    customer = await f.customer(db)
+    trial = await f.subscription(
+        db,
+        customer,
+        "ultimate",
+        status=SubscriptionStatus.TRIAL,
+        term_start=date(2026, 5, 5),
+        term_end=date(2026, 6, 3),
+    )
+
+    data = await api.data(
+        ADVANCE, {"to": "2026-06-04T09:00:00Z", "reason": "trial end"}, token=await _admin(db)
+    )
+
+    assert data["testClockAdvance"]["reachedTarget"] is True
+    ended = (
+        await db.scalars(
+            sa.select(AuditEvent)
+            .where(col(AuditEvent.action) == "trial.ended")
+            .where(col(AuditEvent.target_id) == str(trial.id))
+        )
+    ).one()
+    assert _utc(ended.occurred_at) == datetime(2026, 6, 3, tzinfo=UTC)
+    advanced = (
+        await db.scalars(
+            sa.select(AuditEvent).where(col(AuditEvent.action) == "test_clock.advanced")
+        )
+    ).one()
+    assert _utc(advanced.occurred_at) == datetime(2026, 6, 4, 9, tzinfo=UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

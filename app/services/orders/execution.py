@@ -305,6 +305,7 @@ async def _fail_in(
         ("Order", order_id),
         after={"code": error.code.value},
         attributed=attributed,
+        now=deps.now(),
     )
 
 
