@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 

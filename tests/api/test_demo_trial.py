@@ -35,4 +35,3 @@ async def test_the_seeded_trial_does_not_auto_renew(
         )
     )
     assert [row.auto_renew for row in at_provider] in ([], [False])
-

@@ -3,6 +3,7 @@ midnight to run what falls due; it never moves back, and production refuses it."
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -108,7 +109,7 @@ async def test_a_spent_budget_stops_early_and_reports_and_audits_exactly_what_it
 
     moments = ["2026-06-01T12:00:00", "2026-06-02T00:00:00", "2026-06-03T00:00:00",
                "2026-06-04T00:00:00", "2026-06-05T00:00:00", "2026-06-05T09:00:00"]  # fmt: skip
-    spans = [(f"{a}+00:00", f"{b}+00:00") for a, b in zip(moments, moments[1:], strict=False)]
+    spans = [(f"{a}+00:00", f"{b}+00:00") for a, b in itertools.pairwise(moments)]
     assert [(a["previous"], a["now"]) for a in answers] == spans
     assert [(a["stops"], a["reachedTarget"]) for a in answers] == [(1, False)] * 4 + [(1, True)]
     assert mails == [0, 0, 1, 1, 1]  # due 06-03 12:00: sent at the stop of 06-04 00:00

@@ -8,8 +8,10 @@ from app.auth.tokens import demo_api_token, issue_user_jwt
 from app.config import Settings
 from app.services.demo.world import API_TOKENS, USERS
 
+
 def demo_tokens(settings: Settings, now: datetime) -> dict[str, str]:
-    """JWTs for the demo users (as long as JWT_MAX_LIFETIME_SECONDS allows) and the API tokens `seed_demo` stored, by role key."""
+    """JWTs for the demo users (as long as JWT_MAX_LIFETIME_SECONDS allows) and the API
+    tokens `seed_demo` stored, by role key."""
     if settings.is_production:
         raise RuntimeError("demo tokens are for development only, never for production")
     ttl = timedelta(seconds=settings.jwt_max_lifetime_seconds)
