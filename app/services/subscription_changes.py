@@ -141,6 +141,7 @@ async def start_trial(
         outbox.PROVISION,
         {"subscription_id": trial.id, "deployment_id": target.id, "reason": "trial.started"},
         f"trial:{target.id}:provision",
+        now=now,
     )
     await audit.record(
         session,
@@ -244,6 +245,7 @@ async def set_auto_renew(
         outbox.BILLING_SYNC,
         {"subscription_id": subscription.id, "auto_renew": auto_renew},
         f"subscription:{subscription.id}:v{subscription.lock_version}:billing",
+        now=now,
     )
     await audit.record(
         session,
@@ -283,6 +285,7 @@ async def cancel_pending_change(
         outbox.BILLING_SYNC,
         {"subscription_id": subscription.id, "pending_plan_id": None},
         f"subscription:{subscription.id}:v{subscription.lock_version}:billing",
+        now=now,
     )
     await audit.record(
         session,

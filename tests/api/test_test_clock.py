@@ -19,10 +19,13 @@ from app.db.tables import AuditEvent, LocalMail
 from app.domain.enums import MemberRole, NotificationKind, SubscriptionStatus, TokenKind
 from app.main import create_app
 from app.providers.registry import build_providers
-from app.runtime import build_runtime
+from app.runtime import Runtime, build_runtime
 from app.services import notifications
+from app.services.worker.options import WorkerOptions
+from app.services.worker.runner import Worker
+from resolvers.ids import to_global_id
 from tests.support import factories as f
-from tests.support.graphql import Api, api_token
+from tests.support.graphql import Api, api_token, user_token
 from tests.support.snapshots import table_counts
 
 ADVANCE = """mutation($to: DateTime!, $reason: String) {
@@ -228,3 +231,25 @@ async def test_a_job_audits_at_the_business_time_the_clock_reached(
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def test_a_change_queues_its_sync_at_the_business_time(
+    api: Api, db: AsyncSession, runtime: Runtime, settings: Settings
+) -> None:
+    """The clock (June 2026) is behind the wall: a message queued on the wall clock would not
+    be due for the worker on the runtime clock."""
+    customer = await f.customer(db)
+    owner = user_token(settings, await f.user(db, member_of=customer, role=MemberRole.OWNER))
+    sub = await f.subscription(db, customer)
+    data = await api.data(
+        """mutation($id: ID!) {
+          subscriptionSetAutoRenew(id: $id, autoRenew: false, reason: "budget") { __typename } }""",
+        {"id": to_global_id("Subscription", sub.id or 0)},
+        token=owner,
+    )
+    assert data["subscriptionSetAutoRenew"]["__typename"] == "SubscriptionSetAutoRenewPayload"
+
+    await Worker(runtime, WorkerOptions(jitter=0, worker_id="one-clock")).run_once()
+
+    await db.refresh(sub)
+    assert (sub.sync_status, sub.provider_ref is not None) == ("SYNCED", True)
