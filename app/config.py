@@ -41,12 +41,16 @@ class Settings(BaseSettings):
     jwt_secret: str = DEVELOPMENT_SECRET
     jwt_issuer: str = "saas-frontend"
     jwt_audience: str = "fulfillment-api"
+    # A user JWT whose `exp` lies further ahead than this (or `exp - iat` spans more) is refused.
+    jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
     billing_provider: str = "local"
     crm_provider: str = "local"
     provisioning_target: str = "local"
     # Development only: an admin can move the clock forward (testClockAdvance), and the
     # server can run the worker's jobs in-process.
     test_clock: bool = False
+    # One testClockAdvance call stops after this much work (at most half the request limit).
+    test_clock_budget_seconds: float = Field(default=5.0, gt=0, le=300)
     worker_in_process: bool = False
     # E-mail: "local" keeps mail in the database (the development mailbox); "smtp" delivers.
     mailer: str = "local"

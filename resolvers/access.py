@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from app.auth.policy import caller_for
 from app.auth.principals import PrincipalKind
+from app.db.tables import Subscription
+from app.domain.errors import ErrorCode
 from resolvers.context import RequestContext
-from resolvers.errors import forbidden, unauthenticated
+from resolvers.errors import PublicError, forbidden, unauthenticated
 
 READERS = frozenset({PrincipalKind.CUSTOMER_USER, PrincipalKind.PARTNER, PrincipalKind.ADMIN})
 LISTERS = frozenset({PrincipalKind.PARTNER, PrincipalKind.ADMIN})
@@ -23,3 +26,18 @@ def require_lister(ctx: RequestContext) -> None:
     require_reader(ctx)
     if ctx.principal.kind not in LISTERS:
         raise forbidden()
+
+
+def may_read_activation_code(ctx: RequestContext, subscription: Subscription) -> bool:
+    """Whoever may buy for a subscription may hand its activation code to an instance: the
+    customer's owners and billing admins, the partner that sold it, admins; not viewers."""
+    caller = caller_for(ctx.principal, subscription.customer_id, subscription.partner_id)
+    return caller.may_purchase
+
+
+def activation_code_forbidden() -> PublicError:
+    return PublicError(
+        ErrorCode.FORBIDDEN,
+        "Only the customer's owners and billing admins, the partner that sold the subscription "
+        "and staff may read its activation code.",
+    )

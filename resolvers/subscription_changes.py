@@ -123,10 +123,10 @@ async def unassign_seats(
     user_ids: Sequence[str],
     reason: str | None = None,
 ) -> SeatAssignments | DomainError:
-    pk = _pk(add_on_purchase_id, "AddOnPurchase")
+    pk, now = _pk(add_on_purchase_id, "AddOnPurchase"), ctx.runtime.clock.now()
     return await _write(
         ctx,
         lambda s: add_on_seats.unassign_seats(
-            s, ctx.principal, pk, user_ids, reason=reason, request_id=ctx.request_id
+            s, ctx.principal, pk, user_ids, now=now, reason=reason, request_id=ctx.request_id
         ),
     )

@@ -13,6 +13,7 @@ from app.db.pagination import Page
 from app.domain.eligibility import Action, ActionVerdicts
 from resolvers import prefetch
 from resolvers import subscriptions as resolve
+from resolvers.access import activation_code_forbidden, may_read_activation_code
 from resolvers.ids import DEFAULT_PAGE_SIZE, page_request, to_global_id
 from resolvers.loaders import now_or_later
 from resolvers.subscriptions import SubscriptionView
@@ -140,25 +141,35 @@ class ConsumablePurchase:
 
 @strawberry.type(description="The cloud license of a self-managed subscription.")
 class License:
-    activation_code: str
     activated: bool
     instance_id: str | None
     activated_at: datetime | None
     billable_users: int | None
     max_historical_users: int | None
     last_synced_at: datetime | None
+    _activation_code: strawberry.Private[str | None]  # None: the caller may not read it
 
     @classmethod
-    def from_row(cls, row: tables.License) -> License:
+    def from_row(cls, row: tables.License, code_readable: bool) -> License:
         return cls(
-            activation_code=row.activation_code,
             activated=row.activated_at is not None,
             instance_id=row.instance_id,
             activated_at=row.activated_at,
             billable_users=row.billable_users,
             max_historical_users=row.max_historical_users,
             last_synced_at=row.last_synced_at,
+            _activation_code=row.activation_code if code_readable else None,
         )
+
+    @strawberry.field(
+        description="What activates the instance. Null with a `FORBIDDEN` error unless the "
+        "caller is an owner or billing admin of the customer, the partner that sold the "
+        "subscription, or staff."
+    )
+    def activation_code(self) -> str | None:
+        if self._activation_code is None:
+            raise activation_code_forbidden()
+        return self._activation_code
 
 
 @strawberry.type(
@@ -294,7 +305,8 @@ class Subscription(Node):
     @strawberry.field
     def license(self, info: strawberry.Info) -> License | None:
         loader = info.context.loaders.licenses_by_subscription
-        return now_or_later(loader, self._pk, _latest_license)  # type: ignore[return-value]
+        readable = may_read_activation_code(info.context, self._row)
+        return now_or_later(loader, self._pk, lambda rows: _latest_license(rows, readable))  # type: ignore[return-value]
 
     @strawberry.field
     def provisioning(self, info: strawberry.Info) -> ProvisioningState:
@@ -336,8 +348,8 @@ def _each(convert: Callable[[Any], T]) -> Callable[[list[Any]], list[T]]:
     return lambda rows: [convert(row) for row in rows]
 
 
-def _latest_license(rows: list[tables.License]) -> License | None:
-    return License.from_row(rows[-1]) if rows else None
+def _latest_license(rows: list[tables.License], code_readable: bool) -> License | None:
+    return License.from_row(rows[-1], code_readable) if rows else None
 
 
 async def subscription_connection(

@@ -24,6 +24,10 @@ class TestClockAdvancePayload:
     now: datetime
     stops: int = strawberry.field(description="Midnights (and the target) the clock stopped at.")
     jobs: list[JobRun]
+    reached_target: bool = strawberry.field(
+        description="False when the call stopped at `now`, short of `to`, its time budget "
+        "spent: what it applied is committed and audited; call again to go on."
+    )
 
 
 TestClockAdvanceResult = result_union("TestClockAdvanceResult", TestClockAdvancePayload)
@@ -34,7 +38,7 @@ class TestClockMutations:
     @strawberry.mutation(
         description="Admins, outside production: move the clock forward to `to`, stopping at "
         "each UTC midnight to run what falls due (renewals, reconciliations, expiries, "
-        "e-mails)."
+        "e-mails). A call stops early once its time budget is spent (`reachedTarget: false`)."
     )
     async def test_clock_advance(
         self, info: strawberry.Info, to: datetime, reason: Reason = None
@@ -47,4 +51,5 @@ class TestClockMutations:
             now=found.now,
             stops=found.stops,
             jobs=[JobRun(name=name, handled=count) for name, count in found.handled.items()],
+            reached_target=found.reached_target,
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -15,6 +17,8 @@ from app.domain.enums import TokenKind
 
 API_TOKEN_PREFIX = "fpt_"
 _JWT_ALGORITHM = "HS256"
+# Clock skew tolerated between the frontend that signs and this service (exp, nbf, iat).
+JWT_LEEWAY_SECONDS = 30
 
 
 class InvalidCredentials(Exception):
@@ -58,6 +62,7 @@ def issue_user_jwt(
 
 
 def verify_user_jwt(settings: Settings, token: str) -> UserClaims:
+    """Checked against the wall clock (the frontend signs in real time), not the test clock."""
     try:
         claims = jwt.decode(
             token,
@@ -65,11 +70,27 @@ def verify_user_jwt(settings: Settings, token: str) -> UserClaims:
             algorithms=[_JWT_ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
+            leeway=JWT_LEEWAY_SECONDS,
             options={"require": ["sub", "exp", "iss", "aud"]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidCredentials(str(exc)) from exc
+    _check_lifetime(settings.jwt_max_lifetime_seconds, claims)
     return UserClaims(external_id=str(claims["sub"]))
+
+
+def _check_lifetime(cap: int, claims: dict[str, Any]) -> None:
+    """PyJWT has checked that `exp` and `iat` are numbers and `iat` is not in the future; a
+    token may not outlive the cap, counted from now and, when it says, from its issue."""
+    exp, iat = claims["exp"], claims.get("iat")
+    if exp - time.time() > cap + JWT_LEEWAY_SECONDS:
+        raise InvalidCredentials(
+            f"token expires more than {cap} seconds from now (JWT_MAX_LIFETIME_SECONDS)"
+        )
+    if iat is not None and exp - iat > cap:
+        raise InvalidCredentials(
+            f"token lifetime exp - iat exceeds {cap} seconds (JWT_MAX_LIFETIME_SECONDS)"
+        )
 
 
 __all__ = [

@@ -305,3 +305,13 @@ class UsageReport:
                 )
             metrics.append(AddOnMetric(code, metric.assigned_seats))
         return cls(billable_users, max_historical_users, tuple(metrics))
+
+
+def synced_peak(report: UsageReport, claims: LicenseClaims, term_start: date) -> int:
+    """The most users a sync proves for the subscription's current term: the billable users
+    now and, when the key was issued for this term, the instance's own maximum over the
+    license's term (it counts between syncs, so a peak between two syncs is owed too). A key
+    of an earlier term says nothing about this one's maximum."""
+    if claims.term_start != term_start:
+        return report.billable_users
+    return max(report.billable_users, report.max_historical_users)

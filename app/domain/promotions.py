@@ -55,7 +55,7 @@ def _refusal_reason(
 
 
 def discount_amount(promotion: Promotion, base: int) -> int:
-    """The discount on `base` (the order's charges), never more than `base`."""
+    """The discount on `base` (the order's net: charges minus credits), never more than it."""
     if base <= 0:
         return 0
     if promotion.percent_off is not None:

@@ -72,6 +72,7 @@ async def assign_seats(
         before={"assigned": len(held)},
         after={"assigned": len(held) + len(new), "user_ids": new},
         attributed=attributed,
+        now=now,
     )
     return SeatAssignments(purchase, (*held, *new))
 
@@ -82,6 +83,7 @@ async def unassign_seats(
     add_on_purchase_id: int,
     user_ids: Sequence[str],
     *,
+    now: datetime,
     reason: str | None = None,
     request_id: str | None = None,
 ) -> SeatAssignments:
@@ -104,6 +106,7 @@ async def unassign_seats(
         before={"assigned": len(held)},
         after={"assigned": len(remaining), "user_ids": removed},
         attributed=attributed,
+        now=now,
     )
     return SeatAssignments(purchase, remaining)
 

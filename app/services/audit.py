@@ -7,13 +7,13 @@ result to `record` for each audit row it adds. Other callers may give a reason t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principals import Principal
 from app.db.tables import AuditEvent
-from app.db.types import utcnow
 from app.domain.errors import DomainError, ErrorCode
 
 MAX_REASON_LENGTH = 1000
@@ -57,11 +57,13 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     attributed: Attribution = UNATTRIBUTED,
+    now: datetime,
 ) -> None:
-    """Add one audit row; `attributed` (from `attribution`) gives its reason and request id."""
+    """Add one audit row at `now`, the runtime clock's time (the business time, which the
+    test clock moves; never the wall clock); `attributed` gives its reason and request id."""
     session.add(
         AuditEvent(
-            occurred_at=utcnow(),
+            occurred_at=now,
             actor_kind=actor.kind.value,
             actor_id=actor.id or actor.kind.value.lower(),
             action=action,

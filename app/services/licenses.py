@@ -25,6 +25,7 @@ from app.domain.licenses import (
     UsageReport,
     add_on_totals,
     new_activation_code,
+    synced_peak,
 )
 from app.domain.seats import max_seats_used_after
 from app.services import audit
@@ -120,6 +121,7 @@ async def activate(
                 "key_id": issued.claims.key_id,
             },
             attributed=audit.attribution(actor, None, request_id),
+            now=now,
         )
     return issued
 
@@ -164,9 +166,8 @@ async def sync(
         session, subscription.deployment_id, today, report.billable_users, now
     )
     subscription.seats_in_use = report.billable_users
-    subscription.max_seats_used = max_seats_used_after(
-        subscription.max_seats_used, report.billable_users
-    )
+    peak = synced_peak(report, claims, subscription.term_start)
+    subscription.max_seats_used = max_seats_used_after(subscription.max_seats_used, peak)
     subscription.updated_at = now
     issued = await _issue(session, signer, subscription, row, now=now, reuse=False)
     actor = _instance(claims.instance_id)
@@ -184,6 +185,7 @@ async def sync(
             "reported_on": today.isoformat(),
         },
         attributed=audit.attribution(actor, None, request_id),
+        now=now,
     )
     return issued
 

@@ -141,6 +141,7 @@ async def start_trial(
         outbox.PROVISION,
         {"subscription_id": trial.id, "deployment_id": target.id, "reason": "trial.started"},
         f"trial:{target.id}:provision",
+        now=now,
     )
     await audit.record(
         session,
@@ -156,6 +157,7 @@ async def start_trial(
             "term_end": trial.term_end.isoformat(),
         },
         attributed=attributed,
+        now=now,
     )
     return trial
 
@@ -243,6 +245,7 @@ async def set_auto_renew(
         outbox.BILLING_SYNC,
         {"subscription_id": subscription.id, "auto_renew": auto_renew},
         f"subscription:{subscription.id}:v{subscription.lock_version}:billing",
+        now=now,
     )
     await audit.record(
         session,
@@ -252,6 +255,7 @@ async def set_auto_renew(
         before=before,
         after=_renewal(subscription),
         attributed=attributed,
+        now=now,
     )
     return subscription
 
@@ -281,6 +285,7 @@ async def cancel_pending_change(
         outbox.BILLING_SYNC,
         {"subscription_id": subscription.id, "pending_plan_id": None},
         f"subscription:{subscription.id}:v{subscription.lock_version}:billing",
+        now=now,
     )
     await audit.record(
         session,
@@ -290,6 +295,7 @@ async def cancel_pending_change(
         before=before,
         after={"pending_plan_id": None},
         attributed=attributed,
+        now=now,
     )
     return subscription
 

@@ -4,11 +4,18 @@ falls due on the way happens, as Stripe's test clocks do.
 The clock moves one UTC midnight at a time and the worker's jobs run to completion at each
 stop, so a year of renewals, reconciliations and expiries happens in the order it would in
 real time. Jobs run in this process: a `fulfillment worker` in another process keeps its own
-clock and is not moved."""
+clock and is not moved.
+
+A call stops at the first stop after its time budget (well under the request limit) and says
+how far it got (`reached_target`); the client calls again. Each stop's jobs commit as they
+go, and the audit row records the span actually applied, also when the request is cancelled
+in the middle of a stop."""
 
 from __future__ import annotations
 
 import asyncio
+import time as timer
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -18,6 +25,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.errors import DomainError, ErrorCode
 from app.runtime import Runtime
 from app.services import audit
+from app.services.worker.jobs import Job
 from app.services.worker.runner import Worker
 
 MAX_ADVANCE = timedelta(days=3 * 366)
@@ -30,33 +38,61 @@ class Advanced:
     now: datetime
     stops: int = 0
     handled: dict[str, int] = field(default_factory=dict)
+    reached_target: bool = False
 
 
 async def advance(
-    runtime: Runtime, principal: Principal, to: datetime, attributed: audit.Attribution
+    runtime: Runtime,
+    principal: Principal,
+    to: datetime,
+    attributed: audit.Attribution,
+    jobs: Sequence[Job] | None = None,  # the worker's, unless told
 ) -> Advanced:
     clock = _adjustable(runtime)
     async with _ADVANCING:
         result = Advanced(previous=clock.now(), now=clock.now())
         _check_target(result.previous, to)
-        worker = Worker(runtime)
-        while clock.now() < to:
-            clock.advance(_next_stop(clock.now(), to) - clock.now())
-            result.stops += 1
-            for name, count in (await worker.run_once()).items():
-                result.handled[name] = result.handled.get(name, 0) + count
-        result.now = clock.now()
-        async with unit_of_work(runtime.sessions) as session:
-            await audit.record(
-                session,
-                principal,
-                "test_clock.advanced",
-                ("TestClock", "runtime"),
-                before={"now": result.previous.isoformat()},
-                after={"now": result.now.isoformat()},
-                attributed=attributed,
-            )
+        try:
+            await _walk(Worker(runtime, jobs=jobs), clock, to, result)
+        finally:
+            result.now = clock.now()
+            result.reached_target = result.now >= to
+            if result.stops:
+                await asyncio.shield(_record(runtime, principal, result, attributed))
         return result
+
+
+async def _walk(worker: Worker, clock: AdjustableClock, to: datetime, result: Advanced) -> None:
+    """Stop by stop until `to`, or until the budget is spent (always one stop at least)."""
+    deadline = timer.monotonic() + budget_seconds(worker.runtime)
+    while clock.now() < to:
+        clock.advance(_next_stop(clock.now(), to) - clock.now())
+        result.stops += 1
+        for name, count in (await worker.run_once()).items():
+            result.handled[name] = result.handled.get(name, 0) + count
+        if timer.monotonic() >= deadline:
+            return
+
+
+def budget_seconds(runtime: Runtime) -> float:
+    settings = runtime.settings
+    return min(settings.test_clock_budget_seconds, settings.request_timeout_seconds / 2)
+
+
+async def _record(
+    runtime: Runtime, principal: Principal, result: Advanced, attributed: audit.Attribution
+) -> None:
+    async with unit_of_work(runtime.sessions) as session:
+        await audit.record(
+            session,
+            principal,
+            "test_clock.advanced",
+            ("TestClock", "runtime"),
+            before={"now": result.previous.isoformat()},
+            after={"now": result.now.isoformat()},
+            attributed=attributed,
+            now=result.now,
+        )
 
 
 def _adjustable(runtime: Runtime) -> AdjustableClock:

@@ -10,7 +10,8 @@ The world is described in tests/support/matrix.py.
 
 Outcomes: `ok` (the target's data, and a mutation's effect, came back), `null` / `empty` (no
 error, but the target is absent: null for a single lookup, an empty list), a top-level error
-code (UNAUTHENTICATED, FORBIDDEN), or the code of a typed error from the mutation's result
+code (UNAUTHENTICATED, FORBIDDEN), `hidden` (the target came back with a field of it null
+and a FORBIDDEN error at that field's path), or the code of a typed error from the mutation's result
 union (NOT_FOUND, MANAGED_BY_PARTNER). Every cell except a successful write leaves every
 table's row count as it was. Each cell runs in its own rolled-back transaction.
 
@@ -34,6 +35,7 @@ from tests.support.matrix import (
     EMPTY,
     FORBID,
     HELD_SEAT,
+    HIDDEN,
     INSTANCE,
     MBP,
     NEW_SEAT,
@@ -82,6 +84,11 @@ MATRIX: dict[str, dict[str, str]] = {
     "subscription@P":   row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
     "subscription@deployment":
                         row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    # License.activationCode: those who may buy for the subscription, not viewers (HIDDEN).
+    "subscription@code":
+                        row(UNAUTH, OK,     OK,     HIDDEN, NULL,   NULL,   NULL,   OK,     FORBID),
+    "subscription@codeP":
+                        row(UNAUTH, OK,     OK,     HIDDEN, NULL,   OK,     NULL,   OK,     FORBID),
     "invoices":         row(UNAUTH, OK,     OK,     OK,     EMPTY,  EMPTY,  EMPTY,  OK,     FORBID),
     "invoices@P":       row(UNAUTH, OK,     OK,     OK,     EMPTY,  OK,     EMPTY,  OK,     FORBID),
     "invoice":          row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
@@ -170,6 +177,18 @@ def _object_ids(target: Tenant) -> list[str]:
     ]
 
 
+def _activation_code(expected: str) -> Classify:
+    """The subscription's license: its code (OK), or the code withheld (HIDDEN)."""
+
+    def classify(value: Any) -> str:
+        if value is None:
+            return NULL
+        code = value["license"]["activationCode"]
+        return HIDDEN if code is None else OK if code == expected else f"wrong code {code!r}"
+
+    return classify
+
+
 def _add_seat(world: MatrixWorld, target: Tenant) -> dict[str, Any]:
     return {
         "subscriptionId": gid("Subscription", target.subscription),
@@ -202,6 +221,7 @@ CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"
 SUBSCRIPTIONS = """query($c: ID!) {
   subscriptions(first: 10, filter: {customerId: $c}) { nodes { id } } }"""
 SUBSCRIPTION_BY_ID = "query($id: ID!) { subscription(id: $id) { id } }"
+ACTIVATION_CODE = "query($id: ID!) { subscription(id: $id) { license { activationCode } } }"
 INVOICES = "query($c: ID!) { invoices(first: 10, filter: {customerId: $c}) { nodes { id } } }"
 INVOICE = "query($id: ID!) { invoice(id: $id) { id } }"
 
@@ -396,6 +416,17 @@ OPERATIONS: dict[str, Op] = {
         "query($d: String!) { subscription(deployment: $d) { id } }",
         lambda w, t: {"d": t.deployment.external_id},
         lambda w, t: single(gid("Subscription", t.subscription)),
+    ),
+    "subscription@code": Op(
+        ACTIVATION_CODE,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: _activation_code(w.license_a.activation_code),
+    ),
+    "subscription@codeP": Op(
+        ACTIVATION_CODE,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: _activation_code(w.license_p.activation_code),
+        "P",
     ),
     "auditEvents": Op(
         "query($t: ID!) { auditEvents(first: 10, filter: {targetId: $t}) { nodes { id } } }",

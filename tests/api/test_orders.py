@@ -106,9 +106,6 @@ ACTION_CASES = [
     pytest.param("premium", {"addSeats": {"seats": 3}}, date(2026, 3, 15), id="add-seats"),
     pytest.param("premium", {"changePlan": {"plan": "ultimate"}}, date(2026, 5, 20), id="upgrade"),
     pytest.param(
-        "ultimate", {"changePlan": {"plan": "premium"}}, date(2026, 5, 20), id="downgrade"
-    ),
-    pytest.param(
         "premium", {"addAddOn": {"addOn": "duo_pro", "seats": 4}}, date(2026, 8, 9), id="add-on"
     ),
     pytest.param(

@@ -3,7 +3,8 @@ midnight to run what falls due; it never moves back, and production refuses it."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import itertools
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -15,19 +16,23 @@ from sqlmodel import col
 from app.clock import FixedClock, OffsetClock, SystemClock
 from app.config import Settings
 from app.db.tables import AuditEvent, LocalMail
-from app.domain.enums import MemberRole, NotificationKind, TokenKind
+from app.domain.enums import MemberRole, NotificationKind, SubscriptionStatus, TokenKind
 from app.main import create_app
 from app.providers.registry import build_providers
-from app.runtime import build_runtime
+from app.runtime import Runtime, build_runtime
 from app.services import notifications
+from app.services.worker.options import WorkerOptions
+from app.services.worker.runner import Worker
+from resolvers.ids import to_global_id
 from tests.support import factories as f
-from tests.support.graphql import Api, api_token
+from tests.support.graphql import Api, api_token, user_token
 from tests.support.snapshots import table_counts
 
 ADVANCE = """mutation($to: DateTime!, $reason: String) {
   testClockAdvance(to: $to, reason: $reason) {
     __typename ... on UserError { code message }
-    ... on TestClockAdvancePayload { previous now stops jobs { name handled } } } }"""
+    ... on TestClockAdvancePayload { previous now stops reachedTarget jobs { name handled } }
+  } }"""
 
 
 async def _admin(db: AsyncSession) -> str:
@@ -60,6 +65,7 @@ async def test_advancing_stops_at_each_midnight_and_runs_what_falls_due(
     assert result["__typename"] == "TestClockAdvancePayload"
     assert (result["previous"], result["now"]) == (start.isoformat(), "2026-06-04T09:00:00+00:00")
     assert result["stops"] == 4  # midnights of the 2nd, 3rd and 4th, then 09:00
+    assert result["reachedTarget"] is True
     assert {"name": "outbox", "handled": 1} in result["jobs"]
     assert clock.now() == datetime(2026, 6, 4, 9, tzinfo=UTC)
     assert len((await db.scalars(sa.select(LocalMail))).all()) == 1
@@ -69,6 +75,56 @@ async def test_advancing_stops_at_each_midnight_and_runs_what_falls_due(
         )
     ).one()
     assert (audit.reason, audit.after) == ("demo", {"now": "2026-06-04T09:00:00+00:00"})
+
+
+async def test_a_spent_budget_stops_early_and_reports_and_audits_exactly_what_it_applied(
+    db: AsyncSession, settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """A budget this small is spent by the first stop: each call moves one stop, commits,
+    audits that span and says it stopped short; the client calls again until it arrives."""
+    clock = FixedClock(datetime(2026, 6, 1, 12, tzinfo=UTC))
+    tight = settings.model_copy(update={"test_clock_budget_seconds": 1e-9})
+    providers = build_providers(tight, session_factory, clock)
+    runtime = build_runtime(tight, sessions=session_factory, clock=clock, providers=providers)
+    customer = await f.customer(db)
+    await f.user(db, member_of=customer, role=MemberRole.OWNER)
+    await notifications.notify(
+        db,
+        customer_id=customer.id or 0,
+        kind=NotificationKind.RENEWAL_REMINDER,
+        title="Renewal in 15 days",
+        body="...",
+        dedupe_key="reminder",
+        now=datetime(2026, 6, 3, 12, tzinfo=UTC),
+    )
+    token = await _admin(db)
+    answers, mails = [], []
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for _ in range(6):
+            data = await Api(client).data(
+                ADVANCE, {"to": "2026-06-05T09:00:00Z", "reason": "step"}, token=token
+            )
+            answers.append(data["testClockAdvance"])
+            mails.append(len((await db.scalars(sa.select(LocalMail))).all()))
+            if answers[-1]["reachedTarget"]:
+                break
+
+    moments = ["2026-06-01T12:00:00", "2026-06-02T00:00:00", "2026-06-03T00:00:00",
+               "2026-06-04T00:00:00", "2026-06-05T00:00:00", "2026-06-05T09:00:00"]  # fmt: skip
+    spans = [(f"{a}+00:00", f"{b}+00:00") for a, b in itertools.pairwise(moments)]
+    assert [(a["previous"], a["now"]) for a in answers] == spans
+    assert [(a["stops"], a["reachedTarget"]) for a in answers] == [(1, False)] * 4 + [(1, True)]
+    assert mails == [0, 0, 1, 1, 1]  # due 06-03 12:00: sent at the stop of 06-04 00:00
+    assert clock.now() == datetime(2026, 6, 5, 9, tzinfo=UTC)
+    audits = (
+        await db.scalars(
+            sa.select(AuditEvent)
+            .where(col(AuditEvent.action) == "test_clock.advanced")
+            .order_by(col(AuditEvent.id))
+        )
+    ).all()
+    assert [(e.before["now"], e.after["now"]) for e in audits] == spans  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
@@ -135,3 +191,65 @@ def test_the_offset_clock_only_moves_forward() -> None:
 
 def _unused() -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker()
+
+
+async def test_a_job_audits_at_the_business_time_the_clock_reached(
+    api: Api, db: AsyncSession
+) -> None:
+    """One clock everywhere: the trial's end is audited at the stop whose jobs ended it
+    (the test clock's midnight of its term end), not at the wall clock's time."""
+    customer = await f.customer(db)
+    trial = await f.subscription(
+        db,
+        customer,
+        "ultimate",
+        status=SubscriptionStatus.TRIAL,
+        term_start=date(2026, 5, 5),
+        term_end=date(2026, 6, 3),
+    )
+
+    data = await api.data(
+        ADVANCE, {"to": "2026-06-04T09:00:00Z", "reason": "trial end"}, token=await _admin(db)
+    )
+
+    assert data["testClockAdvance"]["reachedTarget"] is True
+    ended = (
+        await db.scalars(
+            sa.select(AuditEvent)
+            .where(col(AuditEvent.action) == "trial.ended")
+            .where(col(AuditEvent.target_id) == str(trial.id))
+        )
+    ).one()
+    assert _utc(ended.occurred_at) == datetime(2026, 6, 3, tzinfo=UTC)
+    advanced = (
+        await db.scalars(
+            sa.select(AuditEvent).where(col(AuditEvent.action) == "test_clock.advanced")
+        )
+    ).one()
+    assert _utc(advanced.occurred_at) == datetime(2026, 6, 4, 9, tzinfo=UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def test_a_change_queues_its_sync_at_the_business_time(
+    api: Api, db: AsyncSession, runtime: Runtime, settings: Settings
+) -> None:
+    """The clock (June 2026) is behind the wall: a message queued on the wall clock would not
+    be due for the worker on the runtime clock."""
+    customer = await f.customer(db)
+    owner = user_token(settings, await f.user(db, member_of=customer, role=MemberRole.OWNER))
+    sub = await f.subscription(db, customer)
+    data = await api.data(
+        """mutation($id: ID!) {
+          subscriptionSetAutoRenew(id: $id, autoRenew: false, reason: "budget") { __typename } }""",
+        {"id": to_global_id("Subscription", sub.id or 0)},
+        token=owner,
+    )
+    assert data["subscriptionSetAutoRenew"]["__typename"] == "SubscriptionSetAutoRenewPayload"
+
+    await Worker(runtime, WorkerOptions(jitter=0, worker_id="one-clock")).run_once()
+
+    await db.refresh(sub)
+    assert (sub.sync_status, sub.provider_ref is not None) == ("SYNCED", True)

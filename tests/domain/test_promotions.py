@@ -56,12 +56,16 @@ def test_percent_off_adds_a_discount_line() -> None:
     assert order.promotion_code == "SPRING10"
 
 
-def test_percent_off_applies_to_charges_not_credits() -> None:
+def test_percent_off_applies_to_the_net_the_customer_pays() -> None:
+    """Worked example 2 with 10% off: the net is 895 068 - 262 192 = 632 876, and 10% of
+    it is 63 287.6 -> 63 288 (half up), not 10% of the gross charge (89 507)."""
     order = price(
         ChangePlan("ultimate"), sub=subscription(), today=UPGRADE_DAY, promotion=TEN_PERCENT
     )
-    assert amounts(order) == [-262_192, 895_068, -89_507]
-    assert (order.subtotal, order.discount, order.total) == (632_876, 89_507, 543_369)
+    net = 895_068 - 262_192
+    assert amounts(order) == [-262_192, 895_068, -63_288]
+    assert (order.subtotal, order.discount, order.total) == (net, 63_288, net - 63_288)
+    assert order.total == 569_588
 
 
 def test_discount_never_takes_the_total_below_zero() -> None:
@@ -121,7 +125,7 @@ def test_plan_restriction_looks_at_the_projected_plan() -> None:
     order = price(
         ChangePlan("ultimate"), sub=subscription(), today=UPGRADE_DAY, promotion=ultimate_only
     )
-    assert order.discount == 89_507
+    assert order.discount == 63_288
 
 
 def test_amount_off_in_another_currency() -> None:

@@ -6,8 +6,8 @@ One world serves every cell:
   not activated yet, an add-on purchase with one seat held, an invoice, an audit event about
   the subscription;
 - customer P (partner-managed by partner 1): owner, billing admin and viewer users; a
-  subscription partner 1 sold (same shape as A's), an add-on purchase with one seat held,
-  two invoices, and a billing account of its own;
+  subscription partner 1 sold (same shape as A's, its license not activated either), an
+  add-on purchase with one seat held, two invoices, and a billing account of its own;
 - customer B (direct) with its own owner, subscription and invoice;
 - partner 2 with its own customer Q, subscription and invoice;
 - an admin token and a product service token.
@@ -72,6 +72,7 @@ MEMBER_PRINCIPALS = frozenset({"owner", "billing_admin", "viewer"})
 OK = "ok"  # data returned for the target (and, for a mutation, its effect visible)
 NULL = "null"  # a single lookup answered null: the object is not disclosed
 EMPTY = "empty"  # a list answered empty: nothing of the other tenant is listed
+HIDDEN = "hidden"  # the target came back, a field of it null with a FORBIDDEN field error
 UNAUTH = "UNAUTHENTICATED"  # top-level error
 FORBID = "FORBIDDEN"  # top-level error
 NF = "NOT_FOUND"  # typed error in the mutation's result union
@@ -116,6 +117,7 @@ class MatrixWorld:
     subscription_q: Subscription
     audit_a: AuditEvent
     license_a: License
+    license_p: License
     tokens: dict[str, str]  # other_owner, partner, other_partner, admin, service
     notification_a: int = 0  # one of A's owner's notifications
 
@@ -202,7 +204,9 @@ async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
         managing_partner_id=partner_1.id,
     )
     await f.billing_account(db, managed)  # its own, for what it may buy directly (a trial)
-    deployment_p = await f.deployment(db, managed)
+    deployment_p = await f.deployment(
+        db, managed, kind=DeploymentKind.SELF_MANAGED, external_id="5c2e9a7f-matrix-papa"
+    )
     sub_p = await f.subscription(
         db,
         managed,
@@ -254,9 +258,10 @@ async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
     )
 
     assert sub_a.id is not None
-    license_a = await f.add(
-        db, License(subscription_id=sub_a.id, activation_code=new_activation_code())
-    )
+    license_a, license_p = [
+        await f.add(db, License(subscription_id=sub.id, activation_code=new_activation_code()))
+        for sub in (sub_a, sub_p)
+    ]
 
     return MatrixWorld(
         notification_a=await _owner_notification(db, alpha),
@@ -269,6 +274,7 @@ async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
         subscription_q=sub_q,
         audit_a=audit_a,
         license_a=license_a,
+        license_p=license_p,
         tokens={
             "other_owner": user_token(settings, await f.user(db, member_of=beta)),
             "partner": await api_token(db, TokenKind.PARTNER, partner_id=partner_1.id),
@@ -286,14 +292,23 @@ Classify = Callable[[Any], str]
 
 def outcome(body: dict[str, Any], field: str, classify: Classify) -> str:
     """The cell's outcome: the top-level error code if there is one (the field then null),
+    HIDDEN if the only errors are FORBIDDEN ones inside the answer and `classify` says so,
     otherwise what `classify` makes of the field's value."""
+    value = (body.get("data") or {}).get(field)
     if body.get("errors"):
         codes = set(error_codes(body))
-        value = (body.get("data") or {}).get(field)
+        if value is not None and _nested_only(body["errors"]) and codes == {FORBID}:
+            found = classify(value)
+            return found if found == HIDDEN else f"FORBIDDEN field errors with {found}"
         if len(codes) != 1 or None in codes or value is not None:
             return f"unexpected errors {body['errors']} with {field}={value!r}"
         return codes.pop()
-    return classify(body["data"][field])
+    found = classify(value)
+    return found if found != HIDDEN else f"hidden without a FORBIDDEN error: {value!r}"
+
+
+def _nested_only(errors: list[dict[str, Any]]) -> bool:
+    return all(len(error.get("path") or ()) > 1 for error in errors)
 
 
 def single(expected_id: str) -> Classify:

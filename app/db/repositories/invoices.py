@@ -14,7 +14,7 @@ from app.db.pagination import Page, PageRequest, fetch_child_pages, fetch_page
 from app.db.repositories.common import by_ids, child_rows, children
 from app.db.scope import ReadScope
 from app.db.tables import Invoice, InvoiceLine, Payment
-from app.domain.enums import InvoiceStatus
+from app.domain.enums import InvoiceStatus, SyncStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +90,24 @@ async def invoice_for_order(
 ) -> Invoice | None:
     stmt = sa.select(Invoice).where(col(Invoice.order_id) == order_id, scope.invoices())
     return (await session.scalars(stmt)).first()
+
+
+async def awaiting_sync(session: AsyncSession, subscription_id: int) -> list[Invoice]:
+    """The subscription's invoices issued at the billing provider whose copy is unchecked."""
+    stmt = sa.select(Invoice).where(
+        col(Invoice.subscription_id) == subscription_id,
+        col(Invoice.sync_status) == SyncStatus.PENDING,
+        col(Invoice.provider_ref).is_not(None),
+    )
+    return list((await session.scalars(stmt.order_by(col(Invoice.id)))).all())
+
+
+async def set_sync_statuses(session: AsyncSession, statuses: dict[int, SyncStatus]) -> None:
+    """Each invoice's verdict, where it is still PENDING (a newer check may have decided)."""
+    for status in set(statuses.values()):
+        ids = [invoice_id for invoice_id, found in statuses.items() if found is status]
+        await session.execute(
+            sa.update(Invoice)
+            .where(col(Invoice.id).in_(ids), col(Invoice.sync_status) == SyncStatus.PENDING)
+            .values(sync_status=status)
+        )

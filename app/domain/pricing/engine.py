@@ -88,11 +88,11 @@ def _apply(ctx: Context, state: SubscriptionSnapshot | None, action: OrderAction
 def _discount_line(
     ctx: Context, promotion: Promotion, lines: Sequence[QuoteLine], after: SubscriptionSnapshot
 ) -> QuoteLine:
+    """The promotion applies to what the customer pays: the charges net of the credits (for an
+    upgrade, the new plan's charge minus the unused old plan), never to the gross charge."""
     currency = ctx.catalog.currency
     check_promotion(promotion, currency=currency, plan_code=after.plan_code, today=ctx.today)
-    charges = sum(line.amount for line in lines if line.kind is InvoiceLineKind.CHARGE)
-    subtotal = sum(line.amount for line in lines)
-    discount = min(discount_amount(promotion, charges), max(0, subtotal))
+    discount = discount_amount(promotion, sum(line.amount for line in lines))
     return QuoteLine(
         kind=InvoiceLineKind.DISCOUNT,
         description=promotion.description(currency),

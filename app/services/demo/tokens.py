@@ -8,15 +8,15 @@ from app.auth.tokens import demo_api_token, issue_user_jwt
 from app.config import Settings
 from app.services.demo.world import API_TOKENS, USERS
 
-USER_TOKEN_TTL = timedelta(days=30)
-
 
 def demo_tokens(settings: Settings, now: datetime) -> dict[str, str]:
-    """JWTs for the demo users (30 days) and the API tokens `seed_demo` stored, by role key."""
+    """JWTs for the demo users (as long as JWT_MAX_LIFETIME_SECONDS allows) and the API
+    tokens `seed_demo` stored, by role key."""
     if settings.is_production:
         raise RuntimeError("demo tokens are for development only, never for production")
+    ttl = timedelta(seconds=settings.jwt_max_lifetime_seconds)
     tokens = {
-        user.token_key: issue_user_jwt(settings, user.external_id, now, ttl=USER_TOKEN_TTL)
+        user.token_key: issue_user_jwt(settings, user.external_id, now, ttl=ttl)
         for user in USERS
         if user.token_key is not None
     }

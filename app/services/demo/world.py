@@ -113,6 +113,7 @@ SUBSCRIPTIONS: tuple[SubscriptionSpec, ...] = (
     SubscriptionSpec(
         key="acme_trial", customer="acme", plan="ultimate", seats=0,
         status=SubscriptionStatus.TRIAL, term=Term(starts=Rel(days=-6), months=0, days=30),
+        auto_renew=False,  # a trial never renews: it ends, or is converted by an order
         deployment=DeploymentSpec(Kind.SAAS_NAMESPACE, "100002", "acme-labs"),
         usage=(3, 4, 4, 4, 4, 4, 4),
     ),

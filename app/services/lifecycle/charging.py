@@ -19,7 +19,7 @@ from sqlmodel import col
 from app.db.repositories import catalog, orders
 from app.db.tables import BillingAccount, Invoice, InvoiceLine, Payment, Product, Subscription
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import InvoiceStatus, PaymentStatus
+from app.domain.enums import InvoiceStatus, PaymentStatus, SyncStatus
 from app.domain.pricing import QuoteLine
 from app.providers.billing import InvoiceLineRecord, NewAccount, NewInvoice, PaymentRecord
 from app.runtime import Runtime
@@ -130,6 +130,7 @@ def record_charge(session: AsyncSession, invoice: Invoice, charged: Charged) -> 
         )
     if charged.paid:
         invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
+    invoice.sync_status = SyncStatus.PENDING  # the copy changed: the next billing sync checks
 
 
 async def _invoice(

@@ -117,8 +117,9 @@ async def record(
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    now: datetime,
 ) -> None:
-    await audit.record(session, SYSTEM, action, target, before=before, after=after)
+    await audit.record(session, SYSTEM, action, target, before=before, after=after, now=now)
 
 
 def touch(subscription: Subscription, now: datetime) -> None:

@@ -93,6 +93,7 @@ async def expire(session: AsyncSession, subscription: Subscription, now: datetim
         ("Subscription", sid),
         before=before,
         after=summary(subscription),
+        now=now,
     )
 
 

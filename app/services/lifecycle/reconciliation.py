@@ -251,6 +251,7 @@ async def _notice(
         "reconciliation.noticed",
         ("Subscription", subscription.id or 0),
         after=_facts(row),
+        now=now,
     )
 
 
@@ -267,6 +268,7 @@ async def _invoice(
             "reconciliation.settled",
             ("Subscription", subscription.id or 0),
             after=_facts(row),
+            now=now,
         )
         return False
     code, unit = await repo.plan_price(session, subscription.plan_id, subscription.currency)
@@ -313,6 +315,7 @@ async def _invoiced(
         ("Subscription", sid),
         before=before,
         after={**_facts(row), "seats": subscription.seats, "invoice_id": invoice.id},
+        now=now,
     )
     await repo.release_lease(session, sid, claim.until)
 

@@ -320,6 +320,7 @@ async def _renewed(
         ("Subscription", sid),
         before=before,
         after={**summary(subscription), "invoice_id": renewal.invoice_id},
+        now=now,
     )
 
 
@@ -373,6 +374,7 @@ async def _declined(
             "failure_code": charged.failure_code,
             "next_attempt_on": _iso(renewal.next_attempt_on),
         },
+        now=now,
     )
     if subscription.status is SubscriptionStatus.ACTIVE:
         await start_grace(session, subscription, now, reason=charged.failure_code or "declined")
@@ -416,6 +418,7 @@ async def start_grace(
         ("Subscription", sid),
         before=before,
         after={**summary(subscription), "reason": reason, "expires_on": ends.isoformat()},
+        now=now,
     )
 
 

@@ -208,6 +208,7 @@ async def _follow_up(
         before=before,
         after={**_summary(subscription), "order_id": order.id, "total": order.total},
         attributed=attributed,
+        now=now,
     )
 
 

@@ -35,8 +35,8 @@ STALE = DomainError(
 @dataclass(frozen=True, slots=True)
 class Prepared:
     priced: PricedOrder
-    invoice: Invoice
-    account: BillingAccount
+    invoice: Invoice | None  # None: a zero total is not invoiced (README, Buying)
+    account: BillingAccount | None
 
 
 async def prepare(
@@ -50,6 +50,9 @@ async def prepare(
     async with unit_of_work(deps.sessions) as session:
         priced = await _reprice(session, principal, request, payload)
         invoice = await orders.invoice_of_order(session, order_id)
+        if invoice is None and priced.total == 0:
+            await _redeem_unbilled(session, request, payload, order_id)
+            return Prepared(priced, None, None)
         if invoice is None:
             await _redeem(session, request, payload)
             invoice = await _new_invoice(
@@ -88,6 +91,17 @@ async def _redeem(session: AsyncSession, request: OrderRequest, payload: dict[st
     promotion = await commerce.find_promotion(session, request.promo_code)
     if promotion is None or not await commerce.redeem_promotion(session, promotion.id or 0):
         raise DomainError(ErrorCode.PROMO_CODE_INVALID, "The promo code can no longer be used.")
+
+
+async def _redeem_unbilled(
+    session: AsyncSession, request: OrderRequest, payload: dict[str, Any], order_id: int
+) -> None:
+    """Without an invoice to show it, the pending order's row remembers that its promotion
+    was redeemed, so a resumed order never redeems it twice."""
+    order = await _order(session, order_id)
+    if not (order.result or {}).get("promotion_redeemed"):
+        await _redeem(session, request, payload)
+        order.result = {"promotion_redeemed": True}
 
 
 async def _new_invoice(
@@ -154,8 +168,9 @@ async def _paying_account(
 async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> PaymentRecord | None:
     """Charge the invoice through the provider; every call is keyed by the order, so a resumed
     order never charges twice. A zero total needs no payment."""
-    if prepared.invoice.total == 0:
+    if prepared.invoice is None or prepared.invoice.total == 0:
         return None
+    assert prepared.account is not None
     account_ref = await _provider_account(deps, prepared.account)
     invoice_ref = prepared.invoice.provider_ref or await _provider_invoice(
         deps, order_id, account_ref, prepared
@@ -189,6 +204,8 @@ async def _provider_account(deps: OrderDeps, account: BillingAccount) -> str:
 async def _provider_invoice(
     deps: OrderDeps, order_id: int, account_ref: str, prepared: Prepared
 ) -> str:
+    invoice = prepared.invoice
+    assert invoice is not None
     lines = tuple(
         InvoiceLineRecord(
             description=line.description,
@@ -205,14 +222,14 @@ async def _provider_invoice(
         NewInvoice(
             account_ref=account_ref,
             subscription_ref=None,
-            currency=prepared.invoice.currency,
+            currency=invoice.currency,
             lines=lines,
-            due_on=prepared.invoice.due_on,
+            due_on=invoice.due_on,
         ),
         idempotency_key=f"order:{order_id}:invoice",
     )
     async with unit_of_work(deps.sessions) as session:
-        row = await session.get(Invoice, prepared.invoice.id)
+        row = await session.get(Invoice, invoice.id)
         assert row is not None
         row.provider_ref = record.ref
     return record.ref
@@ -229,17 +246,18 @@ async def complete(
 ) -> None:
     async with unit_of_work(deps.sessions) as session:
         order = await _order(session, order_id)
-        invoice = await session.get(Invoice, prepared.invoice.id)
-        assert invoice is not None
         subscription_id = await apply_order(
             session, deps, principal, attributed, request, prepared.priced, order
         )
-        invoice.subscription_id = subscription_id
-        invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
-        if payment is not None:
+        invoice = prepared.invoice and await session.get(Invoice, prepared.invoice.id)
+        if invoice is not None:
+            invoice.subscription_id = subscription_id
+            invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
+        if invoice is not None and payment is not None:
             session.add(_payment_row(invoice, payment))
         order.subscription_id = subscription_id
-        _finish(order, OrderStatus.COMPLETED, {"invoice_id": invoice.id}, deps.now())
+        result = {"invoice_id": invoice.id if invoice else None}
+        _finish(order, OrderStatus.COMPLETED, result, deps.now())
         await commerce.release_lease(session, request.lease_resource, order_id)
 
 
@@ -252,6 +270,7 @@ async def decline(
     prepared: Prepared,
     payment: PaymentRecord,
 ) -> DomainError:
+    assert prepared.invoice is not None  # only an invoice is charged
     error = PaymentDeclined(payment.failure_code or "declined", prepared.invoice.id or 0)
     async with unit_of_work(deps.sessions) as session:
         invoice = await session.get(Invoice, prepared.invoice.id)
@@ -305,6 +324,7 @@ async def _fail_in(
         ("Order", order_id),
         after={"code": error.code.value},
         attributed=attributed,
+        now=deps.now(),
     )
 
 

@@ -83,6 +83,7 @@ async def report_seats(
                 "billable_users": report.billable_users,
             },
             attributed=audit.attribution(principal, None, request_id),
+            now=now,
         )
     day = await repo.seat_usage_on(session, found.id, report.day)
     figures = _figures(subscription, plan) if subscription is not None and plan else None

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.repositories import invoices as invoice_repo
 from app.db.repositories import outbox as repo
 from app.domain.enums import ProvisioningStatus, SyncStatus
 from app.runtime import Runtime
 from app.services import notifications, outbox, provisioning
-from app.services.worker import billing_sync
+from app.services.worker import billing_sync, invoice_sync
 from app.services.worker.handler import Claimed, Handler, PermanentFailure, Record
 
 
@@ -49,17 +50,20 @@ class ProvisioningPush:
 
 
 class BillingSync:
-    """`billing.sync_subscription`: make the provider's subscription match the local one."""
+    """`billing.sync_subscription`: make the provider's subscription match the local one,
+    then check the local copies of its invoices (`invoice_sync`)."""
 
     async def perform(self, runtime: Runtime, message: Claimed) -> Record:
         subscription_id = message.subscription()
         provider_ref = await billing_sync.sync(
             runtime, subscription_id, idempotency_key=message.idempotency_key
         )
+        invoices = await invoice_sync.check(runtime, subscription_id)
 
         async def record(session: AsyncSession) -> None:
             synced = not await repo.superseded(session, message.id)
             await billing_sync.record_ref(session, subscription_id, provider_ref, synced=synced)
+            await invoice_repo.set_sync_statuses(session, invoices)
 
         return record
 
