@@ -14,6 +14,7 @@ from app.db.tables import (
     ConsumablePurchase,
     Deployment,
     Invoice,
+    Payment,
     Price,
     Product,
     Subscription,
@@ -90,4 +91,9 @@ async def paying_account(
 
 async def invoice_of_order(session: AsyncSession, order_id: int) -> Invoice | None:
     stmt = sa.select(Invoice).where(col(Invoice.order_id) == order_id)
+    return (await session.scalars(stmt)).first()
+
+
+async def payment_by_ref(session: AsyncSession, provider_ref: str) -> Payment | None:
+    stmt = sa.select(Payment).where(col(Payment.provider_ref) == provider_ref)
     return (await session.scalars(stmt)).first()

@@ -3,6 +3,7 @@ collect (the billing provider, idempotent per order), complete or fail (one comm
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,14 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.authenticate import read_scope
 from app.auth.principals import Principal
 from app.db.repositories import commerce, orders
-from app.db.tables import BillingAccount, Invoice, InvoiceLine, Order, Payment, Subscription
+from app.db.tables import BillingAccount, Invoice, InvoiceLine, Order, Subscription
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import InvoiceStatus, OrderStatus, PaymentStatus
+from app.domain.enums import InvoiceStatus, OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
-from app.providers.billing import InvoiceLineRecord, NewAccount, NewInvoice, PaymentRecord
+from app.providers.billing import NewAccount, PaymentRecord
+from app.providers.errors import ProviderError
 from app.services import audit
 from app.services.numbering import invoice_number
+from app.services.orders import keys, settlement
 from app.services.orders.applying import apply_order
 from app.services.orders.context import OrderDeps
 from app.services.orders.errors import PaymentDeclined
@@ -29,6 +32,9 @@ from app.services.orders.state import load_target
 
 STALE = DomainError(
     ErrorCode.QUOTE_STALE, "The subscription changed since this quote; quote again."
+)
+UNSETTLED = DomainError(
+    ErrorCode.PROVIDER_UNAVAILABLE, "Billing is unavailable; retry with the same idempotency key."
 )
 
 
@@ -46,8 +52,14 @@ async def prepare(
     payload: dict[str, Any],
     order_id: int,
 ) -> Prepared:
-    """Under the lease: the quote must still price to the same lines; then invoice it."""
+    """Under the lease: the quote must still price to the same lines; then invoice it. An
+    order being settled (it failed after its invoice) goes on failing for that reason."""
     async with unit_of_work(deps.sessions) as session:
+        order = await session.get(Order, order_id)
+        assert order is not None
+        settling = settlement.settling_error(order)
+        if settling is not None:
+            raise settling
         priced = await _reprice(session, principal, request, payload)
         invoice = await orders.invoice_of_order(session, order_id)
         if invoice is None:
@@ -162,9 +174,12 @@ async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> Payment
     )
     if not prepared.account.payment_method:
         raise DomainError(ErrorCode.PAYMENT_DECLINED, "There is no payment method on file.")
-    return await deps.billing.collect_payment(
-        invoice_ref, prepared.account.payment_method, idempotency_key=f"order:{order_id}:payment"
+    payment = await deps.billing.collect_payment(
+        invoice_ref, prepared.account.payment_method, idempotency_key=keys.payment(order_id)
     )
+    if deps.settings.order_pause_after_charge_seconds:  # tests only: room to kill the process
+        await asyncio.sleep(deps.settings.order_pause_after_charge_seconds)
+    return payment
 
 
 async def _provider_account(deps: OrderDeps, account: BillingAccount) -> str:
@@ -189,27 +204,9 @@ async def _provider_account(deps: OrderDeps, account: BillingAccount) -> str:
 async def _provider_invoice(
     deps: OrderDeps, order_id: int, account_ref: str, prepared: Prepared
 ) -> str:
-    lines = tuple(
-        InvoiceLineRecord(
-            description=line.description,
-            quantity=line.quantity,
-            unit_amount=line.unit_amount,
-            amount=line.amount,
-            product_code=line.product_code,
-            period_start=line.period_start,
-            period_end=line.period_end,
-        )
-        for line in prepared.priced.lines
-    )
     record = await deps.billing.create_invoice(
-        NewInvoice(
-            account_ref=account_ref,
-            subscription_ref=None,
-            currency=prepared.invoice.currency,
-            lines=lines,
-            due_on=prepared.invoice.due_on,
-        ),
-        idempotency_key=f"order:{order_id}:invoice",
+        settlement.provider_invoice(account_ref, prepared.invoice, prepared.priced.lines),
+        idempotency_key=keys.invoice(order_id),
     )
     async with unit_of_work(deps.sessions) as session:
         row = await session.get(Invoice, prepared.invoice.id)
@@ -229,6 +226,10 @@ async def complete(
 ) -> None:
     async with unit_of_work(deps.sessions) as session:
         order = await _order(session, order_id)
+        if order.status is not OrderStatus.PENDING or settlement.settling_error(order):
+            # Another executor finished it, or is giving its money back: never apply it.
+            await commerce.release_lease(session, request.lease_resource, order_id)
+            return
         invoice = await session.get(Invoice, prepared.invoice.id)
         assert invoice is not None
         subscription_id = await apply_order(
@@ -237,7 +238,7 @@ async def complete(
         invoice.subscription_id = subscription_id
         invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
         if payment is not None:
-            session.add(_payment_row(invoice, payment))
+            session.add(settlement.payment_row(invoice, payment))
         order.subscription_id = subscription_id
         _finish(order, OrderStatus.COMPLETED, {"invoice_id": invoice.id}, deps.now())
         await commerce.release_lease(session, request.lease_resource, order_id)
@@ -256,7 +257,7 @@ async def decline(
     async with unit_of_work(deps.sessions) as session:
         invoice = await session.get(Invoice, prepared.invoice.id)
         assert invoice is not None
-        session.add(_payment_row(invoice, payment))
+        session.add(settlement.payment_row(invoice, payment))
         await _give_back_promotion(session, request)
         await _fail_in(session, deps, principal, attributed, request, order_id, error)
     return error
@@ -270,8 +271,23 @@ async def fail(
     order_id: int,
     error: DomainError,
 ) -> None:
+    """FAILED, and never with the customer's money: an invoiced order is voided or refunded
+    at the provider first (app/services/orders/settlement.py). If the provider cannot be
+    reached, the order stays PENDING (settling) and PROVIDER_UNAVAILABLE is raised."""
+    if not await settlement.begin(deps, order_id, error):
+        return  # another executor finished it
+    try:
+        settled = await settlement.settle(deps, order_id)
+    except ProviderError as exc:
+        await pause(deps, request, order_id)
+        raise UNSETTLED from exc
     async with unit_of_work(deps.sessions) as session:
+        order = await _order(session, order_id)
+        if order.status is not OrderStatus.PENDING:
+            return
         await _fail_in(session, deps, principal, attributed, request, order_id, error)
+        if settled is not None:
+            await settlement.record(session, order, settled, deps.now())
 
 
 async def pause(deps: OrderDeps, request: OrderRequest, order_id: int) -> None:
@@ -319,18 +335,6 @@ async def _give_back_promotion(session: AsyncSession, request: OrderRequest) -> 
 def _finish(order: Order, status: OrderStatus, result: dict[str, Any], now: datetime) -> None:
     order.status, order.result = status, result
     order.completed_at, order.processing_until = now, None
-
-
-def _payment_row(invoice: Invoice, payment: PaymentRecord) -> Payment:
-    succeeded = payment.status == PaymentStatus.SUCCEEDED.value
-    return Payment(
-        invoice_id=invoice.id or 0,
-        amount=payment.amount,
-        currency=payment.currency,
-        status=PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
-        failure_code=payment.failure_code,
-        provider_ref=payment.ref,
-    )
 
 
 async def _order(session: AsyncSession, order_id: int) -> Order:
