@@ -19,7 +19,7 @@ from app.domain.enums import InvoiceStatus, OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
 from app.providers.billing import NewAccount, PaymentRecord
-from app.providers.errors import ProviderError
+from app.providers.errors import ProviderError, ProviderRejected
 from app.services import audit
 from app.services.numbering import invoice_number
 from app.services.orders import keys, settlement
@@ -36,6 +36,10 @@ STALE = DomainError(
 UNSETTLED = DomainError(
     ErrorCode.PROVIDER_UNAVAILABLE, "Billing is unavailable; retry with the same idempotency key."
 )
+
+
+def rejected(error: ProviderRejected) -> DomainError:
+    return DomainError(ErrorCode.PROVIDER_REJECTED, f"Billing refused the order ({error.code}).")
 
 
 @dataclass(frozen=True, slots=True)
