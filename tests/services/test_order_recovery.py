@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -295,3 +296,14 @@ async def test_an_order_that_keeps_failing_is_given_up_and_refunded(
     assert order.result is not None and order.result["error"]["code"] == "INTERNAL"
     await db.refresh(who.subscription)
     assert who.subscription.seats == 10
+
+
+def test_the_pause_after_a_charge_is_refused_in_production() -> None:
+    """The SIGKILL test's hook (tests/scaling/test_order_recovery.py) is for tests only."""
+    with pytest.raises(ValidationError, match="ORDER_PAUSE_AFTER_CHARGE_SECONDS"):
+        Settings(
+            environment="production",
+            jwt_secret="x" * 40,
+            license_signing_key="unused",
+            order_pause_after_charge_seconds=1.0,
+        )
