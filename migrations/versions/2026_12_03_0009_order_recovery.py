@@ -20,7 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("order", schema=None) as batch_op:
         batch_op.add_column(sa.Column("resume", sa.JSON(), nullable=True))
         batch_op.add_column(
-            sa.Column("recovery_attempts", sa.Integer(), nullable=False, server_default="0")
+            sa.Column("recovery_failures", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.add_column(sa.Column("refunded", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("refund_ref", sa.String(length=64), nullable=True))
@@ -55,5 +55,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_status_processing_until")
         batch_op.drop_column("refund_ref")
         batch_op.drop_column("refunded")
-        batch_op.drop_column("recovery_attempts")
+        batch_op.drop_column("recovery_failures")
         batch_op.drop_column("resume")

@@ -17,13 +17,14 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import Notification, OutboxMessage
+from app.db.tables import Notification, OutboxMessage, Renewal
 from app.domain.enums import InvoiceStatus, OrderStatus
 from app.domain.errors import DomainError
+from app.domain.lifecycle import RenewalStatus
 from app.domain.pricing import AddSeats, ChangePlan
 from app.providers.registry import build_providers
 from app.runtime import Runtime, build_runtime
-from app.services.orders.recovery import MAX_ATTEMPTS
+from app.services.orders.recovery import MAX_FAILURES
 from tests.services.lifecycle_support import run_at
 from tests.services.recovery_support import (
     Buyer,
@@ -280,7 +281,7 @@ async def test_an_order_that_keeps_failing_is_given_up_and_refunded(
     await _cut_after_charge(runtime, who, "cut", crash())
     await _assert_charged_not_completed(db, who, "cut")
     order = await order_of(db, "cut")
-    order.recovery_attempts = MAX_ATTEMPTS  # rounds that could not finish it
+    order.recovery_failures = MAX_FAILURES  # rounds that ended in an unexpected error
     await db.flush()
 
     await run_at(runtime, clock, LATER)
@@ -307,3 +308,45 @@ def test_the_pause_after_a_charge_is_refused_in_production() -> None:
             license_signing_key="unused",
             order_pause_after_charge_seconds=1.0,
         )
+
+
+async def test_a_charged_order_waits_for_a_renewal_in_doubt_instead_of_failing(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    """An automatic renewal's charge in doubt refuses orders (ORDER_IN_PROGRESS): the cut
+    order's retry then pauses it rather than failing (and refunding) it; the worker waits
+    too, and completes it once the renewal is settled."""
+    who = await buyer(db)
+    token = await _cut_after_charge(runtime, who, "cut", crash())
+    sub = who.subscription
+    renewal = Renewal(
+        subscription_id=sub.id or 0,
+        term_start=sub.term_end,
+        term_end=sub.term_end.replace(year=sub.term_end.year + 1),
+        status=RenewalStatus.PENDING,
+        plan_id=sub.plan_id,
+        seats=sub.seats,
+        created_at=PLACED_AT,
+    )
+    db.add(renewal)
+    await db.flush()
+    clock.set(LATER)
+
+    with pytest.raises(DomainError) as waiting:
+        await place(runtime, who, token, "cut")
+    await run_at(runtime, clock, LATER + timedelta(seconds=1))
+
+    assert waiting.value.code.value == "ORDER_IN_PROGRESS"
+    order = await order_of(db, "cut")
+    assert (order.status, order.refunded) == (OrderStatus.PENDING, 0)
+    assert await ledger_refunds(db) == []
+    renewal.status = RenewalStatus.PAID
+    await db.flush()
+
+    await run_at(runtime, clock, LATER + timedelta(minutes=2))
+
+    order = await order_of(db, "cut")
+    assert order.status is OrderStatus.COMPLETED
+    assert [amount for _, amount, _ in await ledger_payments(db)] == [FIVE_SEATS]
+    await db.refresh(sub)
+    assert sub.seats == 15

@@ -120,5 +120,4 @@ async def claim_stalled_orders(
     claimed = [order for order in (await session.scalars(stmt)).all() if order.resume]
     for order in claimed:
         order.processing_until = until
-        order.recovery_attempts += 1
     return claimed

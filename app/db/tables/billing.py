@@ -67,7 +67,7 @@ class Order(SQLModel, table=True):
     # What a worker needs to finish the order without its client (the signed quote's
     # payload, who placed it and why): app/services/orders/recovery.py.
     resume: dict[str, Any] | None = json_field(default=None)
-    recovery_attempts: int = 0
+    recovery_failures: int = 0  # rounds of the recovery job that ended in an unexpected error
     # Given back at the provider when the order failed after its charge.
     refunded: int = 0
     refund_ref: str | None = Field(default=None, max_length=64)

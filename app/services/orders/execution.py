@@ -277,7 +277,12 @@ async def fail(
 ) -> None:
     """FAILED, and never with the customer's money: an invoiced order is voided or refunded
     at the provider first (app/services/orders/settlement.py). If the provider cannot be
-    reached, the order stays PENDING (settling) and PROVIDER_UNAVAILABLE is raised."""
+    reached, the order stays PENDING (settling) and PROVIDER_UNAVAILABLE is raised. An
+    invoiced order is never failed for a wait (ORDER_IN_PROGRESS): it pauses, and its
+    retry or the recovery job finishes it."""
+    if error.code is ErrorCode.ORDER_IN_PROGRESS and await settlement.invoiced(deps, order_id):
+        await pause(deps, request, order_id)
+        raise error
     if not await settlement.begin(deps, order_id, error):
         return  # another executor finished it
     try:

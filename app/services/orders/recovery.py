@@ -10,7 +10,8 @@ charge) and the order completes. If it can no longer apply (the subscription mov
 promotion ran out, ...) it fails, and its invoice is voided or its payment refunded
 (app/services/orders/settlement.py). What cannot be decided now is left for a later round:
 the provider unreachable, the subscription leased by another order or job, a renewal being
-charged. After MAX_ATTEMPTS rounds that could not finish it, it fails and is settled.
+charged. After MAX_FAILURES rounds that ended in an unexpected error, it fails and is
+settled (waiting for a provider or a lease is no failure: that never gives an order up).
 Audit rows: `order.resumed` per attempt and `order.recovered` with the outcome, by the
 service actor `order-recovery`."""
 
@@ -41,7 +42,7 @@ from app.services.worker.options import WorkerOptions
 
 log = logging.getLogger("app.orders.recovery")
 
-MAX_ATTEMPTS = 5
+MAX_FAILURES = 5
 GAVE_UP = DomainError(
     ErrorCode.INTERNAL, "The order could not be completed; any payment for it was given back."
 )
@@ -54,7 +55,7 @@ class Stalled:
     """A claimed order, with what executing it for its placer needs."""
 
     order_id: int
-    attempts: int
+    failures: int
     principal: Principal
     attributed: audit.Attribution
     request: OrderRequest
@@ -66,7 +67,7 @@ class Stalled:
         payload = order.resume["quote"]
         return cls(
             order.id or 0,
-            order.recovery_attempts,
+            order.recovery_failures,
             resume.placer(order.resume, order.customer_id),
             resume.attribution(order.resume),
             OrderRequest.from_payload(payload),
@@ -90,21 +91,22 @@ class OrderRecoveryJob:
                 await _recover(deps, stalled)
             except Exception:  # one bad order never holds up the others; tried again later
                 log.exception("order %s: recovery failed", stalled.order_id)
-                await _later(deps, stalled)
+                await _later(deps, stalled, failed=True)
         return len(claimed)
 
 
 async def _claim(deps: OrderDeps, now: datetime, limit: int) -> list[Stalled]:
     async with unit_of_work(deps.sessions) as session:
-        found = await orders.claim_stalled_orders(session, now, now + LEASE, limit)
-        for order in found:
-            await _audit(session, "order.resumed", order, {"attempt": order.recovery_attempts})
-        return [Stalled.of(order) for order in found]
+        claimed = []
+        for order in await orders.claim_stalled_orders(session, now, now + LEASE, limit):
+            await _audit(session, "order.resumed", order, {"failures": order.recovery_failures})
+            claimed.append(Stalled.of(order))
+        return claimed
 
 
 async def _recover(deps: OrderDeps, stalled: Stalled) -> None:
     try:
-        if stalled.attempts > MAX_ATTEMPTS:
+        if stalled.failures >= MAX_FAILURES:
             await _fail(deps, stalled, GAVE_UP)
         elif not await _take_lease(deps, stalled):
             return  # an order or a lifecycle job holds the subscription: a later round
@@ -155,7 +157,7 @@ async def _take_lease(deps: OrderDeps, stalled: Stalled) -> bool:
         return await commerce.acquire_lease(session, resource, stalled.order_id, now, now + LEASE)
 
 
-async def _later(deps: OrderDeps, stalled: Stalled) -> None:
+async def _later(deps: OrderDeps, stalled: Stalled, *, failed: bool = False) -> None:
     """Leave the order to a later round: claimed for a whole lease from now (so a round does
     not take it up again at once), the subscription's lease given back."""
     async with unit_of_work(deps.sessions) as session:
@@ -163,6 +165,7 @@ async def _later(deps: OrderDeps, stalled: Stalled) -> None:
         assert order is not None
         if order.status is OrderStatus.PENDING:
             order.processing_until = deps.now() + LEASE
+            order.recovery_failures += failed
         await commerce.release_lease(session, stalled.request.lease_resource, stalled.order_id)
 
 

@@ -95,6 +95,12 @@ def settling_error(order: Order) -> DomainError | None:
     return DomainError(ErrorCode(error["code"]), error["message"])
 
 
+async def invoiced(deps: OrderDeps, order_id: int) -> bool:
+    """Whether the order got as far as its invoice (so it may have been charged)."""
+    async with unit_of_work(deps.sessions, write=False) as session:
+        return await orders.invoice_of_order(session, order_id) is not None
+
+
 async def begin(deps: OrderDeps, order_id: int, error: DomainError) -> bool:
     """Mark a PENDING order settling for `error`; False when it is no longer PENDING (another
     executor finished it: nothing is to be failed or given back)."""
