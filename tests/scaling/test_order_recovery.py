@@ -154,7 +154,7 @@ async def _recover(settings: Settings, url: str) -> None:
         handled = await Worker(runtime, options, [OrderRecoveryJob(options)]).run_once()
     finally:
         await runtime.aclose()
-    assert handled["order_recovery"] > 0
+    assert handled["order-recovery"] > 0
 
 
 async def _replays(

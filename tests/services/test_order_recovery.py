@@ -109,7 +109,7 @@ async def test_an_order_cut_after_its_charge_is_completed_by_the_worker(
 
     handled = await run_at(runtime, clock, LATER)
 
-    assert handled["order_recovery"] == 1
+    assert handled["order-recovery"] == 1
     order = await order_of(db, "cut")
     invoice = await invoice_of(db, order)
     assert (order.status, order.refunded, order.refund_ref) == (OrderStatus.COMPLETED, 0, None)

@@ -76,7 +76,7 @@ class Stalled:
 
 
 class OrderRecoveryJob:
-    name = "order_recovery"
+    name = "order-recovery"
 
     def __init__(self, options: WorkerOptions) -> None:
         self.options = options
