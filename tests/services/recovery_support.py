@@ -57,8 +57,11 @@ def deps_of(runtime: Runtime) -> OrderDeps:
     return OrderDeps(runtime.sessions, runtime.providers.billing, runtime.clock, runtime.settings)
 
 
-async def quote(runtime: Runtime, who: Buyer, *actions: OrderAction) -> str:
-    request = OrderRequest(who.subscription.customer_id, who.subscription.id, None, actions)
+async def quote(
+    runtime: Runtime, who: Buyer, *actions: OrderAction, promo: str | None = None
+) -> str:
+    sub = who.subscription
+    request = OrderRequest(sub.customer_id, sub.id, None, actions, promo_code=promo)
     async with runtime.sessions() as session:
         quoted = await quote_order(
             session, who.principal, request, clock=runtime.clock, settings=runtime.settings

@@ -7,6 +7,7 @@ FixedClock and the local billing provider; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import Notification, OutboxMessage, Renewal
+from app.db.tables import Notification, OutboxMessage, Promotion, Renewal
 from app.domain.enums import InvoiceStatus, OrderStatus
 from app.domain.errors import DomainError
 from app.domain.lifecycle import RenewalStatus
@@ -350,3 +351,28 @@ async def test_a_charged_order_waits_for_a_renewal_in_doubt_instead_of_failing(
     assert [amount for _, amount, _ in await ledger_payments(db)] == [FIVE_SEATS]
     await db.refresh(sub)
     assert sub.seats == 15
+
+
+async def test_a_refunded_order_gives_its_promotion_back(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    promotion = Promotion(code="SPRING20", percent_off=20, max_redemptions=1)
+    db.add(promotion)
+    who = await buyer(db)
+    token = await quote(runtime, who, AddSeats(5), promo="SPRING20")
+    real = runtime.providers.billing
+    runtime.providers.billing = Failing(real, after="collect_payment", error=crash())
+    with pytest.raises(asyncio.CancelledError):
+        await place(runtime, who, token, "promo")
+    runtime.providers.billing = real
+    await db.refresh(promotion)
+    assert promotion.redemptions == 1
+    await _move_on(runtime, clock, who)
+
+    await run_at(runtime, clock, LATER)
+
+    order = await order_of(db, "promo")
+    assert (order.status, order.total, order.refunded) == (OrderStatus.FAILED, 69_790, 69_790)
+    assert [amount for _, _, amount in await ledger_refunds(db)] == [69_790]
+    await db.refresh(promotion)
+    assert promotion.redemptions == 0

@@ -295,7 +295,8 @@ async def fail(
         if order.status is not OrderStatus.PENDING:
             return
         await _fail_in(session, deps, principal, attributed, request, order_id, error)
-        if settled is not None:
+        if settled is not None:  # invoiced, so its promotion was redeemed: given back
+            await _give_back_promotion(session, request)
             await settlement.record(session, order, settled, deps.now())
 
 

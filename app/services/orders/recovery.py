@@ -108,8 +108,8 @@ async def _recover(deps: OrderDeps, stalled: Stalled) -> None:
     try:
         if stalled.failures >= MAX_FAILURES:
             await _fail(deps, stalled, GAVE_UP)
-        elif not await _take_lease(deps, stalled):
-            return  # an order or a lifecycle job holds the subscription: a later round
+        elif not await _hold(deps, stalled):
+            return  # finished meanwhile, or the subscription is leased: a later round
         else:
             await _execute(deps, stalled)
     except DomainError as error:
@@ -149,10 +149,18 @@ async def _fail(deps: OrderDeps, stalled: Stalled, error: DomainError) -> None:
     )
 
 
-async def _take_lease(deps: OrderDeps, stalled: Stalled) -> bool:
-    """One try (a job never waits): the subscription's lease for this order."""
+async def _hold(deps: OrderDeps, stalled: Stalled) -> bool:
+    """Just before executing it (earlier orders of the batch took time): the order's claim
+    renewed, and the subscription's lease taken, in one try (a job never waits). False when
+    the order finished meanwhile (its client's retry) or another order or job holds the
+    subscription."""
     async with unit_of_work(deps.sessions) as session:
+        order = await session.get(Order, stalled.order_id, with_for_update=True)
+        assert order is not None
+        if order.status is not OrderStatus.PENDING:
+            return False
         now = deps.now()
+        order.processing_until = now + LEASE
         resource = stalled.request.lease_resource
         return await commerce.acquire_lease(session, resource, stalled.order_id, now, now + LEASE)
 
@@ -165,7 +173,7 @@ async def _later(deps: OrderDeps, stalled: Stalled, *, failed: bool = False) -> 
         assert order is not None
         if order.status is OrderStatus.PENDING:
             order.processing_until = deps.now() + LEASE
-            order.recovery_failures += failed
+            order.recovery_failures += 1 if failed else 0
         await commerce.release_lease(session, stalled.request.lease_resource, stalled.order_id)
 
 
