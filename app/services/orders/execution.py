@@ -33,6 +33,9 @@ from app.services.orders.state import load_target
 STALE = DomainError(
     ErrorCode.QUOTE_STALE, "The subscription changed since this quote; quote again."
 )
+FINISHED_ELSEWHERE = DomainError(
+    ErrorCode.ORDER_IN_PROGRESS, "Another request finished this order; retry to see it."
+)
 UNSETTLED = DomainError(
     ErrorCode.PROVIDER_UNAVAILABLE, "Billing is unavailable; retry with the same idempotency key."
 )
@@ -59,8 +62,9 @@ async def prepare(
     """Under the lease: the quote must still price to the same lines; then invoice it. An
     order being settled (it failed after its invoice) goes on failing for that reason."""
     async with unit_of_work(deps.sessions) as session:
-        order = await session.get(Order, order_id)
-        assert order is not None
+        order = await _order(session, order_id)  # locked: `fail` never crosses an invoicing
+        if order.status is not OrderStatus.PENDING:
+            raise FINISHED_ELSEWHERE
         settling = settlement.settling_error(order)
         if settling is not None:
             raise settling
@@ -283,10 +287,12 @@ async def fail(
     if error.code is ErrorCode.ORDER_IN_PROGRESS and await settlement.invoiced(deps, order_id):
         await pause(deps, request, order_id)
         raise error
-    if not await settlement.begin(deps, order_id, error):
-        return  # another executor finished it
+    begun = await settlement.begin(deps, order_id, error)
+    if begun is settlement.Begun.FINISHED:
+        return
     try:
-        settled = await settlement.settle(deps, order_id)
+        settling = begun is settlement.Begun.SETTLING
+        settled = await settlement.settle(deps, order_id) if settling else None
     except ProviderError as exc:
         await pause(deps, request, order_id)
         raise UNSETTLED from exc
@@ -294,6 +300,8 @@ async def fail(
         order = await _order(session, order_id)
         if order.status is not OrderStatus.PENDING:
             return
+        if not settling and await orders.invoice_of_order(session, order_id) is not None:
+            return  # another executor invoiced it meanwhile: that one finishes it
         await _fail_in(session, deps, principal, attributed, request, order_id, error)
         if settled is not None:  # invoiced, so its promotion was redeemed: given back
             await _give_back_promotion(session, request)
@@ -303,7 +311,9 @@ async def fail(
 async def pause(deps: OrderDeps, request: OrderRequest, order_id: int) -> None:
     """The provider is unreachable: stay PENDING so a retry with the same key resumes."""
     async with unit_of_work(deps.sessions) as session:
-        (await _order(session, order_id)).processing_until = None
+        order = await _order(session, order_id)
+        if order.status is OrderStatus.PENDING:
+            order.processing_until = None
         await commerce.release_lease(session, request.lease_resource, order_id)
 
 

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,23 +102,32 @@ async def invoiced(deps: OrderDeps, order_id: int) -> bool:
         return await orders.invoice_of_order(session, order_id) is not None
 
 
-async def begin(deps: OrderDeps, order_id: int, error: DomainError) -> bool:
-    """Mark a PENDING order settling for `error`; False when it is no longer PENDING (another
-    executor finished it: nothing is to be failed or given back)."""
+class Begun(Enum):
+    FINISHED = "finished"  # no longer PENDING: another executor finished it, leave it be
+    UNINVOICED = "uninvoiced"  # never invoiced, so never charged: nothing to give back
+    SETTLING = "settling"  # invoiced: to be voided or refunded before it is FAILED
+
+
+async def begin(deps: OrderDeps, order_id: int, error: DomainError) -> Begun:
+    """Under the order's row lock (which `prepare` takes to invoice it, so the two never
+    cross): mark an invoiced PENDING order settling for `error`."""
     async with unit_of_work(deps.sessions) as session:
         order = await session.get(Order, order_id, with_for_update=True)
         assert order is not None
         if order.status is not OrderStatus.PENDING:
-            return False
-        if settling_error(order) is None and await orders.invoice_of_order(session, order_id):
-            message = {"code": error.code.value, "message": error.message}
-            order.result = {"error": message, "settling": True}
-        return True
+            return Begun.FINISHED
+        if settling_error(order) is not None:
+            return Begun.SETTLING
+        if await orders.invoice_of_order(session, order_id) is None:
+            return Begun.UNINVOICED
+        message = {"code": error.code.value, "message": error.message}
+        order.result = {"error": message, "settling": True}
+        return Begun.SETTLING
 
 
 async def settle(deps: OrderDeps, order_id: int) -> Settled | None:
-    """Void or refund at the provider (no transaction open); None: never invoiced, so never
-    charged. Provider errors propagate (the order stays settling)."""
+    """Void or refund at the provider (no transaction open) an order `begin` marked
+    settling; None: there is no invoice. Provider errors propagate (it stays settling)."""
     async with unit_of_work(deps.sessions, write=False) as session:
         order = await session.get(Order, order_id)
         invoice = await orders.invoice_of_order(session, order_id)
