@@ -376,3 +376,30 @@ async def test_a_refunded_order_gives_its_promotion_back(
     assert [amount for _, _, amount in await ledger_refunds(db)] == [69_790]
     await db.refresh(promotion)
     assert promotion.redemptions == 0
+
+
+async def test_a_provider_invoice_whose_answer_was_lost_is_found_and_voided(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    """The provider issued the invoice but its ref never reached us: settling sends the same
+    request with the same key, which replays that invoice (not a new one), and voids it."""
+    who = await buyer(db)
+    token = await quote(runtime, who, AddSeats(5))
+    real = runtime.providers.billing
+    runtime.providers.billing = Failing(real, after="create_invoice", error=timeout())
+    with pytest.raises(DomainError):
+        await place(runtime, who, token, "lost-invoice")
+    runtime.providers.billing = real
+    order = await order_of(db, "lost-invoice")
+    assert (await invoice_of(db, order)).provider_ref is None
+    [(issued_ref, _, _)] = await ledger_invoices(db)
+    await _move_on(runtime, clock, who)
+
+    await run_at(runtime, clock, LATER)
+
+    order = await order_of(db, "lost-invoice")
+    invoice = await invoice_of(db, order)
+    assert (order.status, invoice.status) == (OrderStatus.FAILED, InvoiceStatus.VOID)
+    assert (issued_ref, FIVE_SEATS, "VOID") in await ledger_invoices(db)
+    assert len(await ledger_invoices(db)) == 2  # that one and the upgrade's: none issued anew
+    assert issued_ref not in {ref for ref, _, _ in await ledger_payments(db)}
