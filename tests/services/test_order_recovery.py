@@ -18,7 +18,7 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import Notification, OutboxMessage, Promotion, Renewal
+from app.db.tables import Notification, Order, OutboxMessage, Promotion, Renewal
 from app.domain.enums import InvoiceStatus, OrderStatus
 from app.domain.errors import DomainError
 from app.domain.lifecycle import RenewalStatus
@@ -403,3 +403,19 @@ async def test_a_provider_invoice_whose_answer_was_lost_is_found_and_voided(
     assert (issued_ref, FIVE_SEATS, "VOID") in await ledger_invoices(db)
     assert len(await ledger_invoices(db)) == 2  # that one and the upgrade's: none issued anew
     assert issued_ref not in {ref for ref, _, _ in await ledger_payments(db)}
+
+
+async def test_an_order_from_before_resume_data_is_left_to_its_client(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    who = await buyer(db)
+    await _cut_after_charge(runtime, who, "old", crash())
+    order = await order_of(db, "old")
+    await db.execute(sa.update(Order).where(col(Order.id) == order.id).values(resume=sa.null()))
+
+    handled = await run_at(runtime, clock, LATER)
+
+    assert handled["order-recovery"] == 0
+    order = await order_of(db, "old")
+    assert order.status is OrderStatus.PENDING
+    assert await order_audit(db, order) == []

@@ -112,6 +112,7 @@ async def claim_stalled_orders(
         .where(
             col(Order.status) == OrderStatus.PENDING,
             sa.or_(col(Order.processing_until).is_(None), col(Order.processing_until) < now),
+            col(Order.resume).is_not(None),
         )
         .order_by(col(Order.id))
         .limit(limit)
