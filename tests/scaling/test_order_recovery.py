@@ -8,12 +8,12 @@ waits after its charge succeeded, so killing the server once several charges are
 ledger lands between those charges and their completions, every time. The burst is
 orderPlace over real HTTP, distinct keys, on four subscriptions (each order takes its
 subscription's lease in turn, so the others wait claimed and uncharged). After the kill,
-the server is started again (without the pause) and the recovery job runs with a clock past
-the dead orders' leases. Then: no order PENDING; every charge in the ledger has exactly one
-local invoice, whose order COMPLETED (or FAILED with the charge refunded); no order charged
-twice; the seats are the initial ones plus what the completed orders bought; a key sent
-again to the restarted server replays its completed order. PostgreSQL only, as
-tests/scaling (the suite's SQLite file lives in the test process)."""
+the server is started again (without the pause) and, while it starts, the recovery job
+runs with a clock past the dead orders' leases. Then: no order PENDING; every charge in
+the ledger has exactly one local invoice, whose order COMPLETED (or FAILED with the charge
+refunded); no order charged twice; the seats are the initial ones plus what the completed
+orders bought; a key sent again to the restarted server replays its completed order.
+PostgreSQL only, as tests/scaling (the suite's SQLite file lives in the test process)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from app.services.worker.runner import Worker
 from resolvers.ids import to_global_id
 from tests.api.orders_support import PLACE, QUOTE
 from tests.scaling.database import private_database
-from tests.scaling.server import ServerProcess, serving
+from tests.scaling.server import ServerProcess, serving, start
 from tests.support.graphql import Api
 
 pytestmark = pytest.mark.skipif(
@@ -93,9 +93,12 @@ async def test_orders_cut_by_a_killed_server_are_finished_by_the_worker(
             }
             keys = await _burst_then_kill(engine, url, settings, tokens, tmp_path / "first.log")
             await _assert_cut(engine, demo_charges)
-            async with serving([], _env(url, settings, 0), tmp_path / "second.log") as server:
-                await _recover(settings, url)
+            server = start([], _env(url, settings, 0), tmp_path / "second.log")  # the restart
+            try:
+                await asyncio.gather(server.wait_ready(20.0), _recover(settings, url))
                 await _replays(server, tokens, keys)
+            finally:
+                server.stop()
             await _assert_money_agrees(engine, seats_before, demo_charges)
         finally:
             await engine.dispose()
