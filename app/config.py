@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # One testClockAdvance call stops after this much work (at most half the request limit).
     test_clock_budget_seconds: float = Field(default=5.0, gt=0, le=300)
     worker_in_process: bool = False
+    # Tests only: an order waits this long after its charge succeeded, before completing it,
+    # so a test can kill the process in between (tests/scaling/test_order_recovery.py).
+    order_pause_after_charge_seconds: float = Field(default=0.0, ge=0.0, le=60.0)
     # E-mail: "local" keeps mail in the database (the development mailbox); "smtp" delivers.
     mailer: str = "local"
     mail_from: str = "billing@fulfillment.invalid"
@@ -122,6 +125,8 @@ class Settings(BaseSettings):
             raise ValueError("TEST_CLOCK cannot be turned on in production")
         if self.environment is Environment.PRODUCTION and self.worker_in_process:
             raise ValueError("WORKER_IN_PROCESS is for development; run `fulfillment worker`")
+        if self.environment is Environment.PRODUCTION and self.order_pause_after_charge_seconds:
+            raise ValueError("ORDER_PAUSE_AFTER_CHARGE_SECONDS is for tests only")
         if self.environment is Environment.PRODUCTION and not self.license_signing_key:
             raise ValueError("LICENSE_SIGNING_KEY must be set (Ed25519, PEM) in production")
         return self

@@ -90,6 +90,7 @@ class InvoiceStatus(StrEnum):
     PAID = "PAID"
     VOID = "VOID"
     UNCOLLECTIBLE = "UNCOLLECTIBLE"
+    REFUNDED = "REFUNDED"  # paid, then given back in full (an order that could not apply)
 
 
 class InvoiceLineKind(StrEnum):
@@ -122,3 +123,4 @@ class NotificationKind(StrEnum):
     TRIAL_ENDING = "TRIAL_ENDING"
     TRIAL_ENDED = "TRIAL_ENDED"
     CONSUMABLE_THRESHOLD = "CONSUMABLE_THRESHOLD"
+    ORDER_REFUNDED = "ORDER_REFUNDED"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,11 +14,13 @@ from app.db.tables import (
     ConsumablePurchase,
     Deployment,
     Invoice,
+    Order,
+    Payment,
     Price,
     Product,
     Subscription,
 )
-from app.domain.enums import LIVE_STATUSES, ConsumableKind
+from app.domain.enums import LIVE_STATUSES, ConsumableKind, OrderStatus
 
 
 async def subscription_for_update(session: AsyncSession, subscription_id: int) -> Subscription:
@@ -91,3 +93,32 @@ async def paying_account(
 async def invoice_of_order(session: AsyncSession, order_id: int) -> Invoice | None:
     stmt = sa.select(Invoice).where(col(Invoice.order_id) == order_id)
     return (await session.scalars(stmt)).first()
+
+
+async def payment_by_ref(session: AsyncSession, provider_ref: str) -> Payment | None:
+    stmt = sa.select(Payment).where(col(Payment.provider_ref) == provider_ref)
+    return (await session.scalars(stmt)).first()
+
+
+async def claim_stalled_orders(
+    session: AsyncSession, now: datetime, until: datetime, limit: int
+) -> list[Order]:
+    """PENDING orders whose executor's lease ran out (or that paused on an unreachable
+    provider), oldest first, locked FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises
+    writers) and taken until `until`. Orders from before resume data was kept are left to
+    their clients' retries."""
+    stmt = (
+        sa.select(Order)
+        .where(
+            col(Order.status) == OrderStatus.PENDING,
+            sa.or_(col(Order.processing_until).is_(None), col(Order.processing_until) < now),
+            col(Order.resume).is_not(None),
+        )
+        .order_by(col(Order.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = [order for order in (await session.scalars(stmt)).all() if order.resume]
+    for order in claimed:
+        order.processing_until = until
+    return claimed

@@ -43,7 +43,11 @@ class BillingAccount(SQLModel, table=True):
 
 class Order(SQLModel, table=True):
     __tablename__ = "order"
-    __table_args__ = (sa.UniqueConstraint("customer_id", "idempotency_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("customer_id", "idempotency_key"),
+        # The recovery job's claim: PENDING orders whose executor's lease ran out.
+        sa.Index("ix_order_status_processing_until", "status", "processing_until"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -60,6 +64,13 @@ class Order(SQLModel, table=True):
     # Whoever set this (and it has not passed) is executing the order; others wait or replay.
     processing_until: datetime | None = timestamp_field(default=None)
     result: dict[str, Any] | None = json_field(default=None)
+    # What a worker needs to finish the order without its client (the signed quote's
+    # payload, who placed it and why): app/services/orders/recovery.py.
+    resume: dict[str, Any] | None = json_field(default=None)
+    recovery_failures: int = 0  # rounds of the recovery job that ended in an unexpected error
+    # Given back at the provider when the order failed after its charge.
+    refunded: int = minor_units_field(default=0)
+    refund_ref: str | None = Field(default=None, max_length=64)
     created_at: datetime = timestamp_field(default_factory=utcnow)
     completed_at: datetime | None = timestamp_field(default=None)
 

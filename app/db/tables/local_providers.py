@@ -71,6 +71,19 @@ class LedgerPayment(SQLModel, table=True):
     created_at: datetime = timestamp_field(default_factory=utcnow)
 
 
+class LedgerRefund(SQLModel, table=True):
+    __tablename__ = "ledger_refund"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=64, unique=True)
+    payment_ref: str = Field(max_length=64, index=True)
+    invoice_ref: str = Field(max_length=64)
+    amount: int = minor_units_field()
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=32)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+
+
 class LedgerIdempotency(SQLModel, table=True):
     """The first response to each idempotent write, replayed for a retry with the same key."""
 

@@ -13,6 +13,8 @@ from app.providers.billing.records import (
     NewInvoice,
     PaymentRecord,
     PaymentStatus,
+    RefundRecord,
+    RefundStatus,
     SubscriptionItem,
     SubscriptionStatus,
 )
@@ -30,6 +32,8 @@ __all__ = [
     "NewInvoice",
     "PaymentRecord",
     "PaymentStatus",
+    "RefundRecord",
+    "RefundStatus",
     "SubscriptionItem",
     "SubscriptionStatus",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -13,6 +13,7 @@ from app.db.tables.local_providers import (
     LedgerAccount,
     LedgerInvoice,
     LedgerPayment,
+    LedgerRefund,
     LedgerSubscription,
 )
 from app.providers._sql import dump_json, load_json
@@ -22,12 +23,13 @@ from app.providers.billing.records import (
     InvoiceLineRecord,
     InvoiceRecord,
     PaymentRecord,
+    RefundRecord,
     SubscriptionItem,
 )
 from app.providers.errors import ProviderNotFound
 
 PROVIDER = "local"
-Row = TypeVar("Row", LedgerAccount, LedgerSubscription, LedgerInvoice)
+Row = TypeVar("Row", LedgerAccount, LedgerSubscription, LedgerInvoice, LedgerPayment)
 
 
 async def rows_by_ref(session: AsyncSession, table: type[Row], refs: Sequence[str]) -> list[Row]:
@@ -49,6 +51,26 @@ async def find(session: AsyncSession, table: type[Row], ref: str, *, lock: bool 
     if row is None:
         raise ProviderNotFound(PROVIDER, f"no {_noun(table)} {ref!r}", ref=ref)
     return row
+
+
+async def payments_of(session: AsyncSession, invoice_refs: Sequence[str]) -> list[LedgerPayment]:
+    wanted = sorted(set(invoice_refs))
+    if not wanted:
+        return []
+    query = (
+        select(LedgerPayment)
+        .where(col(LedgerPayment.invoice_ref).in_(wanted))
+        .order_by(col(LedgerPayment.id))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def refunded(session: AsyncSession, payment_ref: str) -> int:
+    """What was already given back on the payment."""
+    query = select(func.coalesce(func.sum(col(LedgerRefund.amount)), 0)).where(
+        col(LedgerRefund.payment_ref) == payment_ref
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 def _noun(table: type[SQLModel]) -> str:
@@ -108,4 +130,15 @@ def payment_record(row: LedgerPayment) -> PaymentRecord:
         currency=row.currency,
         status=row.status,
         failure_code=row.failure_code,
+    )
+
+
+def refund_record(row: LedgerRefund) -> RefundRecord:
+    return RefundRecord(
+        ref=row.ref,
+        payment_ref=row.payment_ref,
+        invoice_ref=row.invoice_ref,
+        amount=row.amount,
+        currency=row.currency,
+        status=row.status,
     )

@@ -16,6 +16,9 @@ set_payment_method and collect_payment:
 
 A failed payment is recorded (and replayed for its key); the invoice stays OPEN, and a new
 attempt needs a new idempotency key. An invoice whose total is 0 is issued PAID.
+
+An OPEN invoice can be voided (nothing is collected on it afterwards); a succeeded payment
+can be refunded, in full or in parts up to its amount ("re_000001"); the invoice stays PAID.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from app.db.tables.local_providers import (
     LedgerAccount,
     LedgerInvoice,
     LedgerPayment,
+    LedgerRefund,
     LedgerSubscription,
 )
 from app.providers import _checks as checks
@@ -47,6 +51,8 @@ from app.providers.billing.records import (
     NewInvoice,
     PaymentRecord,
     PaymentStatus,
+    RefundRecord,
+    RefundStatus,
     SubscriptionItem,
     SubscriptionStatus,
 )
@@ -289,6 +295,56 @@ class LocalBillingProvider:
 
         request = {"invoice_ref": invoice_ref, "payment_method": payment_method}
         return await self._once("collect_payment", idempotency_key, request, PaymentRecord, work)
+
+    async def get_invoice_payments(
+        self, invoice_refs: Sequence[str]
+    ) -> Mapping[str, tuple[PaymentRecord, ...]]:
+        async with read_session(self._sessions) as s:
+            invoices = await ledger.rows_by_ref(s, LedgerInvoice, invoice_refs)
+            payments = await ledger.payments_of(s, invoice_refs)
+        found: dict[str, tuple[PaymentRecord, ...]] = {row.ref: () for row in invoices}
+        for payment in payments:
+            found[payment.invoice_ref] += (ledger.payment_record(payment),)
+        return found
+
+    async def void_invoice(self, invoice_ref: str, *, idempotency_key: str) -> InvoiceRecord:
+        async def work(s: AsyncSession) -> InvoiceRecord:
+            invoice = await ledger.find(s, LedgerInvoice, invoice_ref)
+            if invoice.status == InvoiceStatus.PAID:
+                raise ProviderRejected(self.name, "invoice_paid", "refund its payment instead")
+            invoice.status = InvoiceStatus.VOID.value
+            return ledger.invoice_record(invoice)
+
+        request = {"invoice_ref": invoice_ref}
+        return await self._once("void_invoice", idempotency_key, request, InvoiceRecord, work)
+
+    async def refund_payment(
+        self, payment_ref: str, amount: int, *, idempotency_key: str
+    ) -> RefundRecord:
+        checks.check_amounts(amount)
+        if amount <= 0:
+            raise checks.invalid("a refund amount must be positive")
+
+        async def work(s: AsyncSession) -> RefundRecord:
+            payment = await ledger.find(s, LedgerPayment, payment_ref)
+            if payment.status != PaymentStatus.SUCCEEDED:
+                raise ProviderRejected(self.name, "payment_not_refundable", "it did not succeed")
+            if amount > payment.amount - await ledger.refunded(s, payment_ref):
+                raise ProviderRejected(self.name, "refund_exceeds_payment", "more than is left")
+            refund = LedgerRefund(
+                ref="",
+                payment_ref=payment.ref,
+                invoice_ref=payment.invoice_ref,
+                amount=amount,
+                currency=payment.currency,
+                status=RefundStatus.SUCCEEDED.value,
+                created_at=self._clock.now(),
+            )
+            await add_with_ref(s, refund, "re")
+            return ledger.refund_record(refund)
+
+        request = {"payment_ref": payment_ref, "amount": amount}
+        return await self._once("refund_payment", idempotency_key, request, RefundRecord, work)
 
     # -- helpers -----------------------------------------------------------------------------
 

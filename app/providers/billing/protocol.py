@@ -11,8 +11,10 @@ quote and the charge agree whichever provider is configured.
 Failures: `ProviderNotFound` when a write names an unknown account, subscription or invoice;
 `ProviderRejected` for a malformed or disallowed request (code "invalid_request",
 "invalid_payment_method", "currency_mismatch", "invoice_not_open", "subscription_not_active",
-...); `ProviderUnavailable` when the provider cannot be reached. A declined card is an
-outcome, not an error: `collect_payment` returns a FAILED `PaymentRecord`.
+"invoice_paid", "payment_not_refundable", "refund_exceeds_payment", ...); `ProviderUnavailable`
+when the provider cannot be reached. A declined card is an outcome, not an error:
+`collect_payment` returns a FAILED `PaymentRecord`. A failed order is settled with
+`void_invoice` (not paid yet) or `refund_payment` (paid), each with the order's own key.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from app.providers.billing.records import (
     NewAccount,
     NewInvoice,
     PaymentRecord,
+    RefundRecord,
     SubscriptionItem,
 )
 
@@ -102,4 +105,22 @@ class BillingProvider(Protocol):
         self, invoice_ref: str, payment_method: str, *, idempotency_key: str
     ) -> PaymentRecord:
         """Charge the invoice's open balance; a decline returns a FAILED record."""
+        ...
+
+    async def get_invoice_payments(
+        self, invoice_refs: Sequence[str]
+    ) -> Mapping[str, tuple[PaymentRecord, ...]]:
+        """Every payment attempted on each invoice, oldest first (an unknown ref is omitted)."""
+        ...
+
+    async def void_invoice(self, invoice_ref: str, *, idempotency_key: str) -> InvoiceRecord:
+        """Void an OPEN invoice: nothing can be collected on it afterwards. A VOID invoice is
+        returned as it is; a PAID one is refused with "invoice_paid" (refund its payment)."""
+        ...
+
+    async def refund_payment(
+        self, payment_ref: str, amount: int, *, idempotency_key: str
+    ) -> RefundRecord:
+        """Give back `amount` (> 0) of a SUCCEEDED payment: "payment_not_refundable" for a
+        failed one, "refund_exceeds_payment" beyond what is left to refund."""
         ...

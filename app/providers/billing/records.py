@@ -29,6 +29,10 @@ class PaymentStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class RefundStatus(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+
+
 @dataclass(frozen=True, slots=True)
 class BillingAccountRecord:
     ref: str
@@ -94,6 +98,18 @@ class PaymentRecord:
     currency: str
     status: str
     failure_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRecord:
+    """Money given back on a succeeded payment (all of it, or part)."""
+
+    ref: str
+    payment_ref: str
+    invoice_ref: str
+    amount: int
+    currency: str
+    status: str
 
 
 @dataclass(frozen=True, slots=True)

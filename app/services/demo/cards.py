@@ -55,6 +55,7 @@ async def set_demo_card(runtime: Runtime, number: str, card: str) -> CardChange:
             before={"payment_method": before},
             after={"payment_method": card},
             attributed=_REASON,
+            now=runtime.clock.now(),
         )
     return CardChange(account.name, before, card)
 

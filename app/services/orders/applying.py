@@ -17,6 +17,7 @@ from app.domain.pricing import PricedOrder, SubscriptionSnapshot
 from app.services import audit, licenses, outbox
 from app.services.lifecycle.expiry import lapse_renewal
 from app.services.numbering import subscription_number
+from app.services.orders import keys
 from app.services.orders.context import OrderDeps
 from app.services.orders.requests import OrderRequest
 from app.services.orders.state import OrderTarget, load_target
@@ -196,10 +197,10 @@ async def _follow_up(
 ) -> None:
     sid = subscription.id or 0
     payload = {"subscription_id": sid, "order_id": order.id}
-    await outbox.enqueue(session, outbox.PROVISION, payload, f"order:{order.id}:provision", now=now)
-    await outbox.enqueue(
-        session, outbox.BILLING_SYNC, payload, f"order:{order.id}:billing", now=now
-    )
+    order_id = order.id or 0
+    await outbox.enqueue(session, outbox.PROVISION, payload, keys.provision(order_id), now=now)
+    sync_key = keys.billing_sync(order_id)
+    await outbox.enqueue(session, outbox.BILLING_SYNC, payload, sync_key, now=now)
     await audit.record(
         session,
         principal,

@@ -3,6 +3,7 @@ collect (the billing provider, idempotent per order), complete or fail (one comm
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,14 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.authenticate import read_scope
 from app.auth.principals import Principal
 from app.db.repositories import commerce, orders
-from app.db.tables import BillingAccount, Invoice, InvoiceLine, Order, Payment, Subscription
+from app.db.tables import BillingAccount, Invoice, InvoiceLine, Order, Subscription
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import InvoiceStatus, OrderStatus, PaymentStatus
+from app.domain.enums import InvoiceStatus, OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
-from app.providers.billing import InvoiceLineRecord, NewAccount, NewInvoice, PaymentRecord
+from app.providers.billing import NewAccount, PaymentRecord
+from app.providers.errors import ProviderError, ProviderRejected
 from app.services import audit
 from app.services.numbering import invoice_number
+from app.services.orders import keys, settlement
 from app.services.orders.applying import apply_order
 from app.services.orders.context import OrderDeps
 from app.services.orders.errors import PaymentDeclined
@@ -30,6 +33,16 @@ from app.services.orders.state import load_target
 STALE = DomainError(
     ErrorCode.QUOTE_STALE, "The subscription changed since this quote; quote again."
 )
+FINISHED_ELSEWHERE = DomainError(
+    ErrorCode.ORDER_IN_PROGRESS, "Another request finished this order; retry to see it."
+)
+UNSETTLED = DomainError(
+    ErrorCode.PROVIDER_UNAVAILABLE, "Billing is unavailable; retry with the same idempotency key."
+)
+
+
+def rejected(error: ProviderRejected) -> DomainError:
+    return DomainError(ErrorCode.PROVIDER_REJECTED, f"Billing refused the order ({error.code}).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +59,15 @@ async def prepare(
     payload: dict[str, Any],
     order_id: int,
 ) -> Prepared:
-    """Under the lease: the quote must still price to the same lines; then invoice it."""
+    """Under the lease: the quote must still price to the same lines; then invoice it. An
+    order being settled (it failed after its invoice) goes on failing for that reason."""
     async with unit_of_work(deps.sessions) as session:
+        order = await _order(session, order_id)  # locked: `fail` never crosses an invoicing
+        if order.status is not OrderStatus.PENDING:
+            raise FINISHED_ELSEWHERE
+        settling = settlement.settling_error(order)
+        if settling is not None:
+            raise settling
         priced = await _reprice(session, principal, request, payload)
         invoice = await orders.invoice_of_order(session, order_id)
         if invoice is None and priced.total == 0:
@@ -177,9 +197,12 @@ async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> Payment
     )
     if not prepared.account.payment_method:
         raise DomainError(ErrorCode.PAYMENT_DECLINED, "There is no payment method on file.")
-    return await deps.billing.collect_payment(
-        invoice_ref, prepared.account.payment_method, idempotency_key=f"order:{order_id}:payment"
+    payment = await deps.billing.collect_payment(
+        invoice_ref, prepared.account.payment_method, idempotency_key=keys.payment(order_id)
     )
+    if deps.settings.order_pause_after_charge_seconds:  # tests only: room to kill the process
+        await asyncio.sleep(deps.settings.order_pause_after_charge_seconds)
+    return payment
 
 
 async def _provider_account(deps: OrderDeps, account: BillingAccount) -> str:
@@ -206,27 +229,9 @@ async def _provider_invoice(
 ) -> str:
     invoice = prepared.invoice
     assert invoice is not None
-    lines = tuple(
-        InvoiceLineRecord(
-            description=line.description,
-            quantity=line.quantity,
-            unit_amount=line.unit_amount,
-            amount=line.amount,
-            product_code=line.product_code,
-            period_start=line.period_start,
-            period_end=line.period_end,
-        )
-        for line in prepared.priced.lines
-    )
     record = await deps.billing.create_invoice(
-        NewInvoice(
-            account_ref=account_ref,
-            subscription_ref=None,
-            currency=invoice.currency,
-            lines=lines,
-            due_on=invoice.due_on,
-        ),
-        idempotency_key=f"order:{order_id}:invoice",
+        settlement.provider_invoice(account_ref, invoice, prepared.priced.lines),
+        idempotency_key=keys.invoice(order_id),
     )
     async with unit_of_work(deps.sessions) as session:
         row = await session.get(Invoice, invoice.id)
@@ -246,15 +251,19 @@ async def complete(
 ) -> None:
     async with unit_of_work(deps.sessions) as session:
         order = await _order(session, order_id)
+        if order.status is not OrderStatus.PENDING or settlement.settling_error(order):
+            # Another executor finished it, or is giving its money back: never apply it.
+            await commerce.release_lease(session, request.lease_resource, order_id)
+            return
+        invoice = prepared.invoice and await session.get(Invoice, prepared.invoice.id)
         subscription_id = await apply_order(
             session, deps, principal, attributed, request, prepared.priced, order
         )
-        invoice = prepared.invoice and await session.get(Invoice, prepared.invoice.id)
         if invoice is not None:
             invoice.subscription_id = subscription_id
             invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
         if invoice is not None and payment is not None:
-            session.add(_payment_row(invoice, payment))
+            session.add(settlement.payment_row(invoice, payment))
         order.subscription_id = subscription_id
         result = {"invoice_id": invoice.id if invoice else None}
         _finish(order, OrderStatus.COMPLETED, result, deps.now())
@@ -275,7 +284,7 @@ async def decline(
     async with unit_of_work(deps.sessions) as session:
         invoice = await session.get(Invoice, prepared.invoice.id)
         assert invoice is not None
-        session.add(_payment_row(invoice, payment))
+        session.add(settlement.payment_row(invoice, payment))
         await _give_back_promotion(session, request)
         await _fail_in(session, deps, principal, attributed, request, order_id, error)
     return error
@@ -289,14 +298,41 @@ async def fail(
     order_id: int,
     error: DomainError,
 ) -> None:
+    """FAILED, and never with the customer's money: an invoiced order is voided or refunded
+    at the provider first (app/services/orders/settlement.py). If the provider cannot be
+    reached, the order stays PENDING (settling) and PROVIDER_UNAVAILABLE is raised. An
+    invoiced order is never failed for a wait (ORDER_IN_PROGRESS): it pauses, and its
+    retry or the recovery job finishes it."""
+    if error.code is ErrorCode.ORDER_IN_PROGRESS and await settlement.invoiced(deps, order_id):
+        await pause(deps, request, order_id)
+        raise error
+    begun = await settlement.begin(deps, order_id, error)
+    if begun is settlement.Begun.FINISHED:
+        return
+    try:
+        settling = begun is settlement.Begun.SETTLING
+        settled = await settlement.settle(deps, order_id) if settling else None
+    except ProviderError as exc:
+        await pause(deps, request, order_id)
+        raise UNSETTLED from exc
     async with unit_of_work(deps.sessions) as session:
+        order = await _order(session, order_id)
+        if order.status is not OrderStatus.PENDING:
+            return
+        if not settling and await orders.invoice_of_order(session, order_id) is not None:
+            return  # another executor invoiced it meanwhile: that one finishes it
         await _fail_in(session, deps, principal, attributed, request, order_id, error)
+        if settled is not None:  # invoiced, so its promotion was redeemed: given back
+            await _give_back_promotion(session, request)
+            await settlement.record(session, order, settled, deps.now())
 
 
 async def pause(deps: OrderDeps, request: OrderRequest, order_id: int) -> None:
     """The provider is unreachable: stay PENDING so a retry with the same key resumes."""
     async with unit_of_work(deps.sessions) as session:
-        (await _order(session, order_id)).processing_until = None
+        order = await _order(session, order_id)
+        if order.status is OrderStatus.PENDING:
+            order.processing_until = None
         await commerce.release_lease(session, request.lease_resource, order_id)
 
 
@@ -339,18 +375,6 @@ async def _give_back_promotion(session: AsyncSession, request: OrderRequest) -> 
 def _finish(order: Order, status: OrderStatus, result: dict[str, Any], now: datetime) -> None:
     order.status, order.result = status, result
     order.completed_at, order.processing_until = now, None
-
-
-def _payment_row(invoice: Invoice, payment: PaymentRecord) -> Payment:
-    succeeded = payment.status == PaymentStatus.SUCCEEDED.value
-    return Payment(
-        invoice_id=invoice.id or 0,
-        amount=payment.amount,
-        currency=payment.currency,
-        status=PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
-        failure_code=payment.failure_code,
-        provider_ref=payment.ref,
-    )
 
 
 async def _order(session: AsyncSession, order_id: int) -> Order:

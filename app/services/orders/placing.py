@@ -33,6 +33,7 @@ from app.services.orders.context import OrderDeps
 from app.services.orders.errors import NotAllowed, PaymentDeclined
 from app.services.orders.in_flight import ensure_not_charging
 from app.services.orders.requests import OrderRequest
+from app.services.orders.resume import resume_record
 from app.services.orders.state import load_target
 
 LEASE = timedelta(seconds=60)
@@ -77,7 +78,7 @@ async def place_order(
             await ensure_not_charging(session, target.subscription)
     if existing is None:
         quote_tokens.check_fresh(payload, deps.now())
-        claimed = await _claim(deps, principal, request, payload, digest, key)
+        claimed = await _claim(deps, principal, attributed, request, payload, digest, key)
         if claimed is not None:
             return await _execute(deps, principal, attributed, request, payload, claimed)
     return await _replay(deps, principal, attributed, request, payload, digest, key)
@@ -95,6 +96,7 @@ def _checked_key(key: str) -> str:
 async def _claim(
     deps: OrderDeps,
     principal: Principal,
+    attributed: audit.Attribution,
     request: OrderRequest,
     payload: dict[str, Any],
     digest: str,
@@ -116,6 +118,7 @@ async def _claim(
                 total=payload["total"],
                 placed_by=principal.audit_actor,
                 processing_until=deps.now() + LEASE,
+                resume=resume_record(principal, request.customer_id, payload, attributed),
             )
             session.add(order)
             await session.flush()

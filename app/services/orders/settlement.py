@@ -1,0 +1,245 @@
+"""An order that fails never keeps the customer's money.
+
+Once invoiced, an order may have been charged even if nothing local says so: its request
+(or its process) died after the charge, the charge's answer was lost (a timeout), or the
+resumed order no longer applies (the subscription moved on). Before such an order is
+recorded FAILED:
+
+1. `begin`: under the order's row lock, and only while it is PENDING, it is marked settling
+   (the failure is kept in `result`), so no executor completes it afterwards;
+2. `settle`: at the provider, with the order's keys, its invoice is voided (nothing can be
+   collected on it afterwards) or, if it was paid, its payment is refunded in full;
+3. `record`: the outcome, in the transaction that fails the order: the invoice VOID or
+   REFUNDED (with the payment row if the charge had never been recorded), the refund on the
+   order, an audit row, and the customer notified of a refund.
+
+A provider that cannot be reached leaves the order PENDING and settling: the next executor
+(its client's retry with the same key, or the recovery job) continues at step 2 with the
+same keys, and the provider replays what it already did."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principals import Principal, PrincipalKind
+from app.db.repositories import orders
+from app.db.tables import BillingAccount, Invoice, Order, Payment
+from app.db.unit_of_work import unit_of_work
+from app.domain.enums import (
+    InvoiceLineKind,
+    InvoiceStatus,
+    NotificationKind,
+    OrderStatus,
+    PaymentStatus,
+)
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.money import Money
+from app.domain.pricing import QuoteLine
+from app.providers.billing import InvoiceLineRecord, NewInvoice, PaymentRecord, RefundRecord
+from app.providers.errors import ProviderRejected
+from app.services import audit, notifications
+from app.services.orders import keys
+from app.services.orders.context import OrderDeps
+
+log = logging.getLogger("app.orders.settlement")
+
+# The actor of the audit rows of what is done for an order without its client.
+RECOVERY = Principal(kind=PrincipalKind.SERVICE, id="order-recovery", name="Order recovery")
+INVOICE_PAID = "invoice_paid"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """The provider side of a failed order: voided (no payment), or refunded (`payment` is
+    the charge the provider had collected, `refund` what gave it back)."""
+
+    invoice_id: int
+    payment: PaymentRecord | None = None
+    refund: RefundRecord | None = None
+
+
+def provider_invoice(account_ref: str, invoice: Invoice, lines: Sequence[QuoteLine]) -> NewInvoice:
+    """The provider invoice of an order's invoice: the same request on every attempt."""
+    return NewInvoice(
+        account_ref=account_ref,
+        subscription_ref=None,
+        currency=invoice.currency,
+        lines=tuple(
+            InvoiceLineRecord(
+                description=line.description,
+                quantity=line.quantity,
+                unit_amount=line.unit_amount,
+                amount=line.amount,
+                product_code=line.product_code,
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+            for line in lines
+        ),
+        due_on=invoice.due_on,
+    )
+
+
+def settling_error(order: Order) -> DomainError | None:
+    """The failure an order is being settled for (None: it is not being settled)."""
+    result = order.result or {}
+    if order.status is not OrderStatus.PENDING or not result.get("settling"):
+        return None
+    error = result["error"]
+    return DomainError(ErrorCode(error["code"]), error["message"])
+
+
+async def invoiced(deps: OrderDeps, order_id: int) -> bool:
+    """Whether the order got as far as its invoice (so it may have been charged)."""
+    async with unit_of_work(deps.sessions, write=False) as session:
+        return await orders.invoice_of_order(session, order_id) is not None
+
+
+class Begun(Enum):
+    FINISHED = "finished"  # no longer PENDING: another executor finished it, leave it be
+    UNINVOICED = "uninvoiced"  # never invoiced, so never charged: nothing to give back
+    SETTLING = "settling"  # invoiced: to be voided or refunded before it is FAILED
+
+
+async def begin(deps: OrderDeps, order_id: int, error: DomainError) -> Begun:
+    """Under the order's row lock (which `prepare` takes to invoice it, so the two never
+    cross): mark an invoiced PENDING order settling for `error`."""
+    async with unit_of_work(deps.sessions) as session:
+        order = await session.get(Order, order_id, with_for_update=True)
+        assert order is not None
+        if order.status is not OrderStatus.PENDING:
+            return Begun.FINISHED
+        if settling_error(order) is not None:
+            return Begun.SETTLING
+        if await orders.invoice_of_order(session, order_id) is None:
+            return Begun.UNINVOICED
+        message = {"code": error.code.value, "message": error.message}
+        order.result = {"error": message, "settling": True}
+        return Begun.SETTLING
+
+
+async def settle(deps: OrderDeps, order_id: int) -> Settled | None:
+    """Void or refund at the provider (no transaction open) an order `begin` marked
+    settling; None: there is no invoice. Provider errors propagate (it stays settling)."""
+    async with unit_of_work(deps.sessions, write=False) as session:
+        order = await session.get(Order, order_id)
+        invoice = await orders.invoice_of_order(session, order_id)
+        if order is None or invoice is None:
+            return None
+        account = await session.get(BillingAccount, invoice.billing_account_id)
+        assert account is not None
+    if invoice.total == 0:  # a zero total is never collected
+        return Settled(invoice.id or 0)
+    ref = invoice.provider_ref or await _issued(deps, order, invoice, account)
+    if ref is None:
+        return Settled(invoice.id or 0)
+    try:
+        await deps.billing.void_invoice(ref, idempotency_key=keys.void(order_id))
+        return Settled(invoice.id or 0)
+    except ProviderRejected as error:
+        if error.code != INVOICE_PAID:
+            raise
+    payment = await _collected(deps, ref)
+    refund = await deps.billing.refund_payment(
+        payment.ref, payment.amount, idempotency_key=keys.refund(order_id)
+    )
+    return Settled(invoice.id or 0, payment, refund)
+
+
+async def _issued(
+    deps: OrderDeps, order: Order, invoice: Invoice, account: BillingAccount
+) -> str | None:
+    """The provider invoice whose ref was never stored (the answer was lost): the same
+    request with the same key replays it (or issues it, to be voided at once). None: the
+    order never reached the provider's invoicing (the paying account was not there yet)."""
+    if account.provider_ref is None:
+        return None
+    if order.resume is None:
+        log.warning("order %s: no stored quote; its provider invoice is left alone", order.id)
+        return None
+    lines = [quote_line(raw) for raw in order.resume["quote"]["lines"]]
+    record = await deps.billing.create_invoice(
+        provider_invoice(account.provider_ref, invoice, lines),
+        idempotency_key=keys.invoice(order.id or 0),
+    )
+    return record.ref
+
+
+def quote_line(raw: dict[str, Any]) -> QuoteLine:
+    """A quote token's line (JSON) as the pricing engine's line."""
+    dates = {k: _day(raw[k]) for k in ("period_start", "period_end")}
+    fields = {k: v for k, v in raw.items() if k not in dates}
+    return QuoteLine(**{**fields, **dates, "kind": InvoiceLineKind(raw["kind"])})
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+async def _collected(deps: OrderDeps, invoice_ref: str) -> PaymentRecord:
+    payments = (await deps.billing.get_invoice_payments([invoice_ref])).get(invoice_ref, ())
+    for payment in payments:
+        if payment.status == PaymentStatus.SUCCEEDED.value:
+            return payment
+    raise RuntimeError(f"invoice {invoice_ref} is paid but has no succeeded payment")
+
+
+async def record(session: AsyncSession, order: Order, settled: Settled, now: datetime) -> None:
+    """The provider's outcome, locally (in the transaction that fails the order)."""
+    invoice = await session.get(Invoice, settled.invoice_id)
+    assert invoice is not None
+    if settled.payment is None or settled.refund is None:
+        invoice.status = InvoiceStatus.VOID
+        await audit_recovery(
+            session, order, "order.invoice_voided", {"invoice_id": invoice.id}, now
+        )
+        return
+    if await orders.payment_by_ref(session, settled.payment.ref) is None:
+        session.add(payment_row(invoice, settled.payment))
+    invoice.status, invoice.amount_paid = InvoiceStatus.REFUNDED, settled.payment.amount
+    order.refunded, order.refund_ref = settled.refund.amount, settled.refund.ref
+    order.result = {**(order.result or {}), "refunded": settled.refund.amount}
+    after = {"invoice_id": invoice.id, "refunded": order.refunded, "refund_ref": order.refund_ref}
+    await audit_recovery(session, order, "order.refunded", after, now)
+    await _notify(session, order, invoice, now)
+
+
+async def audit_recovery(
+    session: AsyncSession, order: Order, action: str, after: dict[str, Any], now: datetime
+) -> None:
+    """An audit row of what recovery or settlement did to the order, by the service actor."""
+    await audit.record(session, RECOVERY, action, ("Order", order.id or 0), after=after, now=now)
+
+
+async def _notify(session: AsyncSession, order: Order, invoice: Invoice, now: datetime) -> None:
+    amount = Money(order.refunded, order.currency).formatted
+    await notifications.notify(
+        session,
+        customer_id=order.customer_id,
+        kind=NotificationKind.ORDER_REFUNDED,
+        title=f"Order refunded: {amount}",
+        body=f"Your order could not be completed, so its payment of {amount} (invoice "
+        f"{invoice.number}) was refunded in full. Nothing was changed; quote and order again.",
+        dedupe_key=f"order-refunded:{order.id}",
+        now=now,
+        subscription_id=order.subscription_id,
+    )
+
+
+def payment_row(invoice: Invoice, payment: PaymentRecord) -> Payment:
+    succeeded = payment.status == PaymentStatus.SUCCEEDED.value
+    return Payment(
+        invoice_id=invoice.id or 0,
+        amount=payment.amount,
+        currency=payment.currency,
+        status=PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
+        failure_code=payment.failure_code,
+        provider_ref=payment.ref,
+    )
