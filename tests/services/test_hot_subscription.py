@@ -6,7 +6,9 @@ time limit, on a database of their own (SQLite and PostgreSQL):
 - an order waiting behind a slow one answers ORDER_IN_PROGRESS before the request limit,
   having written nothing;
 - a request cut by the limit while its charge is in flight still completes the order;
-- a waiting order sends no SQL: statements per place are the same with 1 or 8 waiting."""
+- a waiting order sends no SQL: statements per place are the same with 1 or 8 waiting;
+- a lease held by another process (a billing job) is waited for until it is given back
+  or runs out (a dead holder), and an order behind one kept too long is told to retry."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,6 +29,7 @@ from sqlmodel import col
 from app.clock import FixedClock
 from app.config import Settings
 from app.db.engine import create_session_factory
+from app.db.repositories import lifecycle
 from app.db.tables import LedgerPayment, Order, OrderLease, Subscription
 from app.domain.enums import OrderStatus
 from app.main import create_app
@@ -293,3 +296,58 @@ async def _statements_per_place(world: World, engine: AsyncEngine, waiting: int)
         event.remove(engine.sync_engine, "before_cursor_execute", record)
     assert [a["order"]["status"] for a in answers] == ["COMPLETED"] * (waiting + 1)
     return len(statements) / (waiting + 1)
+
+
+async def _job_holds_the_lease(world: World, until: datetime) -> None:
+    """A billing job (in another process) holds the subscription's order lease."""
+    async with world.sessions() as db, db.begin():
+        now = world.runtime.clock.now()
+        assert await lifecycle.take_lease(db, world.subscription_id, now, until)
+
+
+async def test_an_order_waits_for_a_lease_held_elsewhere_until_it_is_given_back(
+    world: World,
+) -> None:
+    token = await world.quote(5)
+    seats, charges, completed = await world.figures()
+    until = world.runtime.clock.now() + timedelta(minutes=5)
+    await _job_holds_the_lease(world, until)
+    placing = asyncio.create_task(world.place(token, "after-the-job"))
+    await asyncio.sleep(0.3)
+    assert not placing.done()  # waiting for the job, not refused
+
+    async with world.sessions() as db, db.begin():
+        await lifecycle.release_lease(db, world.subscription_id, until)
+
+    placed = _answer(await placing)
+    assert placed["order"] == {"status": "COMPLETED", "subscription": {"seats": seats + 5}}
+    assert await world.figures() == (seats + 5, charges + 1, completed + 1)
+
+
+async def test_a_dead_holders_lease_runs_out_and_the_waiting_order_takes_it(
+    world: World,
+) -> None:
+    token = await world.quote(6)
+    seats, charges, completed = await world.figures()
+    clock = world.runtime.clock
+    assert isinstance(clock, FixedClock)
+    await _job_holds_the_lease(world, clock.now() + timedelta(minutes=5))  # never given back
+    placing = asyncio.create_task(world.place(token, "after-a-crash"))
+    await asyncio.sleep(0.3)
+    assert not placing.done()
+    clock.set(clock.now() + timedelta(minutes=6))  # the dead holder's lease has expired
+
+    placed = _answer(await placing)
+    assert placed["order"] == {"status": "COMPLETED", "subscription": {"seats": seats + 6}}
+    assert await world.figures() == (seats + 6, charges + 1, completed + 1)
+
+
+async def test_an_order_behind_a_job_that_keeps_its_lease_is_told_to_retry(short: World) -> None:
+    token = await short.quote(7)
+    figures, orders = await short.figures(), await short.orders()
+    await _job_holds_the_lease(short, short.runtime.clock.now() + timedelta(minutes=5))
+
+    placed = _answer(await short.place(token, "job-keeps-it"))
+
+    assert (placed["code"], placed["retryAfterSeconds"] >= 1) == ("ORDER_IN_PROGRESS", True)
+    assert (await short.figures(), await short.orders()) == (figures, orders)

@@ -41,6 +41,9 @@ LEASE = timedelta(seconds=60)
 REPLAY_PAUSE_SECONDS = 0.02
 MAX_REPLAY_PAUSE_SECONDS = 0.32
 MAX_KEY_LENGTH = 128
+STILL_PLACING = OrderInProgress(
+    "This order is still being placed; retry with the same idempotency key.", MIN_RETRY_AFTER
+)
 MANAGED = DomainError(
     ErrorCode.MANAGED_BY_PARTNER,
     "This subscription is managed by your partner; contact them to change it.",
@@ -143,7 +146,7 @@ async def _replay(
         async with unit_of_work(deps.sessions) as session:
             order = await commerce.find_order(session, request.customer_id, key)
             if order is None:  # the first call gave up waiting for its turn: a retry claims
-                raise _in_progress(MIN_RETRY_AFTER)
+                raise STILL_PLACING
             if order.quote_digest != digest:
                 raise DomainError(
                     ErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -157,7 +160,7 @@ async def _replay(
         if resumable:
             return await _execute(deps, principal, attributed, request, payload, order.id or 0)
         if budget.to_wait() <= 0:
-            raise _in_progress(MIN_RETRY_AFTER)
+            raise STILL_PLACING
         await asyncio.sleep(min(pause, budget.to_wait()))
         pause = min(pause * 2, MAX_REPLAY_PAUSE_SECONDS)
 
