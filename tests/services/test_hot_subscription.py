@@ -155,7 +155,7 @@ async def _world(engine: AsyncEngine, settings: Settings, **limits: float) -> As
 @pytest.fixture
 async def world(engine: AsyncEngine, settings: Settings) -> AsyncIterator[World]:
     async for found in _world(
-        engine, settings, request_timeout_seconds=4.0, order_charge_reserve_seconds=2.0
+        engine, settings, request_timeout_seconds=6.0, order_charge_reserve_seconds=3.0
     ):
         yield found
 
@@ -188,7 +188,7 @@ def _told_to_retry(placed: dict[str, Any]) -> bool:
 
 async def test_forty_concurrent_orders_on_one_subscription(world: World) -> None:
     wanted = list(range(1, 41))
-    tokens = await asyncio.gather(*(world.quote(n) for n in wanted))
+    tokens = [await world.quote(n) for n in wanted]
     seats, charges, completed = await world.figures()
 
     responses = await asyncio.gather(
