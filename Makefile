@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-pg lint sdl bench bench-pg clean
+.PHONY: install run test test-pg lint sdl bench bench-pg bench-hot bench-hot-pg clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -47,6 +47,13 @@ bench: $(STAMP)
 
 bench-pg: $(STAMP)
 	$(BIN)/python -m bench.run --subscriptions 50 --requests 2000 --database-url $(PG_TEST_URL) $(BENCH_ARGS)
+
+# Orders on one hot subscription at concurrency 1, 8 and 32 (a few minutes).
+bench-hot: $(STAMP)
+	$(BIN)/python -m bench.hot_orders $(BENCH_ARGS)
+
+bench-hot-pg: $(STAMP)
+	$(BIN)/python -m bench.hot_orders --database-url $(PG_TEST_URL) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) fulfillment.db
