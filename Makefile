@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run reset test test-pg lint sdl bench bench-pg bench-validation clean
+.PHONY: install run reset test test-pg lint sdl bench bench-pg bench-validation bench-hot bench-hot-pg clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -67,6 +67,13 @@ bench-pg: $(STAMP)
 # What checking a document costs (parse, size limits, validation) and the fragment bomb.
 bench-validation: $(STAMP)
 	$(BIN)/python -m bench.validation --bomb-levels 10 16 20 30
+
+# Orders on one hot subscription at concurrency 1, 8 and 32 (a few minutes).
+bench-hot: $(STAMP)
+	$(BIN)/python -m bench.hot_orders $(BENCH_ARGS)
+
+bench-hot-pg: $(STAMP)
+	$(BIN)/python -m bench.hot_orders --database-url $(PG_TEST_URL) $(BENCH_ARGS)
 
 # Everything `make install`, `make run`, `make test` and `make lint` leave behind.
 clean:

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     request_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    # What an order keeps in hand of the request's time for its charge and completion: it
+    # waits for its turn on a subscription until this is left (at most a third of the limit).
+    order_charge_reserve_seconds: float = Field(default=5.0, gt=0, le=300)
     # Keep catalog rows read by id for the life of the process (app/db/catalog_cache.py).
     catalog_cache: bool = True
     # Persisted-document allow-list (`fulfillment documents register`); off: any operation.

@@ -3,7 +3,7 @@ Built once in the lifespan (or by a test), closed at shutdown; nothing at import
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,6 +12,7 @@ from app.config import Settings
 from app.db.catalog_cache import CatalogCache
 from app.db.engine import create_engine, create_session_factory
 from app.providers.registry import Providers, build_providers
+from app.services.orders.turns import Turns
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Runtime:
     providers: Providers
     engine: AsyncEngine | None = None
     catalog: CatalogCache | None = None
+    turns: Turns = field(default_factory=Turns)  # orders of this process queue per subscription
 
     async def aclose(self) -> None:
         await self.providers.aclose()

@@ -78,7 +78,9 @@ async def place(
 ) -> PlacedOrder | DomainError:
     require_reader(ctx)
     runtime = ctx.runtime
-    deps = OrderDeps(runtime.sessions, runtime.providers.billing, runtime.clock, runtime.settings)
+    deps = OrderDeps(
+        runtime.sessions, runtime.providers.billing, runtime.clock, runtime.settings, runtime.turns
+    )
     try:
         return await place_order(
             deps,

@@ -34,7 +34,11 @@ class RuleViolation(UserError):
 
 @strawberry.type(description="The quote or idempotency key can no longer be used as given.")
 class QuoteError(UserError):
-    pass
+    retry_after_seconds: int | None = strawberry.field(
+        default=None,
+        description="With ORDER_IN_PROGRESS: retry with the same idempotency key after "
+        "about this many seconds (the retry places the order, or answers as it ended).",
+    )
 
 
 @strawberry.type(description="The payment was declined; the invoice stays open.")
@@ -68,6 +72,9 @@ def user_error(error: DomainError) -> UserError:
     if error.code in (Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_REJECTED):
         retryable = error.code is Code.PROVIDER_UNAVAILABLE
         return ProviderError(message=error.message, code=error.code, retryable=retryable)
+    if error.code is Code.ORDER_IN_PROGRESS:
+        retry_after = getattr(error, "retry_after_seconds", None)
+        return QuoteError(message=error.message, code=error.code, retry_after_seconds=retry_after)
     return _BY_CODE.get(error.code, RuleViolation)(message=error.message, code=error.code)
 
 

@@ -1,5 +1,6 @@
 """A time limit around one ASGI app (the GraphQL view): past REQUEST_TIMEOUT_SECONDS the work
-is cancelled (open transactions roll back as their sessions close) and the caller gets 503."""
+is cancelled (open transactions roll back as their sessions close) and the caller gets 503.
+The deadline is published to the work (app.deadline), so an order can stop waiting in time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.deadline import request_deadline
 from app.http.errors import HttpErrorCode, send_error
 from app.http.request_id import request_id_of
 
@@ -31,8 +33,10 @@ class TimeLimit:
             await send(message)
 
         try:
-            async with asyncio.timeout(self.seconds) as deadline:
-                await self.app(scope, receive, tracking_send)
+            when = asyncio.get_running_loop().time() + self.seconds
+            async with asyncio.timeout_at(when) as deadline:
+                with request_deadline(when):
+                    await self.app(scope, receive, tracking_send)
         except TimeoutError:
             if not deadline.expired():  # raised by the app itself: a bug, not the limit
                 raise

@@ -9,7 +9,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.tables import NumberSequence, Order, OrderLease, Promotion
+from app.db.lease_wait import notify_released
+from app.db.tables import Invoice, NumberSequence, Order, OrderLease, Promotion
+from app.domain.enums import OrderStatus
 
 
 def _insert_ignoring_conflicts(session: AsyncSession, table: type, **values: object) -> sa.Insert:
@@ -60,6 +62,24 @@ async def release_lease(session: AsyncSession, resource: str, order_id: int) -> 
     await session.execute(
         sa.delete(OrderLease).where(
             col(OrderLease.resource) == resource, col(OrderLease.order_id) == order_id
+        )
+    )
+    await notify_released(session, resource)
+
+
+async def release_claim(session: AsyncSession, order_id: int) -> None:
+    """An order that gave up waiting for its lease: nothing of it was invoiced or charged.
+    A fresh claim is removed (the key is free again, as if the call had not been made); a
+    resumed one that had got as far as its invoice stays PENDING, resumable at once."""
+    invoiced = sa.select(col(Invoice.id)).where(col(Invoice.order_id) == order_id).exists()
+    await session.execute(
+        sa.update(Order)
+        .where(col(Order.id) == order_id, col(Order.status) == OrderStatus.PENDING, invoiced)
+        .values(processing_until=None)
+    )
+    await session.execute(
+        sa.delete(Order).where(
+            col(Order.id) == order_id, col(Order.status) == OrderStatus.PENDING, ~invoiced
         )
     )
 

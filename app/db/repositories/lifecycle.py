@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col
 
+from app.db.lease_wait import notify_released
 from app.db.tables import (
     LifecycleEvent,
     OrderLease,
@@ -85,6 +86,7 @@ async def release_lease(session: AsyncSession, subscription_id: int, until: date
             col(OrderLease.expires_at) == until,
         )
     )
+    await notify_released(session, lease_resource(subscription_id))
 
 
 async def renew_lease(

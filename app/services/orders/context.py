@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.clock import Clock
 from app.config import Settings
 from app.providers.billing import BillingProvider
+from app.services.orders.turns import Turns
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class OrderDeps:
     billing: BillingProvider
     clock: Clock
     settings: Settings
+    turns: Turns = field(default_factory=Turns)  # pass the runtime's: one queue per process
 
     def now(self) -> datetime:
         return self.clock.now()

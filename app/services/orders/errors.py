@@ -17,3 +17,12 @@ class PaymentDeclined(DomainError):
         )
         self.decline_code = decline_code
         self.invoice_id = invoice_id
+
+
+class OrderInProgress(DomainError):
+    """Another order or a billing job has the subscription now: nothing was charged, and a
+    retry (with the same idempotency key) after about `retry_after_seconds` may go through."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(ErrorCode.ORDER_IN_PROGRESS, message)
+        self.retry_after_seconds = retry_after_seconds

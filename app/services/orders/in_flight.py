@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import lifecycle
 from app.db.tables import Subscription
-from app.domain.errors import DomainError, ErrorCode
+from app.services.orders.errors import OrderInProgress
 
-CHARGING = DomainError(
-    ErrorCode.ORDER_IN_PROGRESS,
+# A job replays an unsettled charge on its next round, within minutes.
+CHARGING = OrderInProgress(
     "An automatic renewal is being charged; try again in a few minutes.",
+    retry_after_seconds=120,
 )
 
 

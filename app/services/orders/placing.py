@@ -10,7 +10,6 @@ executes it."""
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.authenticate import read_scope
 from app.auth.policy import caller_for
 from app.auth.principals import Principal
+from app.db.lease_wait import lease_released
 from app.db.repositories import commerce, orders
 from app.db.tables import Invoice, Order
 from app.db.unit_of_work import unit_of_work
@@ -29,17 +29,22 @@ from app.domain.errors import DomainError, ErrorCode
 from app.providers.errors import ProviderRejected, ProviderUnavailable
 from app.services import audit, quote_tokens
 from app.services.orders import execution
+from app.services.orders.budget import Budget, shielded
 from app.services.orders.context import OrderDeps
-from app.services.orders.errors import NotAllowed, PaymentDeclined
+from app.services.orders.errors import NotAllowed, OrderInProgress, PaymentDeclined
 from app.services.orders.in_flight import ensure_not_charging
 from app.services.orders.requests import OrderRequest
 from app.services.orders.resume import resume_record
 from app.services.orders.state import load_target
+from app.services.orders.turns import MIN_RETRY_AFTER, Busy, Turn
 
 LEASE = timedelta(seconds=60)
-POLL_SECONDS = 0.02
-WAIT_SECONDS = 30.0  # real time, not the business clock: how long a request may wait
+REPLAY_PAUSE_SECONDS = 0.02
+MAX_REPLAY_PAUSE_SECONDS = 0.32
 MAX_KEY_LENGTH = 128
+STILL_PLACING = OrderInProgress(
+    "This order is still being placed; retry with the same idempotency key.", MIN_RETRY_AFTER
+)
 MANAGED = DomainError(
     ErrorCode.MANAGED_BY_PARTNER,
     "This subscription is managed by your partner; contact them to change it.",
@@ -137,12 +142,14 @@ async def _replay(
     key: str,
 ) -> PlacedOrder:
     """Wait for the order with this key to finish, then answer as it did; resume it if its
-    executor went away (the provider was down, or a process died)."""
-    deadline = time.monotonic() + WAIT_SECONDS
+    executor went away (the provider was down, or a process died). Only requests repeating
+    a key wait here, looking again after a growing pause, while the budget allows."""
+    budget, pause = Budget.start(deps.settings), REPLAY_PAUSE_SECONDS
     while True:
         async with unit_of_work(deps.sessions) as session:
             order = await commerce.find_order(session, request.customer_id, key)
-            assert order is not None, "an order with this key was claimed"
+            if order is None:  # the first call gave up waiting for its turn: a retry claims
+                raise STILL_PLACING
             if order.quote_digest != digest:
                 raise DomainError(
                     ErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -155,11 +162,10 @@ async def _replay(
                 order.processing_until = deps.now() + LEASE
         if resumable:
             return await _execute(deps, principal, attributed, request, payload, order.id or 0)
-        if time.monotonic() >= deadline:
-            raise DomainError(
-                ErrorCode.ORDER_IN_PROGRESS, "This order is still being placed; retry."
-            )
-        await asyncio.sleep(POLL_SECONDS)
+        if budget.to_wait() <= 0:
+            raise STILL_PLACING
+        await asyncio.sleep(min(pause, budget.to_wait()))
+        pause = min(pause * 2, MAX_REPLAY_PAUSE_SECONDS)
 
 
 async def _outcome(session: AsyncSession, order: Order) -> PlacedOrder:
@@ -181,46 +187,109 @@ async def _execute(
     payload: dict[str, Any],
     order_id: int,
 ) -> PlacedOrder:
+    """Wait for the subscription's turn in this process, then for its lease, at most until
+    the request must start its critical section; from the lease to the completion it runs
+    shielded, so a request cut by the time limit never stops between charge and completion."""
+    budget = Budget.start(deps.settings)
     try:
-        await _take_lease(deps, request, order_id)
-        prepared = await execution.prepare(deps, principal, request, payload, order_id)
-        payment = await execution.collect(deps, order_id, prepared)
-    except ProviderUnavailable as exc:
-        await execution.pause(deps, request, order_id)
-        raise DomainError(
-            ErrorCode.PROVIDER_UNAVAILABLE,
-            "Billing is unavailable; retry with the same idempotency key.",
-        ) from exc
-    except ProviderRejected as exc:
-        error = DomainError(ErrorCode.PROVIDER_REJECTED, f"Billing refused the order ({exc.code}).")
-        await execution.fail(deps, principal, attributed, request, order_id, error)
-        raise error from exc
-    except DomainError as error:
-        await execution.fail(deps, principal, attributed, request, order_id, error)
+        turn = await deps.turns.take(request.lease_resource, budget.to_wait())
+    except Busy as busy:
+        await _give_up(deps, order_id)
+        raise _in_progress(busy.retry_after) from None
+    except asyncio.CancelledError:
+        await asyncio.shield(_give_up(deps, order_id))
         raise
-    if payment is not None and payment.status != PaymentStatus.SUCCEEDED.value:
-        raise await execution.decline(
-            deps, principal, attributed, request, order_id, prepared, payment
-        )
-    await execution.complete(deps, principal, attributed, request, order_id, prepared, payment)
-    async with unit_of_work(deps.sessions, write=False) as session:
-        order = await session.get(Order, order_id)
-        assert order is not None
-        return await _outcome(session, order)
+    leased = _Leased(deps, principal, attributed, request, payload, order_id, budget)
+    return await shielded(leased.run(turn))
 
 
-async def _take_lease(deps: OrderDeps, request: OrderRequest, order_id: int) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        async with unit_of_work(deps.sessions) as session:
-            now = deps.now()
-            if await commerce.acquire_lease(
-                session, request.lease_resource, order_id, now, now + LEASE
-            ):
-                return
-        if time.monotonic() >= deadline:
-            raise DomainError(
-                ErrorCode.ORDER_IN_PROGRESS,
-                "Another order on this subscription is being placed; retry.",
+@dataclass(frozen=True, slots=True)
+class _Leased:
+    """One order's turn: the lease, then prepare, charge and complete (or fail)."""
+
+    deps: OrderDeps
+    principal: Principal
+    attributed: audit.Attribution
+    request: OrderRequest
+    payload: dict[str, Any]
+    order_id: int
+    budget: Budget
+
+    async def run(self, turn: Turn) -> PlacedOrder:
+        try:
+            if not await self._take_lease():
+                await _give_up(self.deps, self.order_id)
+                raise _in_progress(turn.retry_after())
+            return await self._execute()
+        finally:
+            turn.release()
+
+    async def _take_lease(self) -> bool:
+        if await self._try_lease():
+            return True
+        async with lease_released(self.deps.sessions, self.request.lease_resource) as released:
+            while (left := self.budget.to_wait()) > 0:
+                if await self._try_lease():
+                    return True
+                await released.wait(left)
+        return await self._try_lease()
+
+    async def _try_lease(self) -> bool:
+        async with unit_of_work(self.deps.sessions) as session:
+            now = self.deps.now()
+            return await commerce.acquire_lease(
+                session, self.request.lease_resource, self.order_id, now, now + LEASE
             )
-        await asyncio.sleep(POLL_SECONDS)
+
+    async def _execute(self) -> PlacedOrder:
+        deps, principal, attributed = self.deps, self.principal, self.attributed
+        request, order_id = self.request, self.order_id
+        try:
+            prepared = await execution.prepare(deps, principal, request, self.payload, order_id)
+            if not self.budget.may_charge():
+                raise _OutOfTime
+            payment = await execution.collect(deps, order_id, prepared)
+        except _OutOfTime:
+            await execution.pause(deps, request, order_id)
+            raise _in_progress(MIN_RETRY_AFTER) from None
+        except ProviderUnavailable as exc:
+            await execution.pause(deps, request, order_id)
+            raise DomainError(
+                ErrorCode.PROVIDER_UNAVAILABLE,
+                "Billing is unavailable; retry with the same idempotency key.",
+            ) from exc
+        except ProviderRejected as exc:
+            error = DomainError(
+                ErrorCode.PROVIDER_REJECTED, f"Billing refused the order ({exc.code})."
+            )
+            await execution.fail(deps, principal, attributed, request, order_id, error)
+            raise error from exc
+        except DomainError as error:
+            await execution.fail(deps, principal, attributed, request, order_id, error)
+            raise
+        if payment is not None and payment.status != PaymentStatus.SUCCEEDED.value:
+            raise await execution.decline(
+                deps, principal, attributed, request, order_id, prepared, payment
+            )
+        await execution.complete(deps, principal, attributed, request, order_id, prepared, payment)
+        async with unit_of_work(deps.sessions, write=False) as session:
+            order = await session.get(Order, order_id)
+            assert order is not None
+            return await _outcome(session, order)
+
+
+class _OutOfTime(Exception):
+    """Too little of the request is left to charge and complete: pause, the caller retries."""
+
+
+async def _give_up(deps: OrderDeps, order_id: int) -> None:
+    async with unit_of_work(deps.sessions) as session:
+        await commerce.release_claim(session, order_id)
+
+
+def _in_progress(retry_after: int) -> OrderInProgress:
+    return OrderInProgress(
+        "Another order on this subscription is being placed; retry with the same "
+        f"idempotency key in about {retry_after} s.",
+        retry_after,
+    )
