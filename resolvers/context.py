@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.authenticate import read_scope
 from app.auth.principals import Principal
+from app.db.lending import lending
 from app.db.scope import ReadScope
 from app.providers.registry import uses_app_database
 from app.runtime import Runtime
@@ -44,18 +45,17 @@ class RequestContext:
         return await self.uncancelled(self._read(work))
 
     async def call_provider(self, provider: object, work: Callable[[], Awaitable[T]]) -> T:
-        """A provider call. An embedded provider keeps its data in this database and takes a
-        pooled connection for each call: it waits its turn with the request's reads, and the
-        request's own session is closed first (as before a mutation; later reads open a new
-        one), so the call can take the connection the request just gave back. A remote
-        provider's call runs beside the reads."""
+        """A provider call. An embedded provider keeps its data in this database: its reads
+        take their turn with the request's and run in the request's session, lent for the
+        call (app.db.lending), instead of a connection of their own. A remote provider's call
+        runs beside the reads."""
         if not uses_app_database(provider):
             return await self.uncancelled(work())
-        return await self.uncancelled(self._in_turn(work))
+        return await self.read(lambda session: self._lent(session, work))
 
-    async def _in_turn(self, work: Callable[[], Awaitable[T]]) -> T:
-        async with self._lock:
-            await self._close_session()
+    @staticmethod
+    async def _lent(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:
+        with lending(session):
             return await work()
 
     async def uncancelled(self, work: Awaitable[T]) -> T:
@@ -81,9 +81,6 @@ class RequestContext:
     async def close(self) -> None:
         if self._running:
             await asyncio.wait(set(self._running))
-        await self._close_session()
-
-    async def _close_session(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
