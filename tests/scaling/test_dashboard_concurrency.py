@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from app.config import Settings
 from app.providers.crm import CrmAccount
-from tests.scaling.demo_app import DemoApp, demo_app, demo_database
+from tests.scaling.demo_app import DemoApp, demo_app
 
 CONCURRENT = 32  # more than the default pool holds (5 + 5), three times over
 POOL_WAIT = 0.5
+# What the rest of the request may take on a busy machine: far below the default pool wait
+# (10 s) and request limit (15 s); the refusal comes from the pool's wait, not from those.
+SLACK = 3.0
 UNAVAILABLE = {
     "errors": [
         {
@@ -34,16 +36,12 @@ UNAVAILABLE = {
 }
 
 
-@pytest.fixture(scope="module")
-async def demo(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Settings]:
-    async with demo_database(database_url, tmp_path_factory.mktemp("demo")) as settings:
-        yield settings
-
-
 def one_connection(settings: Settings) -> Settings:
-    update = {"database_pool_size": 1, "database_max_overflow": 0, "database_pool_timeout": 0.5}
+    update = {
+        "database_pool_size": 1,
+        "database_max_overflow": 0,
+        "database_pool_timeout": POOL_WAIT,
+    }
     return settings.model_copy(update=update)
 
 
@@ -76,7 +74,7 @@ async def test_an_exhausted_pool_is_a_retryable_503_within_the_pool_wait(demo: S
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert refused.json() == UNAVAILABLE
-    assert POOL_WAIT <= waited < POOL_WAIT + 1.0
+    assert POOL_WAIT <= waited < POOL_WAIT + SLACK
     assert again.status_code == 200 and "errors" not in again.json()
 
 
@@ -108,4 +106,4 @@ async def test_a_pool_wait_running_out_during_execution_is_the_same_503(demo: Se
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert refused.json() == UNAVAILABLE  # no partial data, no masked INTERNAL
-    assert waited < POOL_WAIT + 1.0
+    assert waited < POOL_WAIT + SLACK

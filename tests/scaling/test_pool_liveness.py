@@ -21,19 +21,11 @@ from app.db import engine as engine_module
 from bench.driver_calls import counting_driver_calls
 from tests.api.conftest import StatementCounter
 from tests.scaling.database import autocommit_engine
-from tests.scaling.demo_app import DemoApp, demo_app, demo_database, on_postgresql
+from tests.scaling.demo_app import DemoApp, demo_app, on_postgresql
 
 pytestmark = pytest.mark.skipif(
     not on_postgresql(), reason="asyncpg's round trips and pg_terminate_backend (PostgreSQL)"
 )
-
-
-@pytest.fixture(scope="module")
-async def demo(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Settings]:
-    async with demo_database(database_url, tmp_path_factory.mktemp("demo")) as settings:
-        yield settings
 
 
 @pytest.fixture

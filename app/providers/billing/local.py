@@ -57,7 +57,6 @@ R = TypeVar("R")
 
 class LocalBillingProvider:
     name = "local"
-    uses_app_database = True  # each call takes a connection from the app's pool
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = session_factory
