@@ -18,6 +18,7 @@ from app.http.invoices import invoice_pdf
 from app.http.request_id import HEADER as REQUEST_ID_HEADER
 from app.http.request_id import RequestIdMiddleware
 from app.http.time_limit import TimeLimit
+from app.http.unavailable import EXCEPTION_HANDLERS
 from app.runtime import Runtime, build_runtime
 from app.services.trusted_documents import DocumentSource
 from app.services.worker.in_process import running_worker
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
         ],
         middleware=_middleware(settings),
+        exception_handlers=EXCEPTION_HANDLERS,  # the database unavailable: a retryable 503
     )
     if runtime is not None:
         app.state.runtime = runtime

@@ -30,13 +30,12 @@ from strawberry.types import ExecutionResult
 
 from app.auth.authenticate import authenticate
 from app.auth.tokens import InvalidCredentials
-from app.db.availability import unavailable_cause
 from app.domain.errors import ErrorCode
 from app.http.errors import HttpErrorCode, error_body
 from app.http.request_id import request_id_from, request_id_of
+from app.http.unavailable import unavailable_response
 from app.runtime import Runtime
 from resolvers.context import RequestContext
-from schema.availability import note, unavailable_response
 from schema.edge import EdgeContext
 
 JSON = "application/json"
@@ -73,11 +72,6 @@ class GraphQLView(GraphQL[RequestContext, None]):
             context = await self._context_for(request)
         except InvalidCredentials as exc:
             return _unauthenticated(str(exc))
-        except Exception as exc:
-            if (cause := unavailable_cause(exc)) is None:
-                raise
-            note(request_id_of(request.scope), cause)
-            return unavailable_response()
         try:
             response = await super().run(request, context=context, root_value=None)
         except HTTPException as exc:

@@ -78,6 +78,22 @@ async def test_an_exhausted_pool_is_a_retryable_503_within_the_pool_wait(demo: S
     assert again.status_code == 200 and "errors" not in again.json()
 
 
+async def test_an_exhausted_pool_is_the_same_503_on_other_routes(demo: Settings) -> None:
+    async with demo_app(one_connection(demo)) as app:
+        assert app.runtime.engine is not None
+        headers = {"authorization": f"Bearer {app.owner}"}
+        async with app.runtime.engine.connect() as held:
+            await held.execute(sa.text("SELECT 1"))
+            refused = await app.http.get("/invoices/INV-000001.pdf", headers=headers)
+        served = await app.http.get("/invoices/INV-000001.pdf", headers=headers)
+
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json() == UNAVAILABLE
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "application/pdf"
+
+
 class PoolHungryCrm:
     """A CRM that needs a connection of the app's pool without saying so: the request holds
     the only one, so its wait runs out during execution (not while authenticating)."""
