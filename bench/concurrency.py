@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import sys
 import time
@@ -38,6 +39,7 @@ from bench.driver_calls import counting_driver_calls
 from bench.load import percentile
 from bench.run import seed_database
 from bench.servers import Server
+from bench.settings import PRE_PING_ENV
 from bench.statements import InProcess
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -219,13 +221,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=400, help="per level (default 400)")
     parser.add_argument("--seconds", type=float, default=15.0, help="per level (default 15)")
     parser.add_argument("--subscriptions", type=int, default=10)
+    parser.add_argument(
+        "--pre-ping",
+        action="store_true",
+        help="PostgreSQL: ping each connection at checkout, as the app did before (A/B)",
+    )
     args = parser.parse_args(argv)
     args.levels = [int(level) for level in args.levels.split(",") if level]
     return args
 
 
 async def _main(args: argparse.Namespace) -> int:
-    print(f"README dashboard under concurrency  {datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z")
+    print(
+        f"README dashboard under concurrency  {datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z  "
+        f"{os.cpu_count()} CPUs, load average {_load()}"
+    )
+    if args.pre_ping:
+        os.environ[PRE_PING_ENV] = "1"  # this process's engines and the servers' (inherited)
+        print("  with a pre-ping at every checkout (PostgreSQL)")
     async with bench_database(args.database_url) as database:
         seeded = await seed_database(database, {"main": args.subscriptions})
         owner = seeded.tenants["main"].owner
@@ -239,7 +252,12 @@ async def _main(args: argparse.Namespace) -> int:
             levels.append(level)
             print("  " + level.line())
             print("\n".join(level.error_lines()))
+    print(f"  load average at the end {_load()}")
     return 1 if any(level.failed for level in levels) else 0
+
+
+def _load() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:

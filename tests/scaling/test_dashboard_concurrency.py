@@ -17,8 +17,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.config import Settings
+from app.clock import SystemClock
+from app.config import Settings, TrustedDocumentsMode
+from app.db.unit_of_work import unit_of_work
 from app.providers.crm import CrmAccount
+from app.services.trusted_documents import DocumentSource, register_documents
+from bench.concurrency import readme_dashboard
 from tests.scaling.demo_app import DemoApp, demo_app
 
 CONCURRENT = 32  # more than the default pool holds (5 + 5), three times over
@@ -92,6 +96,31 @@ async def test_an_exhausted_pool_is_the_same_503_on_other_routes(demo: Settings)
     assert refused.json() == UNAVAILABLE
     assert served.status_code == 200
     assert served.headers["content-type"] == "application/pdf"
+
+
+async def test_a_persisted_document_is_looked_up_on_the_requests_connection(
+    demo: Settings,
+) -> None:
+    """The allow-list lookup used a session of its own beside the request's: with one
+    connection in the pool it waited for itself until the pool's wait ran out."""
+    settings = one_connection(demo).model_copy(
+        update={"trusted_documents": TrustedDocumentsMode.ENFORCE}
+    )
+    text = readme_dashboard()
+    async with demo_app(settings) as app:
+        async with unit_of_work(app.runtime.sessions) as session:
+            [registered] = await register_documents(
+                session, [DocumentSource("dashboard", text)], SystemClock().now()
+            )
+        response = await app.post({"documentId": registered.document_id})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body
+    assert body["data"]["viewer"]["memberships"][0]["customer"]["crmAccount"] == {
+        "name": "Acme Corp",
+        "segment": "MID_MARKET",
+    }
 
 
 class PoolHungryCrm:
