@@ -250,8 +250,7 @@ async def _main(args: argparse.Namespace) -> int:
         for concurrency in args.levels:
             level = await run_level(database, token, concurrency, args)
             levels.append(level)
-            print("  " + level.line())
-            print("\n".join(level.error_lines()))
+            print("\n".join(["  " + level.line(), *level.error_lines()]))
     print(f"  load average at the end {_load()}")
     return 1 if any(level.failed for level in levels) else 0
 
