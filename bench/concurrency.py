@@ -185,13 +185,17 @@ async def per_request(database: BenchDatabase, token: str) -> dict[str, Any]:
 
 
 async def run_level(
-    database: BenchDatabase, token: str, concurrency: int, args: argparse.Namespace
+    database: BenchDatabase,
+    token: str,
+    concurrency: int,
+    args: argparse.Namespace,
+    pre_ping: bool = False,
 ) -> Level:
     level = Level(concurrency)
     server = Server(
         f"app-c{concurrency}",
         "bench.appserver:create_app",
-        database.server_env(),
+        {**database.server_env(), PRE_PING_ENV: "1" if pre_ping else "0"},
         database.workdir / f"app-c{concurrency}.log",
     )
     before = await transactions(database)
@@ -210,6 +214,28 @@ async def run_level(
     return level
 
 
+async def pre_ping_ab(
+    database: BenchDatabase, token: str, concurrency: int, args: argparse.Namespace
+) -> list[Level]:
+    """Alternating runs without and with the pre-ping; one line per variant, all rounds."""
+    runs: dict[bool, list[Level]] = {False: [], True: []}
+    for _ in range(args.pre_ping_ab):
+        for pre_ping in (False, True):
+            runs[pre_ping].append(await run_level(database, token, concurrency, args, pre_ping))
+    merged = []
+    for pre_ping, levels in runs.items():
+        level = Level(concurrency, seconds=sum(run.seconds for run in levels))
+        for run in levels:
+            level.latencies_ms += run.latencies_ms
+            level.errors.update(run.errors)
+            level.requests_sent += run.requests_sent
+            level.transactions = (level.transactions or 0) + (run.transactions or 0)
+        label = "with pre-ping   " if pre_ping else "without pre-ping"
+        print("\n".join([f"  {label} " + level.line(), *level.error_lines()]))
+        merged.append(level)
+    return merged
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.concurrency",
@@ -224,7 +250,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pre-ping",
         action="store_true",
-        help="PostgreSQL: ping each connection at checkout, as the app did before (A/B)",
+        help="PostgreSQL: ping each connection at checkout, as the app did before",
+    )
+    parser.add_argument(
+        "--pre-ping-ab",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="PostgreSQL: per level, ROUNDS alternating runs without and with the pre-ping "
+        "(other load on the machine then skews both alike); totals per variant",
     )
     args = parser.parse_args(argv)
     args.levels = [int(level) for level in args.levels.split(",") if level]
@@ -248,7 +282,10 @@ async def _main(args: argparse.Namespace) -> int:
         print(f"  database {database.kind}; per warm request (in-process): {counted}")
         levels = []
         for concurrency in args.levels:
-            level = await run_level(database, token, concurrency, args)
+            if args.pre_ping_ab:
+                levels += await pre_ping_ab(database, token, concurrency, args)
+                continue
+            level = await run_level(database, token, concurrency, args, args.pre_ping)
             levels.append(level)
             print("\n".join(["  " + level.line(), *level.error_lines()]))
     print(f"  load average at the end {_load()}")
