@@ -33,10 +33,12 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///./fulfillment.db"
-    # PostgreSQL pool of EACH process (server worker, `fulfillment worker`); README "Scaling out".
+    # The connection pool of EACH process (server worker, `fulfillment worker`), SQLite too;
+    # README "Scaling out". The wait is capped at 80% of REQUEST_TIMEOUT_SECONDS.
     database_pool_size: int = Field(default=5, ge=1, le=100)
     database_max_overflow: int = Field(default=5, ge=0, le=100)
     database_pool_timeout: float = Field(default=10.0, gt=0, le=300)
+    database_pool_recycle: int = Field(default=1800, ge=1, le=86_400)
     database_application_name: str = Field(default="fulfillment", min_length=1, max_length=40)
     jwt_secret: str = DEVELOPMENT_SECRET
     jwt_issuer: str = "saas-frontend"

@@ -20,6 +20,7 @@ from app.http.invoices import invoice_pdf
 from app.http.request_id import HEADER as REQUEST_ID_HEADER
 from app.http.request_id import RequestIdMiddleware
 from app.http.time_limit import TimeLimit
+from app.http.unavailable import EXCEPTION_HANDLERS
 from app.runtime import Runtime, build_runtime
 from app.services.trusted_documents import DocumentSource
 from app.services.worker.in_process import running_worker
@@ -58,7 +59,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     ]
     if not settings.is_production:  # GraphiQL's own files, for the page /graphql shows
         routes.append(Route(GRAPHIQL_ASSETS, graphiql_asset, methods=["GET"]))
-    app = Starlette(lifespan=lifespan, routes=routes, middleware=_middleware(settings))
+    app = Starlette(
+        lifespan=lifespan,
+        routes=routes,
+        middleware=_middleware(settings),
+        exception_handlers=EXCEPTION_HANDLERS,  # the database unavailable: a retryable 503
+    )
     if runtime is not None:
         app.state.runtime = runtime
     return app

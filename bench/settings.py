@@ -16,6 +16,9 @@ from app.config import Settings
 from app.db.engine import create_engine
 
 SCHEMA_ENV = "BENCH_PG_SCHEMA"
+# "1": the engine pings each connection at checkout, as the app did before (an A/B figure for
+# bench.concurrency --pre-ping; PostgreSQL, where the server process builds a bench engine).
+PRE_PING_ENV = "BENCH_PRE_PING"
 JWT_SECRET = "bench-only-secret-not-for-anything-else-0123456789"
 
 
@@ -53,7 +56,10 @@ def bench_engine(settings: Settings, schema: str | None = None) -> AsyncEngine:
     schema = schema if schema is not None else os.environ.get(SCHEMA_ENV)
     if settings.is_sqlite or not schema:
         return create_engine(settings)
-    return create_engine(settings, connect_args=connect_args(schema))
+    engine = create_engine(settings, connect_args=connect_args(schema))
+    if os.environ.get(PRE_PING_ENV) == "1":
+        engine.pool._pre_ping = True  # what pool_pre_ping=True sets
+    return engine
 
 
 def _ephemeral_ed25519_pem() -> str | None:

@@ -1,5 +1,7 @@
 """One RequestContext per request: principal, scope, a DB session used one statement at a
-time, providers, and the request's DataLoaders."""
+time, providers, and the request's DataLoaders. A request holds at most one database
+connection at a time: holding one while waiting for another starves the pool under load
+(every request holds one, none gets its second)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.authenticate import read_scope
 from app.auth.principals import Principal
+from app.db.lending import lending
 from app.db.scope import ReadScope
 from app.http.links import base_url
+from app.providers.registry import uses_app_database
 from app.runtime import Runtime
 
 T = TypeVar("T")
@@ -33,12 +37,29 @@ class RequestContext:
         # An AsyncSession runs one statement at a time; sibling DataLoaders take turns.
         self._lock = asyncio.Lock()
         self._running: set[asyncio.Future[object]] = set()  # see `uncancelled`
+        # Set by the schema when the database could not serve this request (pool exhausted,
+        # connection lost): the whole answer is then a retryable 503.
+        self.database_unavailable: BaseException | None = None
         from resolvers.loaders import Loaders
 
         self.loaders = Loaders(self)
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return await self.uncancelled(self._read(work))
+
+    async def call_provider(self, provider: object, work: Callable[[], Awaitable[T]]) -> T:
+        """A provider call. An embedded provider keeps its data in this database: its reads
+        take their turn with the request's and run in the request's session, lent for the
+        call (app.db.lending), instead of a connection of their own. A remote provider's call
+        runs beside the reads."""
+        if not uses_app_database(provider):
+            return await self.uncancelled(work())
+        return await self.read(lambda session: self._lent(session, work))
+
+    @staticmethod
+    async def _lent(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:
+        with lending(session):
+            return await work()
 
     async def uncancelled(self, work: Awaitable[T]) -> T:
         """Runs `work` to its end even if what awaits it is cancelled: graphql-core cancels

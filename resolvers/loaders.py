@@ -248,7 +248,7 @@ class Loaders:
 
         async def load(refs: list[str]) -> list[CrmAccount | BaseException | None]:
             try:
-                found = await self._ctx.uncancelled(crm.get_accounts(refs))
+                found = await self._ctx.call_provider(crm, lambda: crm.get_accounts(refs))
             except ProviderError as exc:
                 return [exc for _ in refs]
             return [found.get(ref) for ref in refs]

@@ -15,6 +15,7 @@ from app.config import Settings, TrustedDocumentsMode
 from app.services.trusted_documents import TrustedDocumentCache
 from resolvers.errors import is_public
 from schema import fastpath
+from schema.availability import note_unavailable
 from schema.budget import BudgetStore, InMemoryBudgets
 from schema.cost import CostCache
 from schema.limits import (
@@ -38,8 +39,9 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Expected errors (auth, validation, provider outages) are answers, not incidents."""
-        log_unexpected(errors, execution_context)
+        """Expected errors (auth, validation, provider outages) are answers, not incidents;
+        so is a database that cannot serve right now (the view then answers 503)."""
+        log_unexpected(note_unavailable(errors, execution_context), execution_context)
 
     def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> Any:
         """None when no extension hooks `resolve` (none of ours does): graphql-core then skips

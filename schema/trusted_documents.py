@@ -18,7 +18,12 @@ from app.auth.principals import ANONYMOUS, Principal
 from app.config import TrustedDocumentsMode
 from app.domain.document_ids import document_hash, document_id, hash_of, is_sha256
 from app.domain.errors import ErrorCode
-from app.services.trusted_documents import TrustedDocumentCache, may_send_any_operation
+from app.services.trusted_documents import (
+    TrustedDocumentCache,
+    in_own_session,
+    may_send_any_operation,
+)
+from resolvers.context import RequestContext
 from resolvers.errors import PublicError
 from schema.edge import operation_record
 
@@ -85,5 +90,10 @@ class TrustedDocuments(SchemaExtension):
 
     async def _text(self, sha256: str, context: Any) -> str | None:
         runtime = context.runtime
-        text: str | None = await self.cache.text(sha256, runtime.clock.now(), runtime.sessions)
+        read = (
+            context.read
+            if isinstance(context, RequestContext)
+            else in_own_session(runtime.sessions)
+        )
+        text: str | None = await self.cache.text(sha256, runtime.clock.now(), read)
         return text

@@ -8,6 +8,8 @@ and speaks GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/
 - `Accept: application/graphql-response+json` gets that media type, and a request that was
   refused before execution (parse, validation, limits) gets HTTP 400 (429 when over budget)
   with no `data` entry. With `application/json` every GraphQL answer is a 200, as before.
+- A request the database cannot serve right now (pool exhausted, connection lost) is a 503
+  `SERVICE_UNAVAILABLE` with `Retry-After`, whatever part of it failed (schema.availability).
 - A persisted document request sends `documentId` instead of `query` (POST body or GET
   parameter); schema.trusted_documents turns it into the registered text.
 """
@@ -33,6 +35,7 @@ from app.http.errors import HttpErrorCode, error_body
 from app.http.graphiql import graphiql_page
 from app.http.links import base_url
 from app.http.request_id import request_id_from, request_id_of
+from app.http.unavailable import unavailable_response
 from app.runtime import Runtime
 from resolvers.context import RequestContext
 from schema.edge import EdgeContext
@@ -82,6 +85,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
             return _http_error(exc.status_code, exc.reason, headers)
         finally:
             await context.close()
+        if context.database_unavailable is not None:
+            return unavailable_response()
         if media_type == GRAPHQL_RESPONSE and response.media_type == JSON:
             return _graphql_response(response, context)
         return response

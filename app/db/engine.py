@@ -1,5 +1,6 @@
 """Engines and sessions. SQLite gets the settings that make it a safe embedded default;
-PostgreSQL gets a bounded pool per process (see README, "Scaling out")."""
+PostgreSQL gets a bounded pool per process (see README, "Scaling out"). Both wait a bounded
+time for a free connection, shorter than the request limit."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.config import Settings
+
+# The share of REQUEST_TIMEOUT_SECONDS a request may spend waiting for a connection: the rest
+# is left to answer 503 SERVICE_UNAVAILABLE itself before the time limit cuts it off.
+POOL_WAIT_SHARE_OF_REQUEST = 0.8
 
 # Execution option naming the SQLite BEGIN mode; a write unit of work asks for IMMEDIATE so
 # that concurrent writers queue on the database lock instead of failing on lock upgrade.
@@ -34,10 +39,12 @@ class PoolLimits:
 
     @classmethod
     def of(cls, settings: Settings) -> PoolLimits:
+        """The wait is DATABASE_POOL_TIMEOUT, capped below the request time limit."""
+        cap = settings.request_timeout_seconds * POOL_WAIT_SHARE_OF_REQUEST
         return cls(
             settings.database_pool_size,
             settings.database_max_overflow,
-            settings.database_pool_timeout,
+            min(settings.database_pool_timeout, cap),
         )
 
     @property
@@ -53,23 +60,55 @@ class PoolLimits:
 
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+    limits = PoolLimits.of(settings)
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url, connect_args={"timeout": 30}, **kwargs)
+        pool = {} if _in_memory(settings.database_url) else _pool_arguments(limits)
+        engine = create_async_engine(
+            settings.database_url, connect_args={"timeout": 30}, **pool, **kwargs
+        )
         install_sqlite_pragmas(engine)
         return engine
-    limits = PoolLimits.of(settings)
     connect_args = kwargs.pop("connect_args", {})
     if make_url(settings.database_url).get_driver_name() == "asyncpg":
         connect_args = _with_application_name(connect_args, application_name(settings))
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
-        pool_size=limits.size,
-        max_overflow=limits.overflow,
-        pool_timeout=limits.timeout,
-        pool_pre_ping=True,
+        **_pool_arguments(limits),
+        # No pre-ping (a BEGIN / SELECT / ROLLBACK per checkout): a connection the server
+        # closed is replaced at checkout without a round trip, one lost unnoticed fails a
+        # single statement and SQLAlchemy then invalidates the whole pool, and no connection
+        # lives longer than DATABASE_POOL_RECYCLE (idle cut-offs of firewalls, proxies).
+        pool_pre_ping=False,
+        pool_recycle=settings.database_pool_recycle,
         connect_args=connect_args,
         **kwargs,
     )
+    event.listen(engine.sync_engine, "checkout", refuse_closed_connection)
+    return engine
+
+
+def _pool_arguments(limits: PoolLimits) -> dict[str, Any]:
+    return {
+        "pool_size": limits.size,
+        "max_overflow": limits.overflow,
+        "pool_timeout": limits.timeout,
+    }
+
+
+def _in_memory(url: str) -> bool:
+    """An in-memory SQLite database has one connection (SQLAlchemy's StaticPool), no sizes."""
+    database = make_url(url).database
+    return not database or database == ":memory:"
+
+
+def refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Checkout: a connection whose server side is gone (a restart, pg_terminate_backend) is
+    known to the driver already (asyncpg saw the socket close): the pool replaces it with a
+    new one, and the request never sees it. Asks the driver only, sends nothing."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    is_closed = getattr(driver, "is_closed", None)
+    if callable(is_closed) and is_closed():
+        raise exc.DisconnectionError("the database server closed this connection")
 
 
 def application_name(settings: Settings) -> str:

@@ -16,6 +16,7 @@ class HttpErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"  # retryable: no database connection for now
 
 
 def error_body(code: str, message: str) -> bytes:

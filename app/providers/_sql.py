@@ -1,7 +1,9 @@
 """Plumbing shared by the embedded (local) providers: sessions, refs, JSON codecs.
 
 Each local provider method opens its own session and transaction, as a remote system would
-handle each request on its own; nothing here is shared with the caller's unit of work.
+handle each request on its own; nothing here is shared with the caller's unit of work,
+except that a read called from a GraphQL request runs in the session the request lends
+(app.db.lending): one connection per request.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import SQLITE_BEGIN
+from app.db.lending import lent_session
 
 T = TypeVar("T")
 
@@ -27,6 +30,11 @@ class HasRef(Protocol):
 
 @asynccontextmanager
 async def read_session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A read transaction of its own, or the session a request lent (app.db.lending)."""
+    lent = lent_session()
+    if lent is not None:
+        yield lent
+        return
     async with sessions() as session, session.begin():
         yield session
 

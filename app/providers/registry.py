@@ -61,6 +61,12 @@ def _smtp_settings(settings: Settings) -> SmtpSettings:
     )
 
 
+def uses_app_database(provider: object) -> bool:
+    """True for an embedded provider that keeps its data in the application's database: each
+    of its calls takes a connection from the same pool as the request's own reads."""
+    return bool(getattr(provider, "uses_app_database", False))
+
+
 @runtime_checkable
 class _Closeable(Protocol):
     async def aclose(self) -> None: ...

@@ -4,7 +4,7 @@ in-process cache of registered documents, and registering documents."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -20,6 +20,8 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.document_ids import document_hash, document_id
 
 T = TypeVar("T")
+# Runs a query on a session: RequestContext.read, or `in_own_session(sessions)`.
+Read = Callable[[Callable[[AsyncSession], Awaitable[T]]], Awaitable[T]]
 
 # Their tooling is their own (partners) or ours to audit (staff): any operation, as before.
 UNRESTRICTED = frozenset({PrincipalKind.PARTNER, PrincipalKind.ADMIN})
@@ -27,6 +29,16 @@ UNRESTRICTED = frozenset({PrincipalKind.PARTNER, PrincipalKind.ADMIN})
 
 def may_send_any_operation(mode: TrustedDocumentsMode, principal: Principal) -> bool:
     return mode is TrustedDocumentsMode.OFF or principal.kind in UNRESTRICTED
+
+
+def in_own_session(sessions: async_sessionmaker[AsyncSession]) -> Read[T]:
+    """A `Read` that opens a session of its own for each query and closes it at once."""
+
+    async def read(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with sessions() as session:
+            return await work(session)
+
+    return read
 
 
 class TrustedDocumentCache:
@@ -42,11 +54,9 @@ class TrustedDocumentCache:
         self._known: OrderedDict[str, str] = OrderedDict()
         self._missed: OrderedDict[str, datetime] = OrderedDict()
 
-    async def text(
-        self, sha256: str, now: datetime, sessions: async_sessionmaker[AsyncSession]
-    ) -> str | None:
-        """The registered text with this hash, or None. A lookup uses a session of its own,
-        closed at once: nothing of it stays open while the operation runs."""
+    async def text(self, sha256: str, now: datetime, read: Read[str | None]) -> str | None:
+        """The registered text with this hash, or None. A lookup runs through `read` (the
+        request's own session: a request holds one connection at a time)."""
         known = self._known.get(sha256)
         if known is not None:
             self._known.move_to_end(sha256)
@@ -54,8 +64,7 @@ class TrustedDocumentCache:
         missed_at = self._missed.get(sha256)
         if missed_at is not None and now < missed_at + self.miss_ttl:
             return None
-        async with sessions() as session:
-            text = await document_text(session, sha256)
+        text = await read(lambda session: document_text(session, sha256))
         if text is None:
             self._remember(self._missed, sha256, now)
         else:

@@ -26,7 +26,9 @@ from app.providers.registry import build_providers
 from app.runtime import build_runtime
 from app.services.trusted_documents import (
     DocumentSource,
+    Read,
     TrustedDocumentCache,
+    in_own_session,
     register_documents,
 )
 from resolvers.ids import to_global_id
@@ -446,10 +448,11 @@ async def test_the_cache_is_bounded(
     await _register(db, clock, *texts)
     hashes = [document_hash(text) for text in texts]
     cache = TrustedDocumentCache(size=2)
+    read: Read[str | None] = in_own_session(session_factory)
 
     sql_statements.reset()
     for n in (0, 1, 2, 1, 0):
-        assert await cache.text(hashes[n], clock.now(), session_factory) == texts[n]
+        assert await cache.text(hashes[n], clock.now(), read) == texts[n]
 
     # 0, 1, 2 are read; 1 is a hit; 0 was dropped when 2 came in, so it is read again.
     assert _document_lookups(sql_statements) == 4

@@ -39,7 +39,7 @@ async def private_database(server_url: str, settings: Settings) -> AsyncIterator
         async with admin.connect() as connection:
             await connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
         try:
-            await _migrate_and_seed(settings.model_copy(update={"database_url": url}))
+            await migrate_and_seed(settings.model_copy(update={"database_url": url}))
             yield url
         finally:
             async with admin.connect() as connection:
@@ -48,7 +48,7 @@ async def private_database(server_url: str, settings: Settings) -> AsyncIterator
         await admin.dispose()
 
 
-async def _migrate_and_seed(settings: Settings) -> None:
+async def migrate_and_seed(settings: Settings) -> None:
     engine = create_engine(settings)
     try:
         async with engine.begin() as connection:

@@ -26,6 +26,7 @@ Row = TypeVar("Row", CrmAccountRecord, CrmContactRecord)
 
 class LocalCrmProvider:
     name = "local"
+    uses_app_database = True  # each call takes a connection from the app's pool
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = session_factory
