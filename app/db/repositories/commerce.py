@@ -68,20 +68,22 @@ async def release_lease(session: AsyncSession, resource: str, order_id: int) -> 
 
 
 async def release_claim(session: AsyncSession, order_id: int) -> None:
-    """An order that gave up waiting for its lease: nothing of it was invoiced or charged.
-    A fresh claim is removed (the key is free again, as if the call had not been made); a
-    resumed one that had got as far as its invoice stays PENDING, resumable at once."""
+    """An order that gave up waiting for its lease. A claim nothing was done for yet (no
+    invoice, no `result`: a zero-total order keeps its redeemed promotion there; no lease
+    row naming it: an executor of it took the lease) is removed, so the key is free again
+    as if the call had not been made; any other stays PENDING, resumable at once. Under
+    the order's row lock, which every executor takes to prepare it, so a claim another
+    executor is preparing is never removed."""
+    order = await session.get(Order, order_id, with_for_update=True, populate_existing=True)
+    if order is None or order.status is not OrderStatus.PENDING:
+        return
     invoiced = sa.select(col(Invoice.id)).where(col(Invoice.order_id) == order_id).exists()
-    await session.execute(
-        sa.update(Order)
-        .where(col(Order.id) == order_id, col(Order.status) == OrderStatus.PENDING, invoiced)
-        .values(processing_until=None)
-    )
-    await session.execute(
-        sa.delete(Order).where(
-            col(Order.id) == order_id, col(Order.status) == OrderStatus.PENDING, ~invoiced
-        )
-    )
+    leased = sa.select(col(OrderLease.resource)).where(col(OrderLease.order_id) == order_id)
+    touched = sa.select(sa.or_(invoiced, leased.exists()))
+    if order.result or (await session.execute(touched)).scalar():
+        order.processing_until = None
+    else:
+        await session.delete(order)
 
 
 async def lease_holder(session: AsyncSession, resource: str, now: datetime) -> int | None:

@@ -119,9 +119,15 @@ async def _redeem_unbilled(
     """Without an invoice to show it, the pending order's row remembers that its promotion
     was redeemed, so a resumed order never redeems it twice."""
     order = await _order(session, order_id)
-    if not (order.result or {}).get("promotion_redeemed"):
+    if not _redeemed_unbilled(order):
         await _redeem(session, request, payload)
         order.result = {"promotion_redeemed": True}
+
+
+def _redeemed_unbilled(order: Order) -> bool:
+    """Whether a pending zero-total order already redeemed its promotion (if it has one).
+    An invoiced order's promotion was redeemed with its invoice."""
+    return bool((order.result or {}).get("promotion_redeemed"))
 
 
 async def _new_invoice(
@@ -321,9 +327,11 @@ async def fail(
             return
         if not settling and await orders.invoice_of_order(session, order_id) is not None:
             return  # another executor invoiced it meanwhile: that one finishes it
+        redeemed = settled is not None or _redeemed_unbilled(order)  # read before _fail_in
         await _fail_in(session, deps, principal, attributed, request, order_id, error)
-        if settled is not None:  # invoiced, so its promotion was redeemed: given back
+        if redeemed:
             await _give_back_promotion(session, request)
+        if settled is not None:
             await settlement.record(session, order, settled, deps.now())
 
 
