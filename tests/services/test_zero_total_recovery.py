@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import OrderLease, Promotion
+from app.db.tables import OrderLease, Promotion, Renewal
 from app.domain.enums import OrderStatus
 from app.domain.errors import DomainError, ErrorCode
+from app.domain.lifecycle import RenewalStatus
 from app.domain.pricing import AddSeats, ChangePlan
 from app.providers.registry import build_providers
 from app.runtime import Runtime, build_runtime
@@ -120,3 +121,41 @@ async def test_a_resumed_zero_total_order_that_gives_up_its_turn_keeps_its_row(
     await db.refresh(promotion)
     await db.refresh(who.subscription)
     assert (promotion.redemptions, who.subscription.seats) == (1, 15)
+
+
+async def test_a_resumed_order_that_meets_a_renewal_in_doubt_waits_instead_of_failing(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ORDER_IN_PROGRESS tells the client to retry, so it never fails an order (a FAILED
+    order would answer every retry with that same error): the uninvoiced order pauses, keeps
+    its promotion, and completes once the renewal is settled."""
+    who = await buyer(db)
+    promotion, token = await _free_order_cut_after_prepare(db, runtime, monkeypatch, who)
+    sub = who.subscription
+    renewal = Renewal(
+        subscription_id=sub.id or 0,
+        term_start=sub.term_end,
+        term_end=sub.term_end.replace(year=sub.term_end.year + 1),
+        status=RenewalStatus.PENDING,
+        plan_id=sub.plan_id,
+        seats=sub.seats,
+        created_at=PLACED_AT,
+    )
+    db.add(renewal)
+    await db.flush()
+    clock.set(LATER)
+
+    with pytest.raises(DomainError) as waiting:
+        await place(runtime, who, token, "free")
+
+    assert waiting.value.code is ErrorCode.ORDER_IN_PROGRESS
+    order = await order_of(db, "free")
+    assert (order.status, order.result, order.processing_until) == (
+        OrderStatus.PENDING, {"promotion_redeemed": True}, None)  # fmt: skip
+    renewal.status = RenewalStatus.PAID
+    await db.flush()
+    placed = await place(runtime, who, token, "free")
+    assert (placed.order.status, placed.order.id) == (OrderStatus.COMPLETED, order.id)
+    await db.refresh(promotion)
+    await db.refresh(sub)
+    assert (promotion.redemptions, sub.seats) == (1, 15)

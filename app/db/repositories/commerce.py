@@ -68,12 +68,13 @@ async def release_lease(session: AsyncSession, resource: str, order_id: int) -> 
 
 
 async def release_claim(session: AsyncSession, order_id: int) -> None:
-    """An order that gave up waiting for its lease. A claim nothing was done for yet (no
-    invoice, no `result`: a zero-total order keeps its redeemed promotion there; no lease
-    row naming it: an executor of it took the lease) is removed, so the key is free again
-    as if the call had not been made; any other stays PENDING, resumable at once. Under
-    the order's row lock, which every executor takes to prepare it, so a claim another
-    executor is preparing is never removed."""
+    """An order that gave up waiting (for its lease, or for a renewal's charge in doubt),
+    its own lease given back first. A claim nothing was done for yet (no invoice, no
+    `result`: a zero-total order keeps its redeemed promotion there; no lease row naming
+    it: an executor of it holds the lease) is removed, so the key is free again as if the
+    call had not been made; any other stays PENDING, resumable at once. Under the order's
+    row lock, which every executor takes to prepare it, so a claim another executor is
+    preparing is never removed."""
     order = await session.get(Order, order_id, with_for_update=True, populate_existing=True)
     if order is None or order.status is not OrderStatus.PENDING:
         return

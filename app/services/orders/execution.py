@@ -306,11 +306,14 @@ async def fail(
 ) -> None:
     """FAILED, and never with the customer's money: an invoiced order is voided or refunded
     at the provider first (app/services/orders/settlement.py). If the provider cannot be
-    reached, the order stays PENDING (settling) and PROVIDER_UNAVAILABLE is raised. An
-    invoiced order is never failed for a wait (ORDER_IN_PROGRESS): it pauses, and its
-    retry or the recovery job finishes it."""
-    if error.code is ErrorCode.ORDER_IN_PROGRESS and await settlement.invoiced(deps, order_id):
-        await pause(deps, request, order_id)
+    reached, the order stays PENDING (settling) and PROVIDER_UNAVAILABLE is raised. No
+    order is failed for a wait (ORDER_IN_PROGRESS), which its client is told to retry: it
+    gives its claim back (a fresh one is removed; one invoiced or with its promotion
+    redeemed pauses, and its retry or the recovery job finishes it)."""
+    if error.code is ErrorCode.ORDER_IN_PROGRESS:
+        async with unit_of_work(deps.sessions) as session:
+            await commerce.release_lease(session, request.lease_resource, order_id)
+            await commerce.release_claim(session, order_id)
         raise error
     begun = await settlement.begin(deps, order_id, error)
     if begun is settlement.Begun.FINISHED:

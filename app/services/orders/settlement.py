@@ -96,12 +96,6 @@ def settling_error(order: Order) -> DomainError | None:
     return DomainError(ErrorCode(error["code"]), error["message"])
 
 
-async def invoiced(deps: OrderDeps, order_id: int) -> bool:
-    """Whether the order got as far as its invoice (so it may have been charged)."""
-    async with unit_of_work(deps.sessions, write=False) as session:
-        return await orders.invoice_of_order(session, order_id) is not None
-
-
 class Begun(Enum):
     FINISHED = "finished"  # no longer PENDING: another executor finished it, leave it be
     UNINVOICED = "uninvoiced"  # never invoiced, so never charged: nothing to give back
