@@ -21,9 +21,10 @@ from app.db.tables import BillingAccount, Invoice, InvoiceLine, Payment, Product
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import InvoiceStatus, PaymentStatus, SyncStatus
 from app.domain.pricing import QuoteLine
-from app.providers.billing import InvoiceLineRecord, NewAccount, NewInvoice, PaymentRecord
+from app.providers.billing import InvoiceLineRecord, NewInvoice, PaymentRecord
 from app.runtime import Runtime
 from app.services.numbering import invoice_number
+from app.services.provider_accounts import provider_account
 
 NO_PAYMENT_METHOD = "no_payment_method"
 
@@ -87,7 +88,7 @@ async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> C
     if invoice.total == 0:
         return Charged(paid=True, payment=None)
     billing = runtime.providers.billing
-    account_ref = account.provider_ref or await _provider_account(runtime, account)
+    account_ref = await provider_account(runtime.sessions, runtime.providers.billing, account)
     invoice_ref = invoice.provider_ref
     if invoice_ref is None:
         record = await billing.create_invoice(
@@ -167,22 +168,3 @@ async def _invoice(
 def _code(products: dict[int, Product], product_id: int | None) -> str | None:
     product = products.get(product_id) if product_id is not None else None
     return product.code if product else None
-
-
-async def _provider_account(runtime: Runtime, account: BillingAccount) -> str:
-    """The paying account at the provider, created once (the same key orders and billing
-    sync use, so whichever comes first, the others replay it)."""
-    record = await runtime.providers.billing.create_account(
-        NewAccount(
-            name=account.name,
-            email=account.bill_to_email,
-            currency=account.currency,
-            payment_method=account.payment_method,
-        ),
-        idempotency_key=f"billing-account:{account.id}",
-    )
-    async with unit_of_work(runtime.sessions) as session:
-        row = await session.get(BillingAccount, account.id)
-        if row is not None and row.provider_ref is None:
-            row.provider_ref = record.ref
-    return record.ref

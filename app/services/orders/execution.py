@@ -18,7 +18,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.enums import InvoiceStatus, OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
-from app.providers.billing import NewAccount, PaymentRecord
+from app.providers.billing import PaymentRecord
 from app.providers.errors import ProviderError, ProviderRejected
 from app.services import audit
 from app.services.numbering import invoice_number
@@ -29,6 +29,7 @@ from app.services.orders.errors import PaymentDeclined
 from app.services.orders.quoting import price_request, priced_payload, quoting_caller
 from app.services.orders.requests import OrderRequest
 from app.services.orders.state import load_target
+from app.services.provider_accounts import provider_account
 
 STALE = DomainError(
     ErrorCode.QUOTE_STALE, "The subscription changed since this quote; quote again."
@@ -197,7 +198,7 @@ async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> Payment
     if prepared.invoice is None or prepared.invoice.total == 0:
         return None
     assert prepared.account is not None
-    account_ref = await _provider_account(deps, prepared.account)
+    account_ref = await provider_account(deps.sessions, deps.billing, prepared.account)
     invoice_ref = prepared.invoice.provider_ref or await _provider_invoice(
         deps, order_id, account_ref, prepared
     )
@@ -209,25 +210,6 @@ async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> Payment
     if deps.settings.order_pause_after_charge_seconds:  # tests only: room to kill the process
         await asyncio.sleep(deps.settings.order_pause_after_charge_seconds)
     return payment
-
-
-async def _provider_account(deps: OrderDeps, account: BillingAccount) -> str:
-    if account.provider_ref:
-        return account.provider_ref
-    record = await deps.billing.create_account(
-        NewAccount(
-            name=account.name,
-            email=account.bill_to_email,
-            currency=account.currency,
-            payment_method=account.payment_method,
-        ),
-        idempotency_key=f"billing-account:{account.id}",
-    )
-    async with unit_of_work(deps.sessions) as session:
-        row = await session.get(BillingAccount, account.id)
-        assert row is not None
-        row.provider_ref = record.ref
-    return record.ref
 
 
 async def _provider_invoice(

@@ -10,10 +10,11 @@ a retried or late message sends the current state. Items are priced at the catal
 per term in the subscription's currency.
 
 Idempotency keys: the provider account and subscription are created once per local row
-("billing-account:<id>", the key orders use too, and "subscription:<id>:billing"), and the
-new ref is stored at once; an amendment's key is the message's key plus a digest of the
-request, so a retry of the same request is replayed, and a request made different by a
-change in between is a new (full-replacement, hence harmless) amendment.
+("billing-account:<id>", shared with orders and charges: app/services/provider_accounts.py;
+"subscription:<id>:billing"), and the new ref is stored at once; an amendment's key is the
+message's key plus a digest of the request, so a retry of the same request is replayed,
+and a request made different by a change in between is a new (full-replacement, hence
+harmless) amendment.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from app.db.repositories import subscriptions as repo
 from app.db.tables import BillingAccount, ConsumablePurchase, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import ConsumableKind, SyncStatus
-from app.providers.billing import NewAccount, SubscriptionItem
+from app.providers.billing import SubscriptionItem
 from app.runtime import Runtime
+from app.services.provider_accounts import provider_account
 from app.services.worker.handler import PermanentFailure
 
 
@@ -50,7 +52,9 @@ async def sync(runtime: Runtime, subscription_id: int, *, idempotency_key: str) 
     subscription, billing = state.subscription, runtime.providers.billing
     ref = subscription.provider_ref
     if ref is None:
-        account_ref = await _provider_account(runtime, state.account)
+        account_ref = await provider_account(
+            runtime.sessions, runtime.providers.billing, state.account
+        )
         created = await billing.create_subscription(
             account_ref,
             subscription.term_start,
@@ -153,27 +157,6 @@ async def _items(
             raise PermanentFailure(f"product {product_id} has no price in {currency}")
         items.append(SubscriptionItem(product.code, quantity, price.amount))
     return tuple(items)
-
-
-async def _provider_account(runtime: Runtime, account: BillingAccount) -> str:
-    """The paying account's provider ref, creating the account there first if needed (same
-    request and key as order execution, so whichever comes first, the other replays it)."""
-    if account.provider_ref:
-        return account.provider_ref
-    record = await runtime.providers.billing.create_account(
-        NewAccount(
-            name=account.name,
-            email=account.bill_to_email,
-            currency=account.currency,
-            payment_method=account.payment_method,
-        ),
-        idempotency_key=f"billing-account:{account.id}",
-    )
-    async with unit_of_work(runtime.sessions) as session:
-        row = await session.get(BillingAccount, account.id)
-        if row is not None and row.provider_ref is None:
-            row.provider_ref = record.ref
-    return record.ref
 
 
 def _digest(ref: str, effective: date, items: tuple[SubscriptionItem, ...]) -> str:
