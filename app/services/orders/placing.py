@@ -254,14 +254,9 @@ class _Leased:
             raise _in_progress(MIN_RETRY_AFTER) from None
         except ProviderUnavailable as exc:
             await execution.pause(deps, request, order_id)
-            raise DomainError(
-                ErrorCode.PROVIDER_UNAVAILABLE,
-                "Billing is unavailable; retry with the same idempotency key.",
-            ) from exc
+            raise execution.UNSETTLED from exc
         except ProviderRejected as exc:
-            error = DomainError(
-                ErrorCode.PROVIDER_REJECTED, f"Billing refused the order ({exc.code})."
-            )
+            error = execution.rejected(exc)
             await execution.fail(deps, principal, attributed, request, order_id, error)
             raise error from exc
         except DomainError as error:
