@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.auth.principals import Principal, PrincipalKind
+from app.clock import FixedClock
+from app.config import Settings
 from app.db.tables import (
     AuditEvent,
     Invoice,
@@ -20,12 +23,15 @@ from app.db.tables import (
     LedgerRefund,
     Order,
     Payment,
+    Renewal,
     Subscription,
 )
 from app.domain.enums import MemberRole
+from app.domain.lifecycle import RenewalStatus
 from app.domain.pricing import OrderAction
 from app.providers.errors import ProviderUnavailable
-from app.runtime import Runtime
+from app.providers.registry import build_providers
+from app.runtime import Runtime, build_runtime
 from app.services.orders.context import OrderDeps
 from app.services.orders.placing import PlacedOrder, place_order
 from app.services.orders.quoting import quote_order
@@ -51,6 +57,30 @@ async def buyer(db: AsyncSession, seats: int = 10) -> Buyer:
         roles={customer.id or 0: MemberRole.OWNER},
     )
     return Buyer(principal, sub)
+
+
+def local_runtime(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> Runtime:
+    """A runtime on the test's sessions and clock, with the local providers."""
+    providers = build_providers(settings, sessions, clock)
+    return build_runtime(settings, sessions=sessions, clock=clock, providers=providers)
+
+
+async def renewal_in_doubt(db: AsyncSession, sub: Subscription, at: datetime) -> Renewal:
+    """The subscription's automatic renewal, its charge not settled: orders wait for it."""
+    renewal = Renewal(
+        subscription_id=sub.id or 0,
+        term_start=sub.term_end,
+        term_end=sub.term_end.replace(year=sub.term_end.year + 1),
+        status=RenewalStatus.PENDING,
+        plan_id=sub.plan_id,
+        seats=sub.seats,
+        created_at=at,
+    )
+    db.add(renewal)
+    await db.flush()
+    return renewal
 
 
 def deps_of(runtime: Runtime) -> OrderDeps:

@@ -18,13 +18,12 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import Notification, Order, OutboxMessage, Promotion, Renewal
+from app.db.tables import Notification, Order, OutboxMessage, Promotion
 from app.domain.enums import InvoiceStatus, OrderStatus
 from app.domain.errors import DomainError
 from app.domain.lifecycle import RenewalStatus
 from app.domain.pricing import AddSeats, ChangePlan
-from app.providers.registry import build_providers
-from app.runtime import Runtime, build_runtime
+from app.runtime import Runtime
 from app.services.orders.recovery import MAX_FAILURES
 from tests.services.lifecycle_support import run_at
 from tests.services.recovery_support import (
@@ -37,10 +36,12 @@ from tests.services.recovery_support import (
     ledger_payments,
     ledger_refunds,
     local_payments,
+    local_runtime,
     order_audit,
     order_of,
     place,
     quote,
+    renewal_in_doubt,
     timeout,
 )
 
@@ -59,8 +60,7 @@ def clock() -> FixedClock:
 def runtime(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> Runtime:
-    providers = build_providers(settings, session_factory, clock)
-    return build_runtime(settings, sessions=session_factory, clock=clock, providers=providers)
+    return local_runtime(settings, session_factory, clock)
 
 
 async def _cut_after_charge(runtime: Runtime, who: Buyer, key: str, error: BaseException) -> str:
@@ -320,17 +320,7 @@ async def test_a_charged_order_waits_for_a_renewal_in_doubt_instead_of_failing(
     who = await buyer(db)
     token = await _cut_after_charge(runtime, who, "cut", crash())
     sub = who.subscription
-    renewal = Renewal(
-        subscription_id=sub.id or 0,
-        term_start=sub.term_end,
-        term_end=sub.term_end.replace(year=sub.term_end.year + 1),
-        status=RenewalStatus.PENDING,
-        plan_id=sub.plan_id,
-        seats=sub.seats,
-        created_at=PLACED_AT,
-    )
-    db.add(renewal)
-    await db.flush()
+    renewal = await renewal_in_doubt(db, sub, PLACED_AT)
     clock.set(LATER)
 
     with pytest.raises(DomainError) as waiting:

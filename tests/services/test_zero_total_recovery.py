@@ -14,19 +14,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import OrderLease, Promotion, Renewal
+from app.db.tables import OrderLease, Promotion
 from app.domain.enums import OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.lifecycle import RenewalStatus
 from app.domain.pricing import AddSeats, ChangePlan
-from app.providers.registry import build_providers
-from app.runtime import Runtime, build_runtime
+from app.runtime import Runtime
 from app.services.orders import execution
 from app.services.orders.context import OrderDeps
 from app.services.orders.placing import place_order
 from app.services.orders.turns import Turns
 from tests.services.lifecycle_support import run_at
-from tests.services.recovery_support import Buyer, buyer, order_of, place, quote
+from tests.services.recovery_support import (
+    Buyer,
+    buyer,
+    local_runtime,
+    order_of,
+    place,
+    quote,
+    renewal_in_doubt,
+)
 
 PLACED_AT = datetime(2026, 7, 2, 12, tzinfo=UTC)
 LATER = PLACED_AT + timedelta(minutes=2)  # the cut order's lease (60 s) has run out
@@ -41,8 +48,7 @@ def clock() -> FixedClock:
 def runtime(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> Runtime:
-    providers = build_providers(settings, session_factory, clock)
-    return build_runtime(settings, sessions=session_factory, clock=clock, providers=providers)
+    return local_runtime(settings, session_factory, clock)
 
 
 async def _free_order_cut_after_prepare(
@@ -132,17 +138,7 @@ async def test_a_resumed_order_that_meets_a_renewal_in_doubt_waits_instead_of_fa
     who = await buyer(db)
     promotion, token = await _free_order_cut_after_prepare(db, runtime, monkeypatch, who)
     sub = who.subscription
-    renewal = Renewal(
-        subscription_id=sub.id or 0,
-        term_start=sub.term_end,
-        term_end=sub.term_end.replace(year=sub.term_end.year + 1),
-        status=RenewalStatus.PENDING,
-        plan_id=sub.plan_id,
-        seats=sub.seats,
-        created_at=PLACED_AT,
-    )
-    db.add(renewal)
-    await db.flush()
+    renewal = await renewal_in_doubt(db, sub, PLACED_AT)
     clock.set(LATER)
 
     with pytest.raises(DomainError) as waiting:
