@@ -25,12 +25,17 @@ class Budget:
     reserve: float  # kept in hand for the critical section: prepare, charge, complete
 
     @classmethod
-    def start(cls, settings: Settings) -> Budget:
-        """From the request's deadline (outside a request: a whole request limit from now)."""
+    def start(cls, settings: Settings, *, claim_seconds: float | None = None) -> Budget:
+        """From the request's deadline (outside a request: a whole request limit from now),
+        never past the order's claim (`claim_seconds` from now): once that runs out, a retry
+        or the recovery job may take the order up while this request still waits."""
         limit = settings.request_timeout_seconds
         left = seconds_left()
         reserve = min(settings.order_charge_reserve_seconds, limit / 3)
-        return cls(_now() + (limit if left is None else left), reserve)
+        until = limit if left is None else left
+        if claim_seconds is not None:
+            until = min(until, claim_seconds)
+        return cls(_now() + until, reserve)
 
     def to_wait(self) -> float:
         """Seconds the order may still wait for its turn and its lease."""

@@ -190,7 +190,7 @@ async def _execute(
     """Wait for the subscription's turn in this process, then for its lease, at most until
     the request must start its critical section; from the lease to the completion it runs
     shielded, so a request cut by the time limit never stops between charge and completion."""
-    budget = Budget.start(deps.settings)
+    budget = Budget.start(deps.settings, claim_seconds=LEASE.total_seconds())
     try:
         turn = await deps.turns.take(request.lease_resource, budget.to_wait())
     except Busy as busy:

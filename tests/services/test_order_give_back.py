@@ -1,7 +1,9 @@
-"""A zero-total order keeps its redeemed promotion on its row (no invoice shows it): an order
-cut after its promotion was redeemed and then failed gives the promotion back, and one whose
-retry gives up waiting for its turn keeps its row, so a later retry never redeems twice.
-Inside the test's transaction, a FixedClock and the local billing provider; both databases."""
+"""What an order gives back. A zero-total order keeps its redeemed promotion on its row (no
+invoice shows it): one cut after its promotion was redeemed and then failed gives the
+promotion back; one whose retry gives up waiting for its turn keeps its row, so a later retry
+never redeems twice; a wait for a renewal's charge fails no order. An order gives its claim
+back before the claim runs out, never waiting past it. Inside the test's transaction, a
+FixedClock and the local billing provider; both databases."""
 
 from __future__ import annotations
 
@@ -11,16 +13,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import OrderLease, Promotion
+from app.db.tables import Order, OrderLease, Promotion
 from app.domain.enums import OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.lifecycle import RenewalStatus
 from app.domain.pricing import AddSeats, ChangePlan
 from app.runtime import Runtime
-from app.services.orders import execution
+from app.services.orders import execution, placing
 from app.services.orders.context import OrderDeps
 from app.services.orders.placing import place_order
 from app.services.orders.turns import Turns
@@ -155,3 +158,27 @@ async def test_a_resumed_order_that_meets_a_renewal_in_doubt_waits_instead_of_fa
     await db.refresh(promotion)
     await db.refresh(sub)
     assert (promotion.redemptions, sub.seats) == (1, 15)
+
+
+async def test_an_order_waits_for_its_turn_no_longer_than_its_claim(
+    db: AsyncSession, runtime: Runtime, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request limit longer than the claim (60 s here shortened to 0.5 s): the order gives
+    its claim back before it runs out, so no retry or recovery round resumes it meanwhile."""
+    monkeypatch.setattr(placing, "LEASE", timedelta(seconds=0.5))
+    who = await buyer(db)
+    token = await quote(runtime, who, AddSeats(5))
+    turns = Turns()
+    held = await turns.take(f"subscription:{who.subscription.id}", 1.0)  # another order's
+    patient = settings.model_copy(
+        update={"request_timeout_seconds": 30.0, "order_charge_reserve_seconds": 0.2}
+    )
+    deps = OrderDeps(runtime.sessions, runtime.providers.billing, runtime.clock, patient, turns)
+
+    with pytest.raises(DomainError) as refused:
+        await asyncio.wait_for(place_order(deps, who.principal, token, "patient"), 5.0)
+
+    held.release()
+    assert refused.value.code is ErrorCode.ORDER_IN_PROGRESS
+    found = await db.scalars(sa.select(Order).where(col(Order.idempotency_key) == "patient"))
+    assert found.all() == []  # the fresh claim was given back
