@@ -98,10 +98,10 @@ def text_too_long(
     }
     finder = _Arguments()
     visit(document, finder)
+    longest = _Longest(variables or {}, defaults)
     for argument in finder.found:
         limit = TEXT_LIMITS.get(argument.name.value, DEFAULT_TEXT_LIMIT)
-        texts = _texts(argument.value, variables or {}, defaults)
-        if any(len(text) > limit for text in texts):
+        if longest.of(argument.value) > limit:
             message = f"`{argument.name.value}` may be at most {limit} characters long."
             return PublicError(ErrorCode.VALIDATION, message, nodes=[argument])
     return None
@@ -116,23 +116,37 @@ class _Arguments(Visitor):
         self.found.append(node)
 
 
-def _texts(
-    value: ValueNode, variables: Mapping[str, Any], defaults: Mapping[str, ValueNode]
-) -> Iterator[str]:
-    if isinstance(value, StringValueNode):
-        yield value.value
-    elif isinstance(value, ListValueNode):
-        for item in value.values:
-            yield from _texts(item, variables, defaults)
-    elif isinstance(value, ObjectValueNode):
-        for field in value.fields:
-            yield from _texts(field.value, variables, defaults)
-    elif isinstance(value, VariableNode):
-        name = value.name.value
-        if name in variables:
-            yield from _strings(variables[name])
-        elif name in defaults:
-            yield from _texts(defaults[name], variables, {})
+class _Longest:
+    """The longest text in an argument's value. A variable's is measured once, however many
+    arguments use it: a 1 MB list spread on 80 arguments was walked 80 times (1.5 s of CPU)."""
+
+    def __init__(self, variables: Mapping[str, Any], defaults: Mapping[str, ValueNode]) -> None:
+        self.variables = variables
+        self.defaults = defaults
+        self.known: dict[str, int] = {}
+
+    def of(self, value: ValueNode) -> int:
+        if isinstance(value, StringValueNode):
+            return len(value.value)
+        if isinstance(value, ListValueNode):
+            return max((self.of(item) for item in value.values), default=0)
+        if isinstance(value, ObjectValueNode):
+            return max((self.of(field.value) for field in value.fields), default=0)
+        if isinstance(value, VariableNode):
+            return self.variable(value.name.value)
+        return 0
+
+    def variable(self, name: str) -> int:
+        known = self.known.get(name)
+        if known is None:
+            if name in self.variables:
+                known = max(map(len, _strings(self.variables[name])), default=0)
+            elif name in self.defaults:
+                known = _Longest({}, {}).of(self.defaults[name])
+            else:
+                known = 0
+            self.known[name] = known
+        return known
 
 
 def _strings(value: Any) -> Iterator[str]:
