@@ -6,9 +6,12 @@ wrong type, an Int past 32 bits, an unknown input field, a bad enum or DateTime)
 scalar's exception as `original_error`, which made them look like bugs: masked as INTERNAL
 and logged with a traceback. Coerced here first, each is a request error coded VALIDATION,
 as a NUL in a variable or a page size out of range already are, with graphql-core's
-message. In production a reason that quotes a name the request does not contain (a required
-input field, a nested input type) is cut off (`Variable '$input' has invalid value at
-'actions[0]'.`): with introspection off, errors should not spell out the schema.
+message. In production a reason that names a type, field, argument or enum value of the
+schema that the request did not use as a name (its variables' names and declared types, the
+keys of its variables) is cut off (`Variable '$input' has invalid value at .actions[0].`):
+with introspection off, errors should not spell out the schema. Text inside string values or
+comments does not count: a value listing a dictionary of guesses would otherwise have had
+the message confirm whichever was the required field.
 
 Text arguments: a search at most 200 characters, the signed tokens (quote, license key) and
 a reason (whose own rule, at most 1000, is the mutation's typed ValidationError) 16 KiB, any
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -28,6 +32,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     ListValueNode,
+    NamedTypeNode,
     ObjectValueNode,
     OperationDefinitionNode,
     StringValueNode,
@@ -51,7 +56,7 @@ TEXT_LIMITS: Mapping[str, int] = {
 }
 # "Variable '$x' has invalid value at 'a.b': <reason>" (or "invalid default value").
 _REASON = re.compile(r"^(Variable '\$\w+' has invalid (?:default )?value[^:]*): .*$", re.DOTALL)
-_QUOTED = re.compile(r"'([^']+)'")
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
 
 def variable_errors(
@@ -59,32 +64,70 @@ def variable_errors(
     operation: OperationDefinitionNode,
     variables: Mapping[str, Any] | None,
     *,
-    request_text: str | None,
+    production: bool,
 ) -> list[GraphQLError]:
-    """The variables' coercion errors, coded. With `request_text` (production: the query and
-    its variables as sent), a reason quoting a name not in it is cut off."""
+    """The variables' coercion errors, coded; in production a reason naming a schema name
+    the request did not use is cut off."""
     try:
         found = get_variable_values(
             schema,
             operation.variable_definitions or (),
             dict(variables or {}),
             max_errors=50,
-            hide_suggestions=request_text is not None,
+            hide_suggestions=production,
         )
+        if not isinstance(found, list):
+            return []
+        hidden = _schema_names(schema) - _used_names(operation, variables) if production else None
     except RecursionError:
         return [PublicError(ErrorCode.VALIDATION, "The variables are nested too deeply.")]
-    if not isinstance(found, list):
-        return []
-    return [_public(error, request_text) for error in found]
+    return [_public(error, hidden) for error in found]
 
 
-def _public(error: GraphQLError, request_text: str | None) -> GraphQLError:
+def _public(error: GraphQLError, hidden: frozenset[str] | None) -> GraphQLError:
     message = error.message
-    if request_text is not None and any(
-        name not in request_text for name in _QUOTED.findall(message)
-    ):
+    if hidden and not hidden.isdisjoint(_NAME.findall(message)):
         message = _REASON.sub(r"\1.", message)
     return PublicError(ErrorCode.VALIDATION, message, nodes=error.nodes)
+
+
+@lru_cache(maxsize=8)
+def _schema_names(schema: GraphQLSchema) -> frozenset[str]:
+    """Every type, field, argument, input field and enum value name of the schema."""
+    names: set[str] = set()
+    for type_ in schema.type_map.values():
+        names.add(type_.name)
+        for field in getattr(type_, "fields", {}).values():
+            names.update(getattr(field, "args", {}))
+        names.update(getattr(type_, "fields", {}))
+        names.update(getattr(type_, "values", {}))
+    return frozenset(name for name in names if not name.startswith("__"))
+
+
+def _used_names(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
+) -> set[str]:
+    """The names the request used as names: its variables' names and declared types, and
+    the keys of its variables' objects (the input fields it sent)."""
+    used: set[str] = set()
+    for definition in operation.variable_definitions or ():
+        used.add(definition.variable.name.value)
+        type_node: Any = definition.type
+        while not isinstance(type_node, NamedTypeNode):
+            type_node = type_node.type
+        used.add(type_node.name.value)
+    used.update(_keys(variables or {}))
+    return used
+
+
+def _keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
 
 
 def text_too_long(
