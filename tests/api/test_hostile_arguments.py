@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from graphql import OperationDefinitionNode, parse
@@ -201,3 +202,30 @@ def test_a_variable_used_by_many_arguments_is_measured_once(
     assert too_long is not None
     assert too_long.message == "`tags` may be at most 1000 characters long."
     assert len(walked) == 2 * 3  # per request: the list and its two strings, once
+
+
+def _nested(depth: int, innermost: str) -> bytes:
+    """A request whose variable `junk` is `innermost` in lists and objects `depth` deep (as
+    text: Python's JSON encoders stop short of that depth)."""
+    opening, closing = '[{"k":' * (depth // 2), "}]" * (depth // 2)
+    junk = f"{opening}{orjson.dumps(innermost).decode()}{closing}"
+    return f'{{"query": "{{ __typename }}", "variables": {{"junk": {junk}}}}}'.encode()
+
+
+async def test_a_variable_nested_a_thousand_deep_is_checked_not_a_recursion_error(
+    api: Api,
+) -> None:
+    """Any variable, even one the operation does not declare, was walked recursively for a
+    NUL: 500 levels answered "maximum recursion depth exceeded" and logged its traceback."""
+    json = {"Content-Type": "application/json"}
+    clean = await api.client.post("/graphql", content=_nested(1000, "x"), headers=json)
+    with_nul = await api.client.post("/graphql", content=_nested(1000, "a\x00b"), headers=json)
+
+    assert clean.json()["data"] == {"__typename": "Query"}
+    assert "errors" not in clean.json()
+    assert with_nul.json()["errors"] == [
+        {
+            "message": "Text may not contain the NUL character (U+0000).",
+            "extensions": {"code": "VALIDATION"},
+        }
+    ]
