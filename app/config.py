@@ -111,11 +111,18 @@ class Settings(BaseSettings):
         """PUBLIC_BASE_URL=https://billing.example.com (a path prefix may follow)."""
         if not value:
             return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("PUBLIC_BASE_URL must be an http:// or https:// URL")
+        value = value.strip()
+        if not value.isprintable() or " " in value:  # urlsplit drops CR, LF and tabs
+            raise ValueError("PUBLIC_BASE_URL may not contain spaces or control characters")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("PUBLIC_BASE_URL must be an http:// or https:// URL with a host")
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValueError("PUBLIC_BASE_URL takes no query, fragment or credentials")
+        try:
+            parts.port  # noqa: B018 - raises for a port that is not a number in 0..65535
+        except ValueError:
+            raise ValueError("PUBLIC_BASE_URL has a port that is not 0..65535") from None
         return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
     @model_validator(mode="after")

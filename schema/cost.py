@@ -17,6 +17,7 @@ costed once and remembered), and the document is at most `MAX_QUERY_TOKENS` long
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -170,13 +171,19 @@ def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
     }
 
 
+def _digest(variables: Mapping[str, Any] | None) -> bytes:
+    """The variables' canonical JSON, hashed: a key holds 16 bytes, not a 1 MB variable."""
+    return hashlib.blake2b(orjson.dumps(variables, option=_SORTED), digest_size=16).digest()
+
+
 class CostCache:
     """Costs of recent operations, so a repeated request does not walk its document again.
 
     ParserCache hands the same DocumentNode back for the same text, so the key is that object
     (by identity: documents are not compared, and the entry keeps its document alive so the id
-    cannot be reused), the operation name and the variables (as canonical JSON; the cost
-    depends on them through `first`). Refusals (a page size out of range) are not kept."""
+    cannot be reused), the operation name and the variables (a hash of their canonical JSON;
+    the cost depends on them through `first`). Refusals (a page size out of range) are not
+    kept."""
 
     def __init__(self, maxsize: int = 256) -> None:
         self.maxsize = maxsize
@@ -193,7 +200,7 @@ class CostCache:
         compute: Callable[..., int] = operation_cost,
     ) -> int:
         try:
-            key = (id(document), operation_name, orjson.dumps(variables, option=_SORTED))
+            key = (id(document), operation_name, _digest(variables))
         except TypeError:  # a variable orjson cannot encode: no caching, same answer
             return compute(schema, document, operation_name, variables)
         entry = self._entries.get(key)

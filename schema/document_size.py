@@ -18,7 +18,9 @@ remembered, and the edge refuses a document past the limits before validation wa
   response path), which graphql-core compares one with another. Counted on the expanded
   document, only once `fields` is within its limit (so that walk is bounded too).
 
-Unknown fragments and fragment cycles count nothing here; validation reports them.
+Only for a document whose spreads all name fragments, without cycles (schema.validation
+checks that first): an unknown or cyclic spread counts nothing here, so the expanded walk of
+`repeated_pairs` would not be bounded by `fields`.
 """
 
 from __future__ import annotations

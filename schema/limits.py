@@ -158,8 +158,7 @@ class OperationBudget(SchemaExtension):
         if operation is None:  # strawberry refuses an unknown operation name before this
             return []
         schema, variables = execution.schema._schema, execution.variables
-        sent = f"{execution.query}{variables}" if self.production else None
-        errors = variable_errors(schema, operation, variables, request_text=sent)
+        errors = variable_errors(schema, operation, variables, production=self.production)
         too_long = None if errors else text_too_long(document, operation, variables)
         return errors or ([too_long] if too_long else [])
 

@@ -80,9 +80,11 @@ def verify_user_jwt(settings: Settings, token: str) -> UserClaims:
 
 
 def _check_lifetime(cap: int, claims: dict[str, Any]) -> None:
-    """PyJWT has checked that `exp` and `iat` are numbers and `iat` is not in the future; a
-    token may not outlive the cap, counted from now and, when it says, from its issue."""
-    exp, iat = claims["exp"], claims.get("iat")
+    """A token may not outlive the cap, counted from now and, when it says, from its issue.
+    PyJWT has checked that `iat` is not in the future, but it accepts any `exp` or `iat` that
+    int() takes, "9999999999" too: RFC 7519 wants JSON numbers, and we refuse anything else."""
+    exp, iat = _numeric_date(claims, "exp"), _numeric_date(claims, "iat")
+    assert exp is not None  # required
     if exp - time.time() > cap + JWT_LEEWAY_SECONDS:
         raise InvalidCredentials(
             f"token expires more than {cap} seconds from now (JWT_MAX_LIFETIME_SECONDS)"
@@ -91,6 +93,15 @@ def _check_lifetime(cap: int, claims: dict[str, Any]) -> None:
         raise InvalidCredentials(
             f"token lifetime exp - iat exceeds {cap} seconds (JWT_MAX_LIFETIME_SECONDS)"
         )
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidCredentials(f"the `{name}` claim must be a number (a NumericDate)")
+    return value
 
 
 __all__ = [

@@ -223,3 +223,42 @@ async def test_healthz_answers_while_bombs_are_refused(tmp_path: Path) -> None:
 def _license_key() -> str:
     key = Ed25519PrivateKey.generate()
     return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+def bomb_of_nothing(levels: int) -> str:
+    """The bomb ending in an unknown fragment: 0 fields once expanded, 2^k spreads."""
+    return bomb(levels).replace(
+        "fragment F0 on Query { __typename }", "fragment F0 on Query { ...Nowhere }"
+    )
+
+
+def fragments_spreading_each_other(count: int) -> str:
+    """Every fragment spreads every other: the cycles' paths number count!."""
+    fragments = "\n".join(
+        f"fragment F{i} on Query {{ __typename "
+        + " ".join(f"...F{j}" for j in range(count) if j != i)
+        + " }"
+        for i in range(count)
+    )
+    return "query { ...F0 }\n" + fragments
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (bomb_of_nothing(30), "Unknown fragment 'Nowhere'."),
+        (fragments_spreading_each_other(10), "Cannot spread fragment 'F0' within itself via"),
+    ],
+    ids=["a bomb ending in an unknown fragment", "ten fragments spreading one another"],
+)
+async def test_unknown_and_cyclic_spreads_are_refused_before_the_size_walk(
+    api: Api, query: str, message: str
+) -> None:
+    """Their expanded size counts nothing, so it bounded nothing: the walk of repeated
+    selections took minutes (2^30 spreads, 10! paths) before any rule ran."""
+    body, elapsed_ms = await _timed(api, query, None)
+
+    assert elapsed_ms < LIMIT_MS, elapsed_ms
+    assert body["data"] is None
+    assert body["errors"][0]["message"].startswith(message)
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"VALIDATION"}

@@ -142,7 +142,18 @@ async def test_production_without_public_base_url_links_a_path_never_the_host(
 
 @pytest.mark.parametrize(
     "value",
-    ["billing.example.com", "ftp://billing.example.com", "https://", "https://b.example/?x=1"],
+    [
+        "billing.example.com",
+        "ftp://billing.example.com",
+        "https://",
+        "https://b.example/?x=1",
+        # A link is built from it as given: each of these would be handed out broken.
+        "https://:443",
+        "https://b.example:abc",
+        "https://b.example:99999",
+        "https://bill ing.example",
+        "https://b.exa\r\nmple",
+    ],
 )
 def test_public_base_url_must_be_an_http_url(value: str) -> None:
     with pytest.raises(ValidationError, match="PUBLIC_BASE_URL"):

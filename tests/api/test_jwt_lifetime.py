@@ -73,3 +73,20 @@ def test_the_cap_is_a_setting() -> None:
     assert verify_user_jwt(settings, _token(settings, iat=now, exp=now + HOUR)).external_id
     with pytest.raises(InvalidCredentials, match="exceeds 3600 seconds"):
         verify_user_jwt(settings, _token(settings, iat=now - 60, exp=now + HOUR))
+
+
+@pytest.mark.parametrize(
+    "times",
+    [{"exp": "9999999999"}, {"exp": 3600.0, "iat": "0"}, {"exp": 3600.0, "iat": True}],
+    ids=["exp a string", "iat a string", "iat a boolean"],
+)
+async def test_a_time_claim_that_is_not_a_number_is_unauthenticated_not_a_500(
+    member: None, api: Api, settings: Settings, times: dict[str, Any]
+) -> None:
+    """PyJWT takes whatever int() takes; the lifetime check must not then fail on it."""
+    now = int(time.time())
+    claims = {k: (f"{now + int(v)}" if isinstance(v, str) else now + v) for k, v in times.items()}
+    claims = {k: (v if not isinstance(times[k], bool) else True) for k, v in claims.items()}
+    status, body = await _viewer(api, _token(settings, **claims))
+    assert (status, error_codes(body), body.get("data")) == (401, ["UNAUTHENTICATED"], None)
+    assert "must be a number (a NumericDate)" in body["errors"][0]["message"]

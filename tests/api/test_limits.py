@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import strawberry.schema.schema as strawberry_schema
+from graphql import OverlappingFieldsCanBeMergedRule
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.extensions import ParserCache
 
@@ -304,10 +305,12 @@ async def test_a_repeated_query_is_parsed_and_validated_once(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     validations: list[object] = []
+    rules_given: list[tuple[object, ...]] = []
     validate = strawberry_schema.validate
 
     def counting_validate(*args: Any, **kwargs: Any) -> Any:
         validations.append(args[1])
+        rules_given.append(tuple(args[2]))
         return validate(*args, **kwargs)
 
     monkeypatch.setattr(strawberry_schema, "validate", counting_validate)
@@ -320,9 +323,10 @@ async def test_a_repeated_query_is_parsed_and_validated_once(
     after = parse_cache.cache_info()
     assert all("errors" not in body for body in bodies)
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)
-    assert len(validations) == 1
-    # A document over the size limits never reaches graphql-core's validation; its refusal
-    # is cached too, and the same every time.
+    # One validation step for the three requests: the fragment graph's two rules, then all.
+    assert len(validations) == 2 and validations[0] is validations[1]
+    # A document over the size limits reaches only the fragment graph's two rules, never
+    # graphql-core's others; its refusal is cached too, and the same every time.
     measured: list[object] = []
     measure = validation.measure
     monkeypatch.setattr(
@@ -330,7 +334,10 @@ async def test_a_repeated_query_is_parsed_and_validated_once(
     )
     deep = _nested_invoices(5)
     assert [_code(await api.query(deep)) for _ in range(2)] == ["QUERY_TOO_COMPLEX"] * 2
-    assert len(validations) == 1
+    assert len(validations) == 3 and validations[2] is not validations[0]
+    assert set(validation.FRAGMENT_GRAPH_RULES) <= set(rules_given[2])
+    assert OverlappingFieldsCanBeMergedRule not in rules_given[2]
+    assert OverlappingFieldsCanBeMergedRule in rules_given[1]
     assert len(measured) == 1
 
 

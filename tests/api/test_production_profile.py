@@ -159,6 +159,20 @@ async def test_a_variable_error_names_nothing_the_request_did_not(prod: Api, api
     assert _disclosed(helpful["message"], query + str(variables)), helpful
 
 
+async def test_guesses_in_a_variable_value_or_a_comment_confirm_no_name(prod: Api) -> None:
+    """A string value (or a comment) listing guesses made the message name the required
+    input field it held ('actions'): only names the request used as names count as sent."""
+    guesses = "actions subscriptionId OrderActionInput ID String Int"
+    query = "mutation ($input: OrderInput!) { orderQuote(input: $input) { __typename } }"
+    query += f" # {guesses}"
+    variables = {"input": {"subscriptionIdx": guesses}}
+
+    errors = (await prod.query(query, variables))["errors"]
+
+    assert [e["message"] for e in errors] == ["Variable '$input' has invalid value."] * 2
+    assert {e["extensions"]["code"] for e in errors} == {"VALIDATION"}
+
+
 async def test_a_variable_with_a_misspelt_enum_value_gives_no_suggestion(prod: Api) -> None:
     query = "query($s: [InvoiceStatus!]) { invoices(filter: { status: $s }) { nodes { number } } }"
 

@@ -224,3 +224,16 @@ def test_a_repeated_document_is_costed_once() -> None:
     other = parse("query($n: Int!) { customers(first: $n) { nodes { name } } }")
     assert costs.cost(schema, other, None, {"n": 5}, compute=counting) == 6
     assert len(calls) == 3  # another document object: costed again, never confused
+
+
+def test_a_cached_cost_keeps_no_copy_of_the_variables() -> None:
+    """256 entries keyed by 1 MB variables held 256 MB; each key now holds a 16-byte hash."""
+    costs = CostCache(maxsize=4)
+    schema = default_schema._schema
+    document = parse("query($n: Int!, $t: [String!]) { products(tags: $t) { code } }")
+
+    for n in range(4):
+        costs.cost(schema, document, None, {"n": n, "t": ["x" * 1000] * 1000})
+
+    assert len(costs._entries) == 4
+    assert all(len(key[2]) == 16 for key in costs._entries)
