@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.repositories import catalog, orders
-from app.db.tables import BillingAccount, Invoice, InvoiceLine, Payment, Product, Subscription
+from app.db.tables import BillingAccount, Invoice, InvoiceLine, Product, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import InvoiceStatus, PaymentStatus, SyncStatus
 from app.domain.pricing import QuoteLine
 from app.providers.billing import InvoiceLineRecord, NewInvoice, PaymentRecord
 from app.runtime import Runtime
 from app.services.numbering import invoice_number
+from app.services.payment_rows import payment_row
 from app.services.provider_accounts import provider_account
 
 NO_PAYMENT_METHOD = "no_payment_method"
@@ -118,17 +119,7 @@ def record_charge(session: AsyncSession, invoice: Invoice, charged: Charged) -> 
     succeeded."""
     invoice.provider_ref = invoice.provider_ref or charged.invoice_ref
     if charged.payment is not None:
-        payment = charged.payment
-        session.add(
-            Payment(
-                invoice_id=invoice.id or 0,
-                amount=payment.amount,
-                currency=payment.currency,
-                status=PaymentStatus.SUCCEEDED if charged.paid else PaymentStatus.FAILED,
-                failure_code=payment.failure_code,
-                provider_ref=payment.ref,
-            )
-        )
+        session.add(payment_row(invoice, charged.payment))
     if charged.paid:
         invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
     invoice.sync_status = SyncStatus.PENDING  # the copy changed: the next billing sync checks

@@ -4,6 +4,7 @@ collect (the billing provider, idempotent per order), complete or fail (one comm
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from app.auth.principals import Principal
 from app.db.repositories import commerce, orders
 from app.db.tables import BillingAccount, Invoice, InvoiceLine, Order, Subscription
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import InvoiceStatus, OrderStatus
+from app.domain.enums import InvoiceStatus, OrderStatus, PaymentStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
 from app.providers.billing import PaymentRecord
@@ -29,6 +30,7 @@ from app.services.orders.errors import PaymentDeclined
 from app.services.orders.quoting import price_request, priced_payload, quoting_caller
 from app.services.orders.requests import OrderRequest
 from app.services.orders.state import load_target
+from app.services.payment_rows import payment_row
 from app.services.provider_accounts import provider_account
 
 STALE = DomainError(
@@ -251,11 +253,49 @@ async def complete(
             invoice.subscription_id = subscription_id
             invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
         if invoice is not None and payment is not None:
-            session.add(settlement.payment_row(invoice, payment))
+            session.add(payment_row(invoice, payment))
         order.subscription_id = subscription_id
         result = {"invoice_id": invoice.id if invoice else None}
         _finish(order, OrderStatus.COMPLETED, result, deps.now())
         await commerce.release_lease(session, request.lease_resource, order_id)
+
+
+class OutOfTime(Exception):
+    """Too little of the request is left to charge and complete: pause, the caller retries."""
+
+
+async def run(
+    deps: OrderDeps,
+    principal: Principal,
+    attributed: audit.Attribution,
+    request: OrderRequest,
+    payload: dict[str, Any],
+    order_id: int,
+    *,
+    may_charge: Callable[[], bool] = lambda: True,
+    fails: Callable[[DomainError], bool] = lambda error: True,
+) -> None:
+    """The steps of a leased order, for a request and for the recovery job alike: prepare,
+    charge, complete. A refusal is raised, after failing the order (never with its money)
+    when `fails(error)`; a decline is raised as PaymentDeclined; `OutOfTime` (when
+    `may_charge()` says no) and ProviderUnavailable leave the order as it is, for the
+    caller to pause or put off."""
+    try:
+        prepared = await prepare(deps, principal, request, payload, order_id)
+        if not may_charge():
+            raise OutOfTime
+        payment = await collect(deps, order_id, prepared)
+    except ProviderRejected as exc:
+        error = rejected(exc)
+        await fail(deps, principal, attributed, request, order_id, error)
+        raise error from exc
+    except DomainError as error:
+        if fails(error):
+            await fail(deps, principal, attributed, request, order_id, error)
+        raise
+    if payment is not None and payment.status != PaymentStatus.SUCCEEDED.value:
+        raise await decline(deps, principal, attributed, request, order_id, prepared, payment)
+    await complete(deps, principal, attributed, request, order_id, prepared, payment)
 
 
 async def decline(
@@ -272,7 +312,7 @@ async def decline(
     async with unit_of_work(deps.sessions) as session:
         invoice = await session.get(Invoice, prepared.invoice.id)
         assert invoice is not None
-        session.add(settlement.payment_row(invoice, payment))
+        session.add(payment_row(invoice, payment))
         await _give_back_promotion(session, request)
         await _fail_in(session, deps, principal, attributed, request, order_id, error)
     return error

@@ -24,9 +24,9 @@ from app.db.lease_wait import lease_released
 from app.db.repositories import commerce, orders
 from app.db.tables import Invoice, Order
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import OrderStatus, PaymentStatus
+from app.domain.enums import OrderStatus
 from app.domain.errors import DomainError, ErrorCode
-from app.providers.errors import ProviderRejected, ProviderUnavailable
+from app.providers.errors import ProviderUnavailable
 from app.services import audit, quote_tokens
 from app.services.orders import execution
 from app.services.orders.budget import Budget, shielded
@@ -242,39 +242,27 @@ class _Leased:
             )
 
     async def _execute(self) -> PlacedOrder:
-        deps, principal, attributed = self.deps, self.principal, self.attributed
-        request, order_id = self.request, self.order_id
+        deps, request, order_id = self.deps, self.request, self.order_id
         try:
-            prepared = await execution.prepare(deps, principal, request, self.payload, order_id)
-            if not self.budget.may_charge():
-                raise _OutOfTime
-            payment = await execution.collect(deps, order_id, prepared)
-        except _OutOfTime:
+            await execution.run(
+                deps,
+                self.principal,
+                self.attributed,
+                request,
+                self.payload,
+                order_id,
+                may_charge=self.budget.may_charge,
+            )
+        except execution.OutOfTime:
             await execution.pause(deps, request, order_id)
             raise _in_progress(MIN_RETRY_AFTER) from None
         except ProviderUnavailable as exc:
             await execution.pause(deps, request, order_id)
             raise execution.UNSETTLED from exc
-        except ProviderRejected as exc:
-            error = execution.rejected(exc)
-            await execution.fail(deps, principal, attributed, request, order_id, error)
-            raise error from exc
-        except DomainError as error:
-            await execution.fail(deps, principal, attributed, request, order_id, error)
-            raise
-        if payment is not None and payment.status != PaymentStatus.SUCCEEDED.value:
-            raise await execution.decline(
-                deps, principal, attributed, request, order_id, prepared, payment
-            )
-        await execution.complete(deps, principal, attributed, request, order_id, prepared, payment)
         async with unit_of_work(deps.sessions, write=False) as session:
             order = await session.get(Order, order_id)
             assert order is not None
             return await _outcome(session, order)
-
-
-class _OutOfTime(Exception):
-    """Too little of the request is left to charge and complete: pause, the caller retries."""
 
 
 async def _give_up(deps: OrderDeps, order_id: int) -> None:

@@ -14,6 +14,7 @@ from app.auth.principals import Principal, PrincipalKind
 from app.clock import Clock
 from app.config import Settings
 from app.domain.eligibility import Caller
+from app.domain.enums import InvoiceLineKind
 from app.domain.pricing import PricedOrder, QuoteLine, price_order
 from app.services import quote_tokens
 from app.services.orders.errors import NotAllowed
@@ -95,3 +96,13 @@ def priced_payload(priced: PricedOrder) -> dict[str, Any]:
 
 def _line(line: QuoteLine) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(line).items()}
+
+
+def quote_line(raw: dict[str, Any]) -> QuoteLine:
+    """A line of `priced_payload` (JSON) as the pricing engine's line again."""
+    days = {k: _day(raw[k]) for k in ("period_start", "period_end")}
+    return QuoteLine(**{**raw, **days, "kind": InvoiceLineKind(raw["kind"])})
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None

@@ -26,9 +26,9 @@ from app.auth.principals import Principal
 from app.db.repositories import commerce, orders
 from app.db.tables import Order
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import OrderStatus, PaymentStatus
+from app.domain.enums import OrderStatus
 from app.domain.errors import DomainError, ErrorCode
-from app.providers.errors import ProviderRejected, ProviderUnavailable
+from app.providers.errors import ProviderUnavailable
 from app.runtime import Runtime
 from app.services import audit
 from app.services.orders import execution, resume
@@ -120,26 +120,23 @@ async def _recover(deps: OrderDeps, stalled: Stalled) -> None:
 
 
 async def _execute(deps: OrderDeps, stalled: Stalled) -> None:
-    """The steps of placing._execute, with the job's answers: unreachable or busy is later."""
-    order_id, principal, attributed = stalled.order_id, stalled.principal, stalled.attributed
-    request = stalled.request
+    """The order's steps (execution.run), with the job's answers: unreachable or busy is
+    for a later round; a failure or a decline is the outcome, already recorded."""
     try:
-        prepared = await execution.prepare(deps, principal, request, stalled.payload, order_id)
-        payment = await execution.collect(deps, order_id, prepared)
+        await execution.run(
+            deps,
+            stalled.principal,
+            stalled.attributed,
+            stalled.request,
+            stalled.payload,
+            stalled.order_id,
+            fails=lambda error: error.code not in LATER,
+        )
     except ProviderUnavailable as exc:
         raise execution.UNSETTLED from exc
-    except ProviderRejected as exc:
-        await _fail(deps, stalled, execution.rejected(exc))
-        return
     except DomainError as error:
         if error.code in LATER:
             raise
-        await _fail(deps, stalled, error)
-        return
-    if payment is not None and payment.status != PaymentStatus.SUCCEEDED.value:
-        await execution.decline(deps, principal, attributed, request, order_id, prepared, payment)
-        return
-    await execution.complete(deps, principal, attributed, request, order_id, prepared, payment)
 
 
 async def _fail(deps: OrderDeps, stalled: Stalled, error: DomainError) -> None:

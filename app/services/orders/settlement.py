@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -30,10 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principals import Principal, PrincipalKind
 from app.db.repositories import orders
-from app.db.tables import BillingAccount, Invoice, Order, Payment
+from app.db.tables import BillingAccount, Invoice, Order
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import (
-    InvoiceLineKind,
     InvoiceStatus,
     NotificationKind,
     OrderStatus,
@@ -47,6 +46,8 @@ from app.providers.errors import ProviderRejected
 from app.services import audit, notifications
 from app.services.orders import keys
 from app.services.orders.context import OrderDeps
+from app.services.orders.quoting import quote_line
+from app.services.payment_rows import payment_row
 
 log = logging.getLogger("app.orders.settlement")
 
@@ -166,17 +167,6 @@ async def _issued(
     return record.ref
 
 
-def quote_line(raw: dict[str, Any]) -> QuoteLine:
-    """A quote token's line (JSON) as the pricing engine's line."""
-    dates = {k: _day(raw[k]) for k in ("period_start", "period_end")}
-    fields = {k: v for k, v in raw.items() if k not in dates}
-    return QuoteLine(**{**fields, **dates, "kind": InvoiceLineKind(raw["kind"])})
-
-
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
 async def _collected(deps: OrderDeps, invoice_ref: str) -> PaymentRecord:
     payments = (await deps.billing.get_invoice_payments([invoice_ref])).get(invoice_ref, ())
     for payment in payments:
@@ -224,16 +214,4 @@ async def _notify(session: AsyncSession, order: Order, invoice: Invoice, now: da
         dedupe_key=f"order-refunded:{order.id}",
         now=now,
         subscription_id=order.subscription_id,
-    )
-
-
-def payment_row(invoice: Invoice, payment: PaymentRecord) -> Payment:
-    succeeded = payment.status == PaymentStatus.SUCCEEDED.value
-    return Payment(
-        invoice_id=invoice.id or 0,
-        amount=payment.amount,
-        currency=payment.currency,
-        status=PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
-        failure_code=payment.failure_code,
-        provider_ref=payment.ref,
     )
