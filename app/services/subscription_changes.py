@@ -30,6 +30,7 @@ from app.domain.enums import (
 )
 from app.domain.errors import DomainError, ErrorCode
 from app.services import audit, licenses, outbox
+from app.services.billing import keys
 from app.services.numbering import subscription_number
 from app.services.orders.errors import NotAllowed
 from app.services.orders.requests import DeploymentRef
@@ -244,7 +245,7 @@ async def set_auto_renew(
         session,
         outbox.BILLING_SYNC,
         {"subscription_id": subscription.id, "auto_renew": auto_renew},
-        f"subscription:{subscription.id}:v{subscription.lock_version}:billing",
+        keys.subscription_change_sync(subscription.id, subscription.lock_version),
         now=now,
     )
     await audit.record(
@@ -284,7 +285,7 @@ async def cancel_pending_change(
         session,
         outbox.BILLING_SYNC,
         {"subscription_id": subscription.id, "pending_plan_id": None},
-        f"subscription:{subscription.id}:v{subscription.lock_version}:billing",
+        keys.subscription_change_sync(subscription.id, subscription.lock_version),
         now=now,
     )
     await audit.record(

@@ -209,7 +209,7 @@ async def test_same_key_with_another_quote_is_refused(
     assert (await refreshed(db, acme["sub"])).seats == 11
 
 
-async def test_declined_card_changes_nothing_but_leaves_the_invoice_open(
+async def test_declined_card_changes_nothing_and_voids_the_invoice(
     acme: dict[str, Any], api: Api, db: AsyncSession
 ) -> None:
     account = await db.get(f.BillingAccount, acme["sub"].billing_account_id)
@@ -228,7 +228,7 @@ async def test_declined_card_changes_nothing_but_leaves_the_invoice_open(
     sub = await refreshed(db, acme["sub"])
     assert (sub.seats, sub.lock_version) == (10, 1)
     [invoice] = await invoices_of(db, sub.id or 0)
-    assert (invoice.status.value, invoice.amount_paid) == ("OPEN", 0)
+    assert (invoice.status.value, invoice.amount_paid) == ("VOID", 0)
 
 
 async def test_stale_quote_is_refused(

@@ -17,6 +17,7 @@ from app.domain.errors import DomainError, ErrorCode
 from app.providers.billing import TEST_PAYMENT_METHODS
 from app.runtime import Runtime
 from app.services import audit
+from app.services.billing import accounts, keys
 
 OPERATOR = Principal(kind=PrincipalKind.SERVICE, id="demo-card", name="fulfillment demo-card")
 _REASON = audit.Attribution("fulfillment demo-card (development)")
@@ -38,11 +39,8 @@ async def set_demo_card(runtime: Runtime, number: str, card: str) -> CardChange:
         cards = ", ".join(TEST_PAYMENT_METHODS)
         raise DomainError(ErrorCode.VALIDATION, f"Unknown test card {card!r}; one of: {cards}.")
     account = await _paying_account(runtime, number)
-    if account.provider_ref:
-        key = f"demo-card:{account.id}:{uuid.uuid4().hex}"
-        await runtime.providers.billing.set_payment_method(
-            account.provider_ref, card, idempotency_key=key
-        )
+    key = keys.demo_card(account.id, uuid.uuid4().hex)
+    await accounts.set_payment_method(runtime.providers.billing, account, card, key=key)
     async with unit_of_work(runtime.sessions) as session:
         row = await session.get(BillingAccount, account.id)
         assert row is not None

@@ -19,6 +19,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.enums import NotificationKind
 from app.runtime import Runtime
 from app.services import audit, notifications, outbox
+from app.services.billing import keys
 from app.services.worker.options import WorkerOptions
 
 log = logging.getLogger("app.lifecycle")
@@ -85,7 +86,8 @@ async def follow_up(session: AsyncSession, subscription_id: int, key: str, now: 
     """After a change of entitlement: push it to the product and sync the billing provider."""
     payload: dict[str, Any] = {"subscription_id": subscription_id}
     await outbox.enqueue(session, outbox.PROVISION, payload, f"{key}:provision", now=now)
-    await outbox.enqueue(session, outbox.BILLING_SYNC, payload, f"{key}:billing", now=now)
+    sync_key = keys.sync_message(key)
+    await outbox.enqueue(session, outbox.BILLING_SYNC, payload, sync_key, now=now)
 
 
 async def notify(

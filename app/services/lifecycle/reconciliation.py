@@ -49,7 +49,7 @@ from app.domain.reconciliation import (
 )
 from app.providers.errors import ProviderError, ProviderRejected
 from app.runtime import Runtime
-from app.services.lifecycle import charging
+from app.services.billing import charging, invoices, keys, outcomes
 from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
     Claim,
@@ -114,7 +114,7 @@ class ReconciliationJob:
         return handled, claimed
 
     async def _charge(self, runtime: Runtime, work: Work, claim: Claim) -> None:
-        key = f"reconciliation:{work.reconciliation_id}"
+        key = keys.reconciliation(work.reconciliation_id)
         held = await self._hold(runtime, work, claim)
         if held is None:
             log.warning("%s: claim lost before the charge; left to a later round", key)
@@ -285,7 +285,8 @@ async def _invoice(
         period_start=row.quarter_end,
         period_end=subscription.term_end,
     )
-    invoice = await charging.issue_invoice(session, subscription, [line], now.date())
+    billed = invoices.Billed.subscription(subscription)
+    invoice = await invoices.write_invoice(session, billed, [line], now.date())
     row.invoice_id, row.status = invoice.id, Status.INVOICING
     return True
 
@@ -300,7 +301,7 @@ async def _invoiced(
         return
     invoice = await session.get(Invoice, work.invoice_id)
     assert invoice is not None
-    charging.record_charge(session, invoice, charged)
+    outcomes.record_charge(session, invoice, charged)
     before = {"seats": subscription.seats}
     subscription.seats = max(subscription.seats, row.max_seats_used or 0)
     touch(subscription, now)

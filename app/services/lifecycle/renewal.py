@@ -41,7 +41,7 @@ from app.domain.pricing import PricedOrder, Renew, price_order
 from app.providers.billing import SubscriptionItem
 from app.providers.errors import ProviderError, ProviderRejected
 from app.runtime import Runtime
-from app.services.lifecycle import charging
+from app.services.billing import charging, invoices, keys, outcomes, subscriptions
 from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
     Claim,
@@ -165,7 +165,7 @@ async def _claim_one(
         return None
     renewal.claimed_by, renewal.claimed_until = claim.worker_id, claim.until
     assert renewal.id is not None and renewal.invoice_id is not None
-    key = f"renewal:{subscription.id}:{renewal.term_start.isoformat()}"
+    key = keys.renewal(subscription.id or 0, renewal.term_start)
     return Work(
         renewal.id,
         subscription.id or 0,
@@ -197,7 +197,8 @@ async def _price_and_invoice(
     priced = await price_renewal(session, subscription)
     after = priced.after
     plans = await orders.products_by_code(session, {after.plan_code})
-    invoice = await charging.issue_invoice(session, subscription, priced.lines, now.date())
+    billed = invoices.Billed.subscription(subscription)
+    invoice = await invoices.write_invoice(session, billed, priced.lines, now.date())
     renewal = Renewal(
         subscription_id=subscription.id or 0,
         term_start=after.term_start,
@@ -229,12 +230,12 @@ async def _renew_at_provider(runtime: Runtime, work: Work) -> None:
         assert subscription is not None and renewal is not None
         items = await _items(session, subscription, renewal)
     try:
-        await runtime.providers.billing.renew_subscription(
+        await subscriptions.start_term(
+            runtime.providers.billing,
             work.provider_ref,
-            renewal.term_start,
-            renewal.term_end,
+            renewal,
             items,
-            idempotency_key=f"{work.key}:subscription",
+            key=keys.renewed_term(work.key),
         )
     except ProviderError as error:  # the payment stands; the billing sync reports the drift
         log.warning("renewal %s: provider renewal failed: %s", work.renewal_id, error)
@@ -266,7 +267,7 @@ async def _record_outcome(
         return
     invoice = await session.get(Invoice, work.invoice_id)
     assert invoice is not None
-    charging.record_charge(session, invoice, charged)
+    outcomes.record_charge(session, invoice, charged)
     renewal.claimed_by, renewal.claimed_until = None, None
     if charged.paid:
         await _renewed(session, subscription, renewal, now)

@@ -15,9 +15,9 @@ from app.db.tables import AddOnPurchase, ConsumablePurchase, Deployment, Order, 
 from app.domain.enums import Channel, ConsumableKind, ProductKind, ReconciliationMode
 from app.domain.pricing import PricedOrder, SubscriptionSnapshot
 from app.services import audit, licenses, outbox
+from app.services.billing import keys
 from app.services.lifecycle.expiry import lapse_renewal
 from app.services.numbering import subscription_number
-from app.services.orders import keys
 from app.services.orders.context import OrderDeps
 from app.services.orders.requests import OrderRequest
 from app.services.orders.state import OrderTarget, load_target
@@ -198,8 +198,9 @@ async def _follow_up(
     sid = subscription.id or 0
     payload = {"subscription_id": sid, "order_id": order.id}
     order_id = order.id or 0
-    await outbox.enqueue(session, outbox.PROVISION, payload, keys.provision(order_id), now=now)
-    sync_key = keys.billing_sync(order_id)
+    provision_key = f"order:{order_id}:provision"  # the provisioning push's message
+    await outbox.enqueue(session, outbox.PROVISION, payload, provision_key, now=now)
+    sync_key = keys.order_sync(order_id)
     await outbox.enqueue(session, outbox.BILLING_SYNC, payload, sync_key, now=now)
     await audit.record(
         session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.domain.errors import DomainError, ErrorCode
 
 
@@ -13,7 +15,7 @@ class PaymentDeclined(DomainError):
     def __init__(self, decline_code: str, invoice_id: int) -> None:
         super().__init__(
             ErrorCode.PAYMENT_DECLINED,
-            f"The payment was declined ({decline_code}); the invoice stays open.",
+            f"The payment was declined ({decline_code}); its invoice was voided.",
         )
         self.decline_code = decline_code
         self.invoice_id = invoice_id
@@ -26,3 +28,23 @@ class OrderInProgress(DomainError):
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(ErrorCode.ORDER_IN_PROGRESS, message)
         self.retry_after_seconds = retry_after_seconds
+
+
+def failure_result(error: DomainError) -> dict[str, Any]:
+    """How an order's row keeps the failure it ends with (a decline with its code and
+    invoice), from the moment it is being settled for it."""
+    result: dict[str, Any] = {"error": {"code": error.code.value, "message": error.message}}
+    if isinstance(error, PaymentDeclined):
+        result["error"]["decline_code"] = error.decline_code
+        result["invoice_id"] = error.invoice_id
+    return result
+
+
+def failure_of(result: dict[str, Any]) -> DomainError:
+    """The failure `failure_result` kept."""
+    error = result.get("error", {})
+    if error.get("code") == ErrorCode.PAYMENT_DECLINED.value and "decline_code" in error:
+        return PaymentDeclined(error["decline_code"], result.get("invoice_id") or 0)
+    return DomainError(
+        ErrorCode(error.get("code", "INTERNAL")), error.get("message", "Order failed.")
+    )

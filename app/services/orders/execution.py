@@ -14,24 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.authenticate import read_scope
 from app.auth.principals import Principal
 from app.db.repositories import commerce, orders
-from app.db.tables import BillingAccount, Invoice, InvoiceLine, Order, Subscription
+from app.db.tables import BillingAccount, Invoice, Order, Subscription
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import InvoiceStatus, OrderStatus, PaymentStatus
+from app.domain.enums import OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
 from app.providers.billing import PaymentRecord
 from app.providers.errors import ProviderError, ProviderRejected
 from app.services import audit
-from app.services.numbering import invoice_number
-from app.services.orders import keys, settlement
+from app.services.billing import accounts, charging, invoices, keys, outcomes
+from app.services.orders import settlement
 from app.services.orders.applying import apply_order
 from app.services.orders.context import OrderDeps
-from app.services.orders.errors import PaymentDeclined
+from app.services.orders.errors import PaymentDeclined, failure_result
 from app.services.orders.quoting import price_request, priced_payload, quoting_caller
 from app.services.orders.requests import OrderRequest
 from app.services.orders.state import load_target
-from app.services.payment_rows import payment_row
-from app.services.provider_accounts import provider_account
 
 STALE = DomainError(
     ErrorCode.QUOTE_STALE, "The subscription changed since this quote; quote again."
@@ -145,38 +143,15 @@ async def _new_invoice(
     account = await _paying_account(
         session, target.subscription, target.customer.id, target.partner_id
     )
-    invoice = Invoice(
-        number=await invoice_number(session),
+    billed = invoices.Billed(
         customer_id=target.customer.id or 0,
         billing_account_id=account.id or 0,
         subscription_id=target.subscription.id if target.subscription else None,
-        order_id=order_id,
         currency=priced.currency,
-        subtotal=priced.subtotal,
-        discount=priced.discount,
-        total=priced.total,
-        status=InvoiceStatus.OPEN,
-        issued_on=today,
-        due_on=today,
+        order_id=order_id,
     )
-    session.add(invoice)
-    await session.flush()
-    for position, line in enumerate(priced.lines, start=1):
-        session.add(
-            InvoiceLine(
-                invoice_id=invoice.id or 0,
-                position=position,
-                kind=line.kind,
-                description=line.description,
-                product_id=None,
-                quantity=line.quantity,
-                unit_amount=line.unit_amount,
-                amount=line.amount,
-                period_start=line.period_start,
-                period_end=line.period_end,
-            )
-        )
-    return invoice
+    amounts = invoices.Amounts(priced.subtotal, priced.discount, priced.total)
+    return await invoices.write_invoice(session, billed, priced.lines, today, amounts)
 
 
 async def _paying_account(
@@ -200,14 +175,14 @@ async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> Payment
     if prepared.invoice is None or prepared.invoice.total == 0:
         return None
     assert prepared.account is not None
-    account_ref = await provider_account(deps.sessions, deps.billing, prepared.account)
+    account_ref = await accounts.provider_account(deps.sessions, deps.billing, prepared.account)
     invoice_ref = prepared.invoice.provider_ref or await _provider_invoice(
         deps, order_id, account_ref, prepared
     )
     if not prepared.account.payment_method:
         raise DomainError(ErrorCode.PAYMENT_DECLINED, "There is no payment method on file.")
-    payment = await deps.billing.collect_payment(
-        invoice_ref, prepared.account.payment_method, idempotency_key=keys.payment(order_id)
+    payment = await charging.collect(
+        deps.billing, invoice_ref, prepared.account.payment_method, key=keys.order_payment(order_id)
     )
     if deps.settings.order_pause_after_charge_seconds:  # tests only: room to kill the process
         await asyncio.sleep(deps.settings.order_pause_after_charge_seconds)
@@ -217,17 +192,13 @@ async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> Payment
 async def _provider_invoice(
     deps: OrderDeps, order_id: int, account_ref: str, prepared: Prepared
 ) -> str:
+    """Issued from the quote's lines (those the local invoice was written from), stored at
+    once: a failed order's settlement voids it by this ref."""
     invoice = prepared.invoice
     assert invoice is not None
-    record = await deps.billing.create_invoice(
-        settlement.provider_invoice(account_ref, invoice, prepared.priced.lines),
-        idempotency_key=keys.invoice(order_id),
-    )
-    async with unit_of_work(deps.sessions) as session:
-        row = await session.get(Invoice, invoice.id)
-        assert row is not None
-        row.provider_ref = record.ref
-    return record.ref
+    ref = await settlement.issue(deps, order_id, invoice, account_ref, prepared.priced.lines)
+    await outcomes.store_invoice_ref(deps.sessions, invoice.id, ref)
+    return ref
 
 
 async def complete(
@@ -251,9 +222,7 @@ async def complete(
         )
         if invoice is not None:
             invoice.subscription_id = subscription_id
-            invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
-        if invoice is not None and payment is not None:
-            session.add(payment_row(invoice, payment))
+            outcomes.paid(session, invoice, payment)
         order.subscription_id = subscription_id
         result = {"invoice_id": invoice.id if invoice else None}
         _finish(order, OrderStatus.COMPLETED, result, deps.now())
@@ -293,7 +262,7 @@ async def run(
         if fails(error):
             await fail(deps, principal, attributed, request, order_id, error)
         raise
-    if payment is not None and payment.status != PaymentStatus.SUCCEEDED.value:
+    if payment is not None and not charging.succeeded(payment):
         raise await decline(deps, principal, attributed, request, order_id, prepared, payment)
     await complete(deps, principal, attributed, request, order_id, prepared, payment)
 
@@ -307,14 +276,11 @@ async def decline(
     prepared: Prepared,
     payment: PaymentRecord,
 ) -> DomainError:
+    """FAILED with the decline (its payment row kept), and like any failed order, its
+    invoice voided at the provider first: nothing can be collected on it later."""
     assert prepared.invoice is not None  # only an invoice is charged
     error = PaymentDeclined(payment.failure_code or "declined", prepared.invoice.id or 0)
-    async with unit_of_work(deps.sessions) as session:
-        invoice = await session.get(Invoice, prepared.invoice.id)
-        assert invoice is not None
-        session.add(payment_row(invoice, payment))
-        await _give_back_promotion(session, request)
-        await _fail_in(session, deps, principal, attributed, request, order_id, error)
+    await fail(deps, principal, attributed, request, order_id, error, declined=payment)
     return error
 
 
@@ -325,10 +291,13 @@ async def fail(
     request: OrderRequest,
     order_id: int,
     error: DomainError,
+    *,
+    declined: PaymentRecord | None = None,
 ) -> None:
     """FAILED, and never with the customer's money: an invoiced order is voided or refunded
-    at the provider first (app/services/orders/settlement.py). If the provider cannot be
-    reached, the order stays PENDING (settling) and PROVIDER_UNAVAILABLE is raised. No
+    at the provider first (app/services/orders/settlement.py), a `declined` payment
+    recorded as it is marked so. If the provider cannot be reached, the order stays
+    PENDING (settling) and PROVIDER_UNAVAILABLE is raised. No
     order is failed for a wait (ORDER_IN_PROGRESS), which its client is told to retry: it
     gives its claim back (a fresh one is removed; one invoiced or with its promotion
     redeemed pauses, and its retry or the recovery job finishes it)."""
@@ -337,7 +306,7 @@ async def fail(
             await commerce.release_lease(session, request.lease_resource, order_id)
             await commerce.release_claim(session, order_id)
         raise error
-    begun = await settlement.begin(deps, order_id, error)
+    begun = await settlement.begin(deps, order_id, error, declined)
     if begun is settlement.Begun.FINISHED:
         return
     try:
@@ -379,12 +348,7 @@ async def _fail_in(
     error: DomainError,
 ) -> None:
     order = await _order(session, order_id)
-    result: dict[str, Any] = {"error": {"code": error.code.value, "message": error.message}}
-    decline_code = getattr(error, "decline_code", None)
-    if decline_code is not None:
-        result["error"]["decline_code"] = decline_code
-        result["invoice_id"] = getattr(error, "invoice_id", None)
-    _finish(order, OrderStatus.FAILED, result, deps.now())
+    _finish(order, OrderStatus.FAILED, failure_result(error), deps.now())
     await commerce.release_lease(session, request.lease_resource, order_id)
     await audit.record(
         session,

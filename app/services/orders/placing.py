@@ -31,7 +31,7 @@ from app.services import audit, quote_tokens
 from app.services.orders import execution
 from app.services.orders.budget import Budget, shielded
 from app.services.orders.context import OrderDeps
-from app.services.orders.errors import NotAllowed, OrderInProgress, PaymentDeclined
+from app.services.orders.errors import NotAllowed, OrderInProgress, failure_of
 from app.services.orders.in_flight import ensure_not_charging
 from app.services.orders.requests import OrderRequest
 from app.services.orders.resume import resume_record
@@ -171,12 +171,7 @@ async def _replay(
 async def _outcome(session: AsyncSession, order: Order) -> PlacedOrder:
     if order.status is OrderStatus.COMPLETED:
         return PlacedOrder(order, await orders.invoice_of_order(session, order.id or 0))
-    error = (order.result or {}).get("error", {})
-    if error.get("code") == ErrorCode.PAYMENT_DECLINED.value and "decline_code" in error:
-        raise PaymentDeclined(error["decline_code"], (order.result or {}).get("invoice_id") or 0)
-    raise DomainError(
-        ErrorCode(error.get("code", "INTERNAL")), error.get("message", "Order failed.")
-    )
+    raise failure_of(order.result or {})
 
 
 async def _execute(

@@ -6,9 +6,11 @@ resumed order no longer applies (the subscription moved on). Before such an orde
 recorded FAILED:
 
 1. `begin`: under the order's row lock, and only while it is PENDING, it is marked settling
-   (the failure is kept in `result`), so no executor completes it afterwards;
+   (the failure is kept in `result`; a declined payment is recorded with it), so no
+   executor completes it afterwards;
 2. `settle`: at the provider, with the order's keys, its invoice is voided (nothing can be
-   collected on it afterwards) or, if it was paid, its payment is refunded in full;
+   collected on it afterwards) or, if it was paid, its payment is refunded in full
+   (app/services/billing/reversal.py);
 3. `record`: the outcome, in the transaction that fails the order: the invoice VOID or
    REFUNDED (with the payment row if the charge had never been recorded), the refund on the
    order, an audit row, and the customer notified of a refund.
@@ -30,30 +32,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principals import Principal, PrincipalKind
 from app.db.repositories import orders
-from app.db.tables import BillingAccount, Invoice, Order
+from app.db.tables import Invoice, Order
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import (
-    InvoiceStatus,
-    NotificationKind,
-    OrderStatus,
-    PaymentStatus,
-)
-from app.domain.errors import DomainError, ErrorCode
+from app.domain.enums import NotificationKind, OrderStatus
+from app.domain.errors import DomainError
 from app.domain.money import Money
 from app.domain.pricing import QuoteLine
-from app.providers.billing import InvoiceLineRecord, NewInvoice, PaymentRecord, RefundRecord
-from app.providers.errors import ProviderRejected
+from app.providers.billing import PaymentRecord, RefundRecord
 from app.services import audit, notifications
-from app.services.orders import keys
+from app.services.billing import accounts, charging, keys, outcomes, reversal
 from app.services.orders.context import OrderDeps
+from app.services.orders.errors import failure_of, failure_result
 from app.services.orders.quoting import quote_line
-from app.services.payment_rows import payment_row
 
 log = logging.getLogger("app.orders.settlement")
 
 # The actor of the audit rows of what is done for an order without its client.
 RECOVERY = Principal(kind=PrincipalKind.SERVICE, id="order-recovery", name="Order recovery")
-INVOICE_PAID = "invoice_paid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,25 +61,18 @@ class Settled:
     refund: RefundRecord | None = None
 
 
-def provider_invoice(account_ref: str, invoice: Invoice, lines: Sequence[QuoteLine]) -> NewInvoice:
-    """The provider invoice of an order's invoice: the same request on every attempt."""
-    return NewInvoice(
-        account_ref=account_ref,
-        subscription_ref=None,
-        currency=invoice.currency,
-        lines=tuple(
-            InvoiceLineRecord(
-                description=line.description,
-                quantity=line.quantity,
-                unit_amount=line.unit_amount,
-                amount=line.amount,
-                product_code=line.product_code,
-                period_start=line.period_start,
-                period_end=line.period_end,
-            )
-            for line in lines
-        ),
+async def issue(
+    deps: OrderDeps, order_id: int, invoice: Invoice, account_ref: str, lines: Sequence[QuoteLine]
+) -> str:
+    """The order's provider invoice (its ref), from the quote's lines: the same request under
+    the order's key on every attempt, so one whose answer was lost is replayed."""
+    return await charging.issue(
+        deps.billing,
+        invoice,
+        account_ref,
+        lines,
         due_on=invoice.due_on,
+        key=keys.order_invoice(order_id),
     )
 
 
@@ -93,8 +81,7 @@ def settling_error(order: Order) -> DomainError | None:
     result = order.result or {}
     if order.status is not OrderStatus.PENDING or not result.get("settling"):
         return None
-    error = result["error"]
-    return DomainError(ErrorCode(error["code"]), error["message"])
+    return failure_of(result)
 
 
 class Begun(Enum):
@@ -103,9 +90,12 @@ class Begun(Enum):
     SETTLING = "settling"  # invoiced: to be voided or refunded before it is FAILED
 
 
-async def begin(deps: OrderDeps, order_id: int, error: DomainError) -> Begun:
+async def begin(
+    deps: OrderDeps, order_id: int, error: DomainError, declined: PaymentRecord | None = None
+) -> Begun:
     """Under the order's row lock (which `prepare` takes to invoice it, so the two never
-    cross): mark an invoiced PENDING order settling for `error`."""
+    cross): mark an invoiced PENDING order settling for `error`, with the `declined`
+    payment that failed it recorded."""
     async with unit_of_work(deps.sessions) as session:
         order = await session.get(Order, order_id, with_for_update=True)
         assert order is not None
@@ -113,10 +103,12 @@ async def begin(deps: OrderDeps, order_id: int, error: DomainError) -> Begun:
             return Begun.FINISHED
         if settling_error(order) is not None:
             return Begun.SETTLING
-        if await orders.invoice_of_order(session, order_id) is None:
+        invoice = await orders.invoice_of_order(session, order_id)
+        if invoice is None:
             return Begun.UNINVOICED
-        message = {"code": error.code.value, "message": error.message}
-        order.result = {"error": message, "settling": True}
+        if declined is not None:
+            await outcomes.record_payment_once(session, invoice, declined)
+        order.result = {**failure_result(error), "settling": True}
         return Begun.SETTLING
 
 
@@ -128,51 +120,34 @@ async def settle(deps: OrderDeps, order_id: int) -> Settled | None:
         invoice = await orders.invoice_of_order(session, order_id)
         if order is None or invoice is None:
             return None
-        account = await session.get(BillingAccount, invoice.billing_account_id)
-        assert account is not None
+        account = await accounts.account_of(session, invoice)
     if invoice.total == 0:  # a zero total is never collected
         return Settled(invoice.id or 0)
-    ref = invoice.provider_ref or await _issued(deps, order, invoice, account)
+    ref = invoice.provider_ref or await _issued(deps, order, invoice, account.provider_ref)
     if ref is None:
         return Settled(invoice.id or 0)
-    try:
-        await deps.billing.void_invoice(ref, idempotency_key=keys.void(order_id))
-        return Settled(invoice.id or 0)
-    except ProviderRejected as error:
-        if error.code != INVOICE_PAID:
-            raise
-    payment = await _collected(deps, ref)
-    refund = await deps.billing.refund_payment(
-        payment.ref, payment.amount, idempotency_key=keys.refund(order_id)
+    given_back = await reversal.void_or_refund(
+        deps.billing,
+        ref,
+        void_key=keys.order_void(order_id),
+        refund_key=keys.order_refund(order_id),
     )
-    return Settled(invoice.id or 0, payment, refund)
+    return Settled(invoice.id or 0, given_back.payment, given_back.refund)
 
 
 async def _issued(
-    deps: OrderDeps, order: Order, invoice: Invoice, account: BillingAccount
+    deps: OrderDeps, order: Order, invoice: Invoice, account_ref: str | None
 ) -> str | None:
     """The provider invoice whose ref was never stored (the answer was lost): the same
     request with the same key replays it (or issues it, to be voided at once). None: the
     order never reached the provider's invoicing (the paying account was not there yet)."""
-    if account.provider_ref is None:
+    if account_ref is None:
         return None
     if order.resume is None:
         log.warning("order %s: no stored quote; its provider invoice is left alone", order.id)
         return None
     lines = [quote_line(raw) for raw in order.resume["quote"]["lines"]]
-    record = await deps.billing.create_invoice(
-        provider_invoice(account.provider_ref, invoice, lines),
-        idempotency_key=keys.invoice(order.id or 0),
-    )
-    return record.ref
-
-
-async def _collected(deps: OrderDeps, invoice_ref: str) -> PaymentRecord:
-    payments = (await deps.billing.get_invoice_payments([invoice_ref])).get(invoice_ref, ())
-    for payment in payments:
-        if payment.status == PaymentStatus.SUCCEEDED.value:
-            return payment
-    raise RuntimeError(f"invoice {invoice_ref} is paid but has no succeeded payment")
+    return await issue(deps, order.id or 0, invoice, account_ref, lines)
 
 
 async def record(session: AsyncSession, order: Order, settled: Settled, now: datetime) -> None:
@@ -180,14 +155,13 @@ async def record(session: AsyncSession, order: Order, settled: Settled, now: dat
     invoice = await session.get(Invoice, settled.invoice_id)
     assert invoice is not None
     if settled.payment is None or settled.refund is None:
-        invoice.status = InvoiceStatus.VOID
+        outcomes.voided(invoice)
         await audit_recovery(
             session, order, "order.invoice_voided", {"invoice_id": invoice.id}, now
         )
         return
-    if await orders.payment_by_ref(session, settled.payment.ref) is None:
-        session.add(payment_row(invoice, settled.payment))
-    invoice.status, invoice.amount_paid = InvoiceStatus.REFUNDED, settled.payment.amount
+    await outcomes.record_payment_once(session, invoice, settled.payment)
+    outcomes.refunded(invoice, settled.payment)
     order.refunded, order.refund_ref = settled.refund.amount, settled.refund.ref
     order.result = {**(order.result or {}), "refunded": settled.refund.amount}
     after = {"invoice_id": invoice.id, "refunded": order.refunded, "refund_ref": order.refund_ref}

@@ -16,7 +16,7 @@ from app.db.repositories import outbox as repo
 from app.domain.enums import ProvisioningStatus, SyncStatus
 from app.runtime import Runtime
 from app.services import notifications, outbox, provisioning
-from app.services.worker import billing_sync, invoice_sync
+from app.services.billing import invoice_sync, subscriptions
 from app.services.worker.handler import Claimed, Handler, PermanentFailure, Record
 
 
@@ -51,18 +51,21 @@ class ProvisioningPush:
 
 class BillingSync:
     """`billing.sync_subscription`: make the provider's subscription match the local one,
-    then check the local copies of its invoices (`invoice_sync`)."""
+    then check the local copies of its invoices (app/services/billing/)."""
 
     async def perform(self, runtime: Runtime, message: Claimed) -> Record:
         subscription_id = message.subscription()
-        provider_ref = await billing_sync.sync(
-            runtime, subscription_id, idempotency_key=message.idempotency_key
-        )
+        try:
+            provider_ref = await subscriptions.sync(
+                runtime, subscription_id, idempotency_key=message.idempotency_key
+            )
+        except subscriptions.NotSyncable as error:
+            raise PermanentFailure(str(error)) from error
         invoices = await invoice_sync.check(runtime, subscription_id)
 
         async def record(session: AsyncSession) -> None:
             synced = not await repo.superseded(session, message.id)
-            await billing_sync.record_ref(session, subscription_id, provider_ref, synced=synced)
+            await subscriptions.record_ref(session, subscription_id, provider_ref, synced=synced)
             await invoice_repo.set_sync_statuses(session, invoices)
 
         return record
@@ -73,7 +76,7 @@ class BillingSync:
         if message.subscription_id is None or await repo.superseded(session, message.id):
             return
         status = SyncStatus.FAILED if gave_up else SyncStatus.PENDING
-        await billing_sync.set_sync_status(session, message.subscription_id, status)
+        await subscriptions.set_sync_status(session, message.subscription_id, status)
 
 
 class NotificationEmail:

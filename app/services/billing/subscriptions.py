@@ -9,12 +9,13 @@ cancelled or reactivated to match auto-renew. The local state is read at sync ti
 a retried or late message sends the current state. Items are priced at the catalog's price
 per term in the subscription's currency.
 
-Idempotency keys: the provider account and subscription are created once per local row
-("billing-account:<id>", shared with orders and charges: app/services/provider_accounts.py;
-"subscription:<id>:billing"), and the new ref is stored at once; an amendment's key is the
+Idempotency keys (app/services/billing/keys.py): the provider account and subscription are
+created once per local row (`keys.account`, shared with orders and charges;
+`keys.subscription_create`), and the new ref is stored at once; an amendment's key is the
 message's key plus a digest of the request, so a retry of the same request is replayed,
 and a request made different by a change in between is a new (full-replacement, hence
-harmless) amendment.
+harmless) amendment. The worker's `billing.sync_subscription` handler calls `sync`, then
+records the outcome with `record_ref` or `set_sync_status`.
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import catalog
 from app.db.repositories import subscriptions as repo
-from app.db.tables import BillingAccount, ConsumablePurchase, Subscription
+from app.db.tables import BillingAccount, ConsumablePurchase, Renewal, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import ConsumableKind, SyncStatus
-from app.providers.billing import SubscriptionItem
+from app.providers.billing import BillingProvider, BillingSubscriptionRecord, SubscriptionItem
 from app.runtime import Runtime
-from app.services.provider_accounts import provider_account
-from app.services.worker.handler import PermanentFailure
+from app.services.billing import keys
+from app.services.billing.accounts import provider_account
+
+
+class NotSyncable(LookupError):
+    """The subscription (or its account, or a price of what it holds) is not there: retrying
+    cannot help."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +58,13 @@ async def sync(runtime: Runtime, subscription_id: int, *, idempotency_key: str) 
     subscription, billing = state.subscription, runtime.providers.billing
     ref = subscription.provider_ref
     if ref is None:
-        account_ref = await provider_account(
-            runtime.sessions, runtime.providers.billing, state.account
-        )
+        account_ref = await provider_account(runtime.sessions, billing, state.account)
         created = await billing.create_subscription(
             account_ref,
             subscription.term_start,
             subscription.term_end,
             state.items,
-            idempotency_key=f"subscription:{subscription_id}:billing",
+            idempotency_key=keys.subscription_create(subscription_id),
         )
         ref, remote = created.ref, created
         async with unit_of_work(runtime.sessions) as session:
@@ -70,27 +74,43 @@ async def sync(runtime: Runtime, subscription_id: int, *, idempotency_key: str) 
     else:
         found = (await billing.get_subscriptions([ref])).get(ref)
         if found is None:
-            raise PermanentFailure(f"the billing provider has no subscription {ref}")
+            raise NotSyncable(f"the billing provider has no subscription {ref}")
         remote = found
         if subscription.term_start == remote.term_end:
             # Renewed here (manually, through an order) since the last sync: start the
             # provider's next term; it takes no amendments to a term that has ended.
-            remote = await billing.renew_subscription(
+            remote = await start_term(
+                billing,
                 ref,
-                subscription.term_start,
-                subscription.term_end,
+                subscription,
                 state.items,
-                idempotency_key=f"subscription:{subscription_id}:term:{subscription.term_start}",
+                key=keys.subscription_term(subscription_id, subscription.term_start),
             )
         elif sorted(remote.items, key=_code) != sorted(state.items, key=_code):
             effective = max(runtime.clock.today(), subscription.term_start)
-            key = f"{idempotency_key}:{_digest(ref, effective, state.items)}"
+            key = keys.amendment(idempotency_key, _digest(ref, effective, state.items))
             await billing.amend_subscription(ref, state.items, effective, idempotency_key=key)
     if remote.auto_renew and not subscription.auto_renew:
-        await billing.cancel_subscription(ref, idempotency_key=f"{idempotency_key}:cancel")
+        await billing.cancel_subscription(ref, idempotency_key=keys.cancel(idempotency_key))
     elif subscription.auto_renew and not remote.auto_renew:
-        await billing.reactivate_subscription(ref, idempotency_key=f"{idempotency_key}:reactivate")
+        key = keys.reactivate(idempotency_key)
+        await billing.reactivate_subscription(ref, idempotency_key=key)
     return ref
+
+
+async def start_term(
+    billing: BillingProvider,
+    ref: str,
+    term: Subscription | Renewal,
+    items: tuple[SubscriptionItem, ...],
+    *,
+    key: str,
+) -> BillingSubscriptionRecord:
+    """Start the provider's next term (it takes no amendments to a term that has ended):
+    a term renewed here, by an order (the sync) or the renewal job."""
+    return await billing.renew_subscription(
+        ref, term.term_start, term.term_end, items, idempotency_key=key
+    )
 
 
 def _code(item: SubscriptionItem) -> str:
@@ -117,10 +137,10 @@ async def set_sync_status(session: AsyncSession, subscription_id: int, status: S
 async def _local_state(session: AsyncSession, subscription_id: int) -> LocalState:
     subscription = await session.get(Subscription, subscription_id)
     if subscription is None:
-        raise PermanentFailure(f"subscription {subscription_id} does not exist")
+        raise NotSyncable(f"subscription {subscription_id} does not exist")
     account = await session.get(BillingAccount, subscription.billing_account_id)
     if account is None:
-        raise PermanentFailure(f"subscription {subscription_id} has no billing account")
+        raise NotSyncable(f"subscription {subscription_id} has no billing account")
     add_ons = (await repo.add_ons_by_subscription(session, [subscription_id]))[subscription_id]
     packs = (await repo.consumables_by_subscription(session, [subscription_id]))[subscription_id]
     quantities = [(subscription.plan_id, subscription.seats)]
@@ -154,7 +174,7 @@ async def _items(
         product = products.get(product_id)
         price = next((p for p in prices[product_id] if p.currency == currency), None)
         if product is None or price is None:
-            raise PermanentFailure(f"product {product_id} has no price in {currency}")
+            raise NotSyncable(f"product {product_id} has no price in {currency}")
         items.append(SubscriptionItem(product.code, quantity, price.amount))
     return tuple(items)
 

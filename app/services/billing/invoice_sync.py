@@ -1,11 +1,12 @@
 """Invoice sync: check the local copies of a subscription's invoices against the billing
 provider, which owns them once issued (ARCHITECTURE.md, Source of truth).
 
-Runs with each `billing.sync_subscription` message, so an invoice an order or a job issued is
-checked by the sync that follows it. An invoice issued at the provider (it has a
-`provider_ref`) and still `PENDING` becomes `SYNCED` when the provider's total, balance and
-currency are the local ones, `DRIFTED` when they differ, and `FAILED` when the provider has no
-such invoice (it will not appear by retrying). One not issued there yet stays `PENDING`.
+Runs with each `billing.sync_subscription` message (after `subscriptions.sync`), so an
+invoice an order or a job issued is checked by the sync that follows it. An invoice issued
+at the provider (it has a `provider_ref`) and still `PENDING` becomes `SYNCED` when the
+provider's total, balance and currency are the local ones, `DRIFTED` when they differ, and
+`FAILED` when the provider has no such invoice (it will not appear by retrying). One not
+issued there yet stays `PENDING`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,16 @@
+"""The billing room: every write to the billing provider goes through this package, so the
+idempotency-key scheme has one home and a provider adapter plugs in at one place
+(`app.providers.registry`). A test (tests/services/test_billing_room.py) fails when a module
+outside it calls a provider write.
+
+- `keys`: every idempotency key sent to the provider.
+- `accounts`: the paying account there, created once; its payment method.
+- `invoices`: the local invoice with its lines, written once; the provider's request for it.
+- `charging`: issue at the provider once per key, collect once per key and attempt (`Charged`).
+- `outcomes`: the provider's answers recorded locally (ref, payment row, PAID/VOID/REFUNDED).
+- `reversal`: void an unpaid invoice or refund its payment (order settlement).
+- `subscriptions`: the billing sync of a subscription (create, amend, renew, cancel).
+- `invoice_sync`: the local invoices checked against the provider's copies.
+
+Import from the modules; this package imports nothing.
+"""

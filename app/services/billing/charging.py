@@ -1,0 +1,102 @@
+"""Charging a local invoice through the billing provider.
+
+The provider's invoice is issued once per key (`issue`) and collected once per key and
+attempt (`collect`); a resumed run sends the same keys and the provider replays its first
+answers, so nothing is charged twice. A declined card is an outcome (`Charged`), not an
+error; provider errors propagate (unavailable: the caller retries later with the same keys).
+
+Orders compose the two with their own keys (app/services/orders/execution.py, storing the
+provider's invoice at once for settlement); the lifecycle jobs, and anything else charging an
+invoice it wrote, call `charge`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from app.db.tables import Invoice
+from app.db.unit_of_work import unit_of_work
+from app.domain.enums import PaymentStatus
+from app.domain.pricing import QuoteLine
+from app.providers.billing import BillingProvider, PaymentRecord
+from app.runtime import Runtime
+from app.services.billing import keys
+from app.services.billing.accounts import account_of, provider_account
+from app.services.billing.invoices import lines_of, provider_invoice
+
+NO_PAYMENT_METHOD = "no_payment_method"
+
+
+@dataclass(frozen=True, slots=True)
+class Charged:
+    """The outcome of charging an invoice: paid (with the payment, None for a zero total),
+    or declined with a failure code (and the failed payment, if one was attempted)."""
+
+    paid: bool
+    payment: PaymentRecord | None
+    failure_code: str | None = None
+    invoice_ref: str | None = None  # the provider's invoice, kept with the outcome
+
+    @classmethod
+    def of(cls, payment: PaymentRecord, invoice_ref: str) -> Charged:
+        if succeeded(payment):
+            return cls(True, payment, None, invoice_ref)
+        return cls(False, payment, payment.failure_code or "declined", invoice_ref)
+
+
+def succeeded(payment: PaymentRecord) -> bool:
+    return payment.status == PaymentStatus.SUCCEEDED.value
+
+
+async def issue(
+    billing: BillingProvider,
+    invoice: Invoice,
+    account_ref: str,
+    lines: Sequence[QuoteLine],
+    *,
+    due_on: date,
+    key: str,
+) -> str:
+    """The provider's invoice for the local one (its ref): the same request under the same
+    key on every attempt, so one whose answer was lost is replayed, not issued twice."""
+    record = await billing.create_invoice(
+        provider_invoice(invoice, account_ref, lines, due_on), idempotency_key=key
+    )
+    return record.ref
+
+
+async def collect(
+    billing: BillingProvider, invoice_ref: str, payment_method: str, *, key: str
+) -> PaymentRecord:
+    """Collect the provider invoice's open balance; a decline is a FAILED record."""
+    return await billing.collect_payment(invoice_ref, payment_method, idempotency_key=key)
+
+
+async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> Charged:
+    """Issue the invoice at the provider (once per `key`) and collect it (once per `key`
+    and attempt). Provider errors propagate: unavailable is retried by a later claim."""
+    async with unit_of_work(runtime.sessions, write=False) as session:
+        invoice = await session.get(Invoice, invoice_id)
+        assert invoice is not None
+        account = await account_of(session, invoice)
+        lines = await lines_of(session, invoice_id)
+    if invoice.total == 0:
+        return Charged(paid=True, payment=None)
+    billing = runtime.providers.billing
+    account_ref = await provider_account(runtime.sessions, billing, account)
+    # Stored with the outcome: a run resumed before then gets the same invoice replayed.
+    invoice_ref = invoice.provider_ref or await issue(
+        billing,
+        invoice,
+        account_ref,
+        lines,
+        due_on=max(invoice.due_on, runtime.clock.today()),
+        key=keys.charge_invoice(key),
+    )
+    if not account.payment_method:
+        return Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
+    payment = await collect(
+        billing, invoice_ref, account.payment_method, key=keys.charge_payment(key, attempt)
+    )
+    return Charged.of(payment, invoice_ref)

@@ -1,0 +1,124 @@
+"""Every idempotency key sent to the billing provider, in one place.
+
+A key names what is done, never when: a resumed order, a renewal charged again after a crash,
+or a retried outbox message sends exactly the keys of its first attempt, so the provider
+replays what it already did (and never does it twice). The strings are stored in the
+provider's ledgers: never change one; a new operation gets a new key.
+
+- the paying account: `billing-account:<account>` (orders, lifecycle charges and the
+  billing sync alike: whichever comes first creates it);
+- an order: `order:<id>:invoice`, `:payment`, `:void`, `:refund`, and `order:<id>:billing`,
+  the key of its billing-sync message, under which that sync amends the subscription;
+- a lifecycle charge, keyed by what is charged (`renewal:<subscription>:<term start>`,
+  `reconciliation:<id>`): `<charge>:invoice`, `<charge>:payment:<attempt>`, and for a
+  renewal `<charge>:subscription` (the provider's next term);
+- the billing sync: `subscription:<id>:billing` (created once), `subscription:<id>:term:<term
+  start>` (a term started here), and under the message's key `<message>:<digest>` (an
+  amendment), `<message>:cancel`, `<message>:reactivate`; the messages' own keys are
+  `order:<id>:billing`, `<follow-up>:billing` and `subscription:<id>:v<version>:billing`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+# -- the paying account ------------------------------------------------------------------------
+
+
+def account(account_id: int | None) -> str:
+    return f"billing-account:{account_id}"
+
+
+def demo_card(account_id: int | None, nonce: str) -> str:
+    """A test card put on the account from the command line: each change is a new request."""
+    return f"demo-card:{account_id}:{nonce}"
+
+
+# -- an order ----------------------------------------------------------------------------------
+
+
+def _order(order_id: int, step: str) -> str:
+    return f"order:{order_id}:{step}"
+
+
+def order_invoice(order_id: int) -> str:
+    return _order(order_id, "invoice")
+
+
+def order_payment(order_id: int) -> str:
+    return _order(order_id, "payment")
+
+
+def order_void(order_id: int) -> str:
+    """Voiding the order's provider invoice when the order fails before it was paid."""
+    return _order(order_id, "void")
+
+
+def order_refund(order_id: int) -> str:
+    """Refunding the order's payment when the order fails after it was paid."""
+    return _order(order_id, "refund")
+
+
+def order_sync(order_id: int) -> str:
+    """The billing-sync message an order queues (its amendments are keyed under it)."""
+    return _order(order_id, "billing")
+
+
+# -- lifecycle charges -------------------------------------------------------------------------
+
+
+def renewal(subscription_id: int, term_start: date) -> str:
+    return f"renewal:{subscription_id}:{term_start.isoformat()}"
+
+
+def reconciliation(reconciliation_id: int) -> str:
+    return f"reconciliation:{reconciliation_id}"
+
+
+def charge_invoice(charge: str) -> str:
+    return f"{charge}:invoice"
+
+
+def charge_payment(charge: str, attempt: int) -> str:
+    """A declined payment is replayed for its key: each attempt has one of its own."""
+    return f"{charge}:payment:{attempt}"
+
+
+def renewed_term(charge: str) -> str:
+    """The provider's next term, started once a renewal is paid."""
+    return f"{charge}:subscription"
+
+
+# -- the billing sync --------------------------------------------------------------------------
+
+
+def sync_message(follow_up: str) -> str:
+    """The billing-sync message queued with a lifecycle change (`renewal:<id>`, ...)."""
+    return f"{follow_up}:billing"
+
+
+def subscription_change_sync(subscription_id: int, version: int) -> str:
+    """The billing-sync message of a change to the subscription itself (auto-renew, ...)."""
+    return f"subscription:{subscription_id}:v{version}:billing"
+
+
+def subscription_create(subscription_id: int) -> str:
+    return f"subscription:{subscription_id}:billing"
+
+
+def subscription_term(subscription_id: int, term_start: date) -> str:
+    """A term started here (a manual renewal) that the provider's copy has not started."""
+    return f"subscription:{subscription_id}:term:{term_start}"
+
+
+def amendment(message: str, digest: str) -> str:
+    """Keyed by the request too: a retry replays, a request changed meanwhile is new."""
+    return f"{message}:{digest}"
+
+
+def cancel(message: str) -> str:
+    return f"{message}:cancel"
+
+
+def reactivate(message: str) -> str:
+    return f"{message}:reactivate"

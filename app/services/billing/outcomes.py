@@ -1,0 +1,74 @@
+"""The provider's answers, recorded locally: its invoice's ref, the payment row, the invoice
+PAID, VOID or REFUNDED. Orders, lifecycle charges and order settlement record them alike,
+each in the transaction that records the rest of its outcome (the provider's ref of an
+order's invoice is stored at once, in a transaction of its own)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.repositories import orders
+from app.db.tables import Invoice, Payment
+from app.db.unit_of_work import unit_of_work
+from app.domain.enums import InvoiceStatus, PaymentStatus, SyncStatus
+from app.providers.billing import PaymentRecord
+from app.services.billing.charging import Charged, succeeded
+
+
+def payment_row(invoice: Invoice, payment: PaymentRecord) -> Payment:
+    """The local copy of a payment the provider answered."""
+    return Payment(
+        invoice_id=invoice.id or 0,
+        amount=payment.amount,
+        currency=payment.currency,
+        status=PaymentStatus.SUCCEEDED if succeeded(payment) else PaymentStatus.FAILED,
+        failure_code=payment.failure_code,
+        provider_ref=payment.ref,
+    )
+
+
+async def record_payment_once(
+    session: AsyncSession, invoice: Invoice, payment: PaymentRecord
+) -> None:
+    """The payment row, unless one for the same provider payment is already there (an
+    outcome recorded again by a resumed run)."""
+    if await orders.payment_by_ref(session, payment.ref) is None:
+        session.add(payment_row(invoice, payment))
+
+
+def paid(session: AsyncSession, invoice: Invoice, payment: PaymentRecord | None) -> None:
+    """The invoice PAID in full, with its payment (None: a zero total, nothing collected)."""
+    if payment is not None:
+        session.add(payment_row(invoice, payment))
+    invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
+
+
+def record_charge(session: AsyncSession, invoice: Invoice, charged: Charged) -> None:
+    """The provider's invoice ref, the payment row, and the invoice PAID when the charge
+    succeeded."""
+    invoice.provider_ref = invoice.provider_ref or charged.invoice_ref
+    if charged.paid:
+        paid(session, invoice, charged.payment)
+    elif charged.payment is not None:
+        session.add(payment_row(invoice, charged.payment))
+    invoice.sync_status = SyncStatus.PENDING  # the copy changed: the next billing sync checks
+
+
+async def store_invoice_ref(
+    sessions: async_sessionmaker[AsyncSession], invoice_id: int | None, ref: str
+) -> None:
+    """The provider's invoice, kept as soon as it is issued (a failed order's settlement
+    voids it by this ref)."""
+    async with unit_of_work(sessions) as session:
+        row = await session.get(Invoice, invoice_id)
+        assert row is not None
+        row.provider_ref = ref
+
+
+def voided(invoice: Invoice) -> None:
+    invoice.status = InvoiceStatus.VOID
+
+
+def refunded(invoice: Invoice, payment: PaymentRecord) -> None:
+    """Paid (the payment the provider had collected), then refunded in full."""
+    invoice.status, invoice.amount_paid = InvoiceStatus.REFUNDED, payment.amount
