@@ -36,7 +36,7 @@ async def provider_account(
     return record.ref
 
 
-async def set_payment_method(
+async def change_payment_method(
     billing: BillingProvider, account: BillingAccount, payment_method: str, *, key: str
 ) -> None:
     """Put the payment method on the provider's copy of the account (one the provider does

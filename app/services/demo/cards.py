@@ -40,7 +40,7 @@ async def set_demo_card(runtime: Runtime, number: str, card: str) -> CardChange:
         raise DomainError(ErrorCode.VALIDATION, f"Unknown test card {card!r}; one of: {cards}.")
     account = await _paying_account(runtime, number)
     key = keys.demo_card(account.id, uuid.uuid4().hex)
-    await accounts.set_payment_method(runtime.providers.billing, account, card, key=key)
+    await accounts.change_payment_method(runtime.providers.billing, account, card, key=key)
     async with unit_of_work(runtime.sessions) as session:
         row = await session.get(BillingAccount, account.id)
         assert row is not None
