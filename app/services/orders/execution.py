@@ -295,12 +295,12 @@ async def fail(
     declined: PaymentRecord | None = None,
 ) -> None:
     """FAILED, and never with the customer's money: an invoiced order is voided or refunded
-    at the provider first (app/services/orders/settlement.py), a `declined` payment
-    recorded as it is marked so. If the provider cannot be reached, the order stays
-    PENDING (settling) and PROVIDER_UNAVAILABLE is raised. No
-    order is failed for a wait (ORDER_IN_PROGRESS), which its client is told to retry: it
-    gives its claim back (a fresh one is removed; one invoiced or with its promotion
-    redeemed pauses, and its retry or the recovery job finishes it)."""
+    at the provider first (app/services/orders/settlement.py; a `declined` payment is
+    recorded as it starts). If the provider cannot be reached, the order stays PENDING
+    (settling) and PROVIDER_UNAVAILABLE is raised. No order is failed for a wait
+    (ORDER_IN_PROGRESS), which its client is told to retry: it gives its claim back (a
+    fresh one is removed; one invoiced or with its promotion redeemed pauses, and its retry
+    or the recovery job finishes it)."""
     if error.code is ErrorCode.ORDER_IN_PROGRESS:
         async with unit_of_work(deps.sessions) as session:
             await commerce.release_lease(session, request.lease_resource, order_id)

@@ -2,8 +2,9 @@
 
 Once invoiced, an order may have been charged even if nothing local says so: its request
 (or its process) died after the charge, the charge's answer was lost (a timeout), or the
-resumed order no longer applies (the subscription moved on). Before such an order is
-recorded FAILED:
+resumed order no longer applies (the subscription moved on). A declined payment ends the
+same way: its invoice is voided, so nothing can be collected on it later. Before such an
+order is recorded FAILED:
 
 1. `begin`: under the order's row lock, and only while it is PENDING, it is marked settling
    (the failure is kept in `result`; a declined payment is recorded with it), so no
