@@ -16,6 +16,8 @@ from app.db.repositories import outbox as repo
 from app.domain.enums import ProvisioningStatus, SyncStatus
 from app.runtime import Runtime
 from app.services import notifications, outbox, provisioning
+from app.services.inbound import events as inbound
+from app.services.inbound.process import ProcessWebhook
 from app.services.worker import billing_sync, invoice_sync
 from app.services.worker.handler import Claimed, Handler, PermanentFailure, Record
 
@@ -104,4 +106,5 @@ HANDLERS: Mapping[str, Handler] = {
     outbox.PROVISION: ProvisioningPush(),
     outbox.BILLING_SYNC: BillingSync(),
     notifications.EMAIL: NotificationEmail(),
+    inbound.PROCESS: ProcessWebhook(),
 }
