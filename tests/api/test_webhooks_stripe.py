@@ -23,8 +23,16 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import AuditEvent, BillingAccount, Invoice, Notification, Payment, Subscription
-from app.domain.enums import MemberRole, NotificationKind
+from app.db.tables import (
+    AuditEvent,
+    BillingAccount,
+    Invoice,
+    Notification,
+    Order,
+    Payment,
+    Subscription,
+)
+from app.domain.enums import MemberRole, NotificationKind, OrderStatus, SyncStatus
 from app.main import create_app
 from app.providers.billing import InvoiceLineRecord, NewAccount, NewInvoice, SubscriptionItem
 from app.runtime import Runtime, build_runtime
@@ -486,3 +494,59 @@ async def test_a_drift_undone_at_the_provider_reads_synced_again(
         ("billing-webhooks", "subscription.billing_drifted", ["auto_renew"]),
         ("billing-webhooks", "subscription.billing_synced", []),
     ]  # fmt: skip
+
+
+# -- left to a local change in progress -------------------------------------------------------
+
+
+async def test_an_invoice_whose_order_is_executing_is_left_to_the_order(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings, runtime: Runtime
+) -> None:
+    billed_ = await billed(db, settings, runtime)
+    order = await f.add(
+        db,
+        Order(
+            customer_id=billed_.customer_id,
+            status=OrderStatus.PENDING,
+            idempotency_key=_key(),
+            quote_digest="d" * 64,
+            currency="USD",
+            subtotal=TOTAL,
+            total=TOTAL,
+            placed_by="user:1",
+        ),
+    )
+    invoice = await db.get(Invoice, billed_.invoice_id)
+    assert invoice is not None
+    invoice.order_id = order.id
+    await db.flush()
+    await pay(runtime, billed_, "pm_card_visa")  # the order's charge, not recorded yet
+
+    await deliver(client, invoice_event("invoice.paid", billed_))
+    await run_outbox(runtime)
+
+    assert await outcomes(db) == [("invoice.paid", "left_to_local_change")]
+    assert await invoice_state(db, billed_) == ("OPEN", 0, "PENDING")
+    assert await payments(db, billed_) == []
+
+
+async def test_a_subscription_with_a_billing_sync_queued_is_left_to_it(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings, runtime: Runtime
+) -> None:
+    billed_ = await billed(db, settings, runtime)
+    sub = billed_.subscription
+    await _billing_sync(db, runtime, sub)
+    await db.refresh(sub)
+    ref = sub.provider_ref
+    assert ref is not None
+    await runtime.providers.billing.cancel_subscription(ref, idempotency_key=_key())
+    sub.sync_status = SyncStatus.PENDING  # a local change queued its sync
+    await db.flush()
+
+    await deliver(client, event("customer.subscription.deleted", {"id": ref}))
+    await run_outbox(runtime)
+
+    await db.refresh(sub)
+    assert sub.sync_status is SyncStatus.PENDING
+    assert await outcomes(db) == [("customer.subscription.deleted", "left_to_local_change")]
+    assert await _sync_audit(db, sub) == []
