@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # Ed25519 private key (PEM) that signs license keys; development/test derive one if unset.
     license_signing_key: str | None = None
     quote_ttl_seconds: int = Field(default=1800, ge=60, le=86_400)
+    # Signs Stripe's webhook deliveries (whsec_...); unset: POST /webhooks/stripe is a 404.
+    stripe_webhook_secret: str | None = None
 
     # The GraphQL edge: every operation is checked against these before anything runs.
     max_query_depth: int = Field(default=12, ge=1, le=100)

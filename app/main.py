@@ -21,6 +21,7 @@ from app.http.request_id import HEADER as REQUEST_ID_HEADER
 from app.http.request_id import RequestIdMiddleware
 from app.http.time_limit import TimeLimit
 from app.http.unavailable import EXCEPTION_HANDLERS
+from app.http.webhooks import stripe_route
 from app.runtime import Runtime, build_runtime
 from app.services.trusted_documents import DocumentSource
 from app.services.worker.in_process import running_worker
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
+        stripe_route(settings),
     ]
     if not settings.is_production:  # GraphiQL's own files, for the page /graphql shows
         routes.append(Route(GRAPHIQL_ASSETS, graphiql_asset, methods=["GET"]))

@@ -32,6 +32,7 @@ from app.db.tables.subscriptions import (
 )
 from app.db.tables.trusted_documents import TrustedDocument
 from app.db.tables.usage import ComputeUsageEvent, ComputeUsageMonth
+from app.db.tables.webhooks import WebhookEvent
 
 metadata = SQLModel.metadata
 
@@ -78,5 +79,6 @@ __all__ = [
     "SeatUsage",
     "Subscription",
     "TrustedDocument",
+    "WebhookEvent",
     "metadata",
 ]

@@ -54,7 +54,7 @@ async def sync(runtime: Runtime, subscription_id: int, *, idempotency_key: str) 
     """Create the provider's subscription, or bring its items and auto-renew in line with
     the local row (only what differs is sent); return its ref."""
     async with unit_of_work(runtime.sessions, write=False) as session:
-        state = await _local_state(session, subscription_id)
+        state = await local_state(session, subscription_id)
     subscription, billing = state.subscription, runtime.providers.billing
     ref = subscription.provider_ref
     if ref is None:
@@ -134,7 +134,7 @@ async def set_sync_status(session: AsyncSession, subscription_id: int, status: S
         subscription.sync_status = status
 
 
-async def _local_state(session: AsyncSession, subscription_id: int) -> LocalState:
+async def local_state(session: AsyncSession, subscription_id: int) -> LocalState:
     subscription = await session.get(Subscription, subscription_id)
     if subscription is None:
         raise NotSyncable(f"subscription {subscription_id} does not exist")

@@ -17,6 +17,8 @@ from app.domain.enums import ProvisioningStatus, SyncStatus
 from app.runtime import Runtime
 from app.services import notifications, outbox, provisioning
 from app.services.billing import invoice_sync, subscriptions
+from app.services.inbound import events as inbound
+from app.services.inbound.process import ProcessWebhook
 from app.services.worker.handler import Claimed, Handler, PermanentFailure, Record
 
 
@@ -107,4 +109,5 @@ HANDLERS: Mapping[str, Handler] = {
     outbox.PROVISION: ProvisioningPush(),
     outbox.BILLING_SYNC: BillingSync(),
     notifications.EMAIL: NotificationEmail(),
+    inbound.PROCESS: ProcessWebhook(),
 }
