@@ -1,0 +1,198 @@
+"""The implementations every provider contract runs against: one entry per implementation.
+
+An entry names the implementation, starts it ready to use (an async context manager, so an
+HTTP adapter can run its fake vendor server and close its session afterwards) and says what
+the contract needs to know about it: refs it does not have, its test payment tokens, how to
+count what it recorded, and fault controls when it has a transport that can fail. Adding an
+implementation (Stripe, an HTTP target) is one entry in the lists at the bottom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import SQLModel
+
+from app.clock import FixedClock
+from app.db.tables.local_providers import (
+    CrmAccountRecord,
+    CrmContactRecord,
+    CrmOpportunityRecord,
+    LedgerAccount,
+    LedgerInvoice,
+    LedgerPayment,
+    LedgerRefund,
+    LedgerSubscription,
+    ProvisionedEntitlement,
+)
+from app.providers.billing import BillingProvider, LocalBillingProvider
+from app.providers.crm import CrmProvider, LocalCrmProvider
+from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
+
+P = TypeVar("P")
+
+
+@dataclass(frozen=True, slots=True)
+class ContractDeps:
+    """What a test hands an implementation to start: the test's transaction and clock."""
+
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: FixedClock
+
+
+class Fault(StrEnum):
+    """A failure a fake server can be told to answer the next requests with."""
+
+    REJECT = "reject"  # 400 with an error body
+    SERVER_ERROR = "server_error"  # 500
+    TIMEOUT = "timeout"  # no answer before the client's timeout
+    DROP = "drop"  # the connection is closed without an answer
+    PARTIAL = "partial"  # provisioning only: 422, some sections of the upsert failed
+
+
+class FaultControls(Protocol):
+    def inject(self, fault: Fault, *, times: int = 1) -> None:
+        """Answer the next `times` requests with `fault`, then behave again."""
+        ...
+
+
+Counter = Callable[[str], Awaitable[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Harness(Generic[P]):
+    """A started implementation: the provider, a count of the records of a kind it holds
+    ("account", "invoice", ...: what "nothing new recorded" is checked with), and its fault
+    controls (None: an embedded implementation with no transport to fail)."""
+
+    provider: P
+    count: Counter
+    faults: FaultControls | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentTokens:
+    """Test payment methods by behaviour. The defaults are Stripe's documented test payment
+    methods, which the local billing provider accepts too."""
+
+    succeeds: str = "pm_card_visa"
+    succeeds_too: str = "pm_card_mastercard"
+    declines_at_charge: str = "pm_card_chargeCustomerFail"  # attaches; the charge declines
+    refused_on_account: str = "pm_card_chargeDeclined"  # its card check fails
+    unknown: str = "pm_card_unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Implementation(Generic[P]):
+    name: str
+    start: Callable[[ContractDeps], AbstractAsyncContextManager[Harness[P]]]
+    unknown_refs: Mapping[str, str] = field(default_factory=dict)
+    tokens: PaymentTokens = PaymentTokens()
+
+
+@dataclass(frozen=True, slots=True)
+class Subject(Generic[P]):
+    """What a contract test gets: the implementation's entry and its started harness."""
+
+    implementation: Implementation[P]
+    harness: Harness[P]
+
+    @property
+    def provider(self) -> P:
+        return self.harness.provider
+
+    @property
+    def name(self) -> str:
+        return self.implementation.name
+
+    @property
+    def tokens(self) -> PaymentTokens:
+        return self.implementation.tokens
+
+    def unknown(self, kind: str) -> str:
+        return self.implementation.unknown_refs[kind]
+
+    async def count(self, kind: str) -> int:
+        return await self.harness.count(kind)
+
+    async def counts(self, *kinds: str) -> dict[str, int]:
+        return {kind: await self.count(kind) for kind in kinds}
+
+    def faults(self) -> FaultControls:
+        """The fault controls, or skip: an embedded implementation has no transport."""
+        if self.harness.faults is None:
+            pytest.skip(f"{self.name}: embedded, no transport to fail")
+        return self.harness.faults
+
+
+# -- the local (embedded) implementations ----------------------------------------------------
+
+
+def _row_counter(
+    session_factory: async_sessionmaker[AsyncSession], tables: Mapping[str, type[SQLModel]]
+) -> Counter:
+    async def count(kind: str) -> int:
+        async with session_factory() as session:
+            query = select(func.count()).select_from(tables[kind])
+            return int((await session.execute(query)).scalar_one())
+
+    return count
+
+
+@asynccontextmanager
+async def _local_billing(deps: ContractDeps) -> AsyncIterator[Harness[BillingProvider]]:
+    tables = {
+        "account": LedgerAccount,
+        "subscription": LedgerSubscription,
+        "invoice": LedgerInvoice,
+        "payment": LedgerPayment,
+        "refund": LedgerRefund,
+    }
+    provider = LocalBillingProvider(deps.session_factory, deps.clock)
+    yield Harness(provider, _row_counter(deps.session_factory, tables))
+    await provider.aclose()
+
+
+@asynccontextmanager
+async def _local_crm(deps: ContractDeps) -> AsyncIterator[Harness[CrmProvider]]:
+    tables = {
+        "account": CrmAccountRecord,
+        "contact": CrmContactRecord,
+        "opportunity": CrmOpportunityRecord,
+    }
+    yield Harness(
+        LocalCrmProvider(deps.session_factory), _row_counter(deps.session_factory, tables)
+    )
+
+
+@asynccontextmanager
+async def _local_provisioning(deps: ContractDeps) -> AsyncIterator[Harness[ProvisioningTarget]]:
+    tables = {"deployment": ProvisionedEntitlement}
+    target = LocalProvisioningTarget(deps.session_factory, deps.clock)
+    yield Harness(target, _row_counter(deps.session_factory, tables))
+    await target.aclose()
+
+
+LOCAL_BILLING_UNKNOWN = {
+    "account": "acct_999999",
+    "subscription": "sub_999999",
+    "invoice": "inv_999999",
+    "payment": "pay_999999",
+}
+
+BILLING: list[Implementation[BillingProvider]] = [
+    Implementation("local", _local_billing, LOCAL_BILLING_UNKNOWN),
+]
+CRM: list[Implementation[CrmProvider]] = [
+    Implementation("local", _local_crm, {"account": "crm-unknown"}),
+]
+PROVISIONING: list[Implementation[ProvisioningTarget]] = [
+    Implementation("local", _local_provisioning),
+]
