@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import pytest
 from sqlalchemy import func, select
@@ -35,8 +34,21 @@ from app.db.tables.local_providers import (
 from app.providers.billing import BillingProvider, LocalBillingProvider
 from app.providers.crm import CrmProvider, LocalCrmProvider
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
+from app.providers.provisioning.http import HttpProvisioningTarget, HttpTargetSettings
+from tests.fakes.faults import Fault, FaultControls, outage
+from tests.fakes.provisioning import FakeReceiver
 
 P = TypeVar("P")
+__all__ = [
+    "BILLING",
+    "CRM",
+    "PROVISIONING",
+    "Fault",
+    "FaultControls",
+    "Harness",
+    "Subject",
+    "outage",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +57,6 @@ class ContractDeps:
 
     session_factory: async_sessionmaker[AsyncSession]
     clock: FixedClock
-
-
-class Fault(StrEnum):
-    """A failure a fake server can be told to answer the next requests with."""
-
-    REJECT = "reject"  # 400 with an error body
-    SERVER_ERROR = "server_error"  # 500
-    TIMEOUT = "timeout"  # no answer before the client's timeout
-    DROP = "drop"  # the connection is closed without an answer
-    PARTIAL = "partial"  # provisioning only: 422, some sections of the upsert failed
-
-
-class FaultControls(Protocol):
-    def inject(self, fault: Fault, *, times: int = 1) -> None:
-        """Answer the next `times` requests with `fault`, then behave again."""
-        ...
 
 
 Counter = Callable[[str], Awaitable[int]]
@@ -180,6 +176,31 @@ async def _local_provisioning(deps: ContractDeps) -> AsyncIterator[Harness[Provi
     await target.aclose()
 
 
+# -- HTTP implementations against their fakes -------------------------------------------------
+
+PROVISIONING_SECRET = "test-provisioning-signing-secret-0123456789"
+HTTP_TIMEOUT_SECONDS = 0.5  # what a TIMEOUT fault outlasts
+
+
+@asynccontextmanager
+async def http_provisioning(deps: ContractDeps) -> AsyncIterator[Harness[ProvisioningTarget]]:
+    """The HTTP target against a fake receiver; its count is of the deployments stored."""
+    receiver = FakeReceiver(PROVISIONING_SECRET)
+    url = await receiver.start()
+    settings = HttpTargetSettings(url, PROVISIONING_SECRET, HTTP_TIMEOUT_SECONDS)
+    target = HttpProvisioningTarget(settings)
+
+    async def count(kind: str) -> int:
+        assert kind == "deployment"
+        return len(receiver.provisions)
+
+    try:
+        yield Harness(target, count, receiver)
+    finally:
+        await target.aclose()
+        await receiver.close()
+
+
 LOCAL_BILLING_UNKNOWN = {
     "account": "acct_999999",
     "subscription": "sub_999999",
@@ -195,4 +216,5 @@ CRM: list[Implementation[CrmProvider]] = [
 ]
 PROVISIONING: list[Implementation[ProvisioningTarget]] = [
     Implementation("local", _local_provisioning),
+    Implementation("http", http_provisioning),
 ]

@@ -25,8 +25,13 @@ from app.providers.billing import (
     SubscriptionItem,
     SubscriptionStatus,
 )
-from app.providers.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
-from tests.providers.contract.implementations import Fault, Subject
+from app.providers.errors import (
+    ProviderError,
+    ProviderNotFound,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from tests.providers.contract.implementations import Fault, Subject, outage
 from tests.providers.factories import (
     PREMIUM,
     TERM_END,
@@ -873,46 +878,39 @@ async def test_a_refund_amount_must_be_positive(billing_subject: Billing, amount
 # -- transport failures (implementations with fault controls) --------------------------------
 
 
-@pytest.mark.parametrize(
-    ("fault", "error"),
-    [
-        (Fault.REJECT, ProviderRejected),
-        (Fault.SERVER_ERROR, ProviderUnavailable),
-        (Fault.TIMEOUT, ProviderUnavailable),
-        (Fault.DROP, ProviderUnavailable),
-    ],
-)
+FAULTS = [
+    (Fault.REJECT, ProviderRejected),
+    (Fault.SERVER_ERROR, ProviderUnavailable),
+    (Fault.TIMEOUT, ProviderUnavailable),
+    (Fault.DROP, ProviderUnavailable),
+]
+
+
+@pytest.mark.parametrize(("fault", "error"), FAULTS)
 async def test_a_failed_read_is_a_typed_error(
-    billing_subject: Billing, fault: Fault, error: type[Exception]
+    billing_subject: Billing, fault: Fault, error: type[ProviderError]
 ) -> None:
     faults = billing_subject.faults()
     account = await _account(billing_subject.provider)
-    faults.inject(fault)
 
-    with pytest.raises(error) as caught:
+    with outage(faults, fault), pytest.raises(error) as caught:
         await billing_subject.provider.get_accounts([account.ref])
 
-    assert caught.value.retryable is (error is ProviderUnavailable)  # type: ignore[attr-defined]
+    assert caught.value.retryable is (error is ProviderUnavailable)
+    assert caught.value.provider == billing_subject.name
     assert await billing_subject.provider.get_accounts([account.ref]) == {account.ref: account}
 
 
-async def test_a_rejected_write_records_nothing(billing_subject: Billing) -> None:
-    billing_subject.faults().inject(Fault.REJECT)
-
-    with pytest.raises(ProviderRejected):
-        await _account(billing_subject.provider)
-
-    assert await billing_subject.count("account") == 0
-
-
-@pytest.mark.parametrize("fault", [Fault.SERVER_ERROR, Fault.TIMEOUT, Fault.DROP])
-async def test_a_write_retried_after_an_outage_lands_once(
-    billing_subject: Billing, fault: Fault
+@pytest.mark.parametrize(("fault", "error"), FAULTS)
+async def test_a_write_that_failed_lands_once_when_retried_with_its_key(
+    billing_subject: Billing, fault: Fault, error: type[ProviderError]
 ) -> None:
-    billing_subject.faults().inject(fault)
+    faults = billing_subject.faults()
 
-    with pytest.raises(ProviderUnavailable):
+    with outage(faults, fault), pytest.raises(error):
         await _account(billing_subject.provider)
+    if error is ProviderRejected:
+        assert await billing_subject.count("account") == 0
     account = await _account(billing_subject.provider)
 
     assert await billing_subject.count("account") == 1

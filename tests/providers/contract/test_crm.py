@@ -7,8 +7,13 @@ from __future__ import annotations
 import pytest
 
 from app.providers.crm import CrmOpportunity, CrmProvider
-from app.providers.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
-from tests.providers.contract.implementations import Fault, Subject
+from app.providers.errors import (
+    ProviderError,
+    ProviderNotFound,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from tests.providers.contract.implementations import Fault, Subject, outage
 from tests.providers.factories import crm_account, new_opportunity
 from tests.providers.factories import crm_contact as contact
 
@@ -162,29 +167,18 @@ async def test_a_malformed_opportunity_is_rejected(crm_subject: Crm) -> None:
         (Fault.DROP, ProviderUnavailable),
     ],
 )
-async def test_a_failed_call_is_a_typed_error(
-    crm_subject: Crm, fault: Fault, error: type[Exception]
+async def test_a_failed_call_is_a_typed_error_and_a_retry_lands_once(
+    crm_subject: Crm, fault: Fault, error: type[ProviderError]
 ) -> None:
-    faults = crm_subject.faults()
-    await crm_subject.provider.upsert_account(crm_account())
-    faults.inject(fault)
-
-    with pytest.raises(error):
-        await crm_subject.provider.get_accounts(["crm-acme"])
-
-    assert await crm_subject.provider.get_accounts(["crm-acme"]) == {"crm-acme": crm_account()}
-
-
-@pytest.mark.parametrize("fault", [Fault.SERVER_ERROR, Fault.TIMEOUT, Fault.DROP])
-async def test_an_opportunity_retried_after_an_outage_lands_once(
-    crm_subject: Crm, fault: Fault
-) -> None:
-    crm = crm_subject.provider
+    crm, faults = crm_subject.provider, crm_subject.faults()
     await crm.upsert_account(crm_account())
-    crm_subject.faults().inject(fault)
 
-    with pytest.raises(ProviderUnavailable):
+    with outage(faults, fault), pytest.raises(error) as read:
+        await crm.get_accounts(["crm-acme"])
+    with outage(faults, fault), pytest.raises(error):
         await crm.create_opportunity(new_opportunity(), idempotency_key="opp-1")
     await crm.create_opportunity(new_opportunity(), idempotency_key="opp-1")
 
+    assert read.value.retryable is (error is ProviderUnavailable)
+    assert await crm.get_accounts(["crm-acme"]) == {"crm-acme": crm_account()}
     assert await crm_subject.count("opportunity") == 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.providers.errors import ProviderRejected, ProviderUnavailable
+from app.providers.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from app.providers.provisioning import ProvisioningResult, ProvisioningTarget
-from tests.providers.contract.implementations import Fault, Subject
+from tests.providers.contract.implementations import Fault, Subject, outage
 from tests.providers.factories import NAMESPACE, entitlement, instance_entitlement
 
 Target = Subject[ProvisioningTarget]
@@ -111,23 +111,22 @@ async def test_an_empty_idempotency_key_is_rejected(provisioning_subject: Target
     ],
 )
 async def test_a_failed_read_is_a_typed_error(
-    provisioning_subject: Target, fault: Fault, error: type[Exception]
+    provisioning_subject: Target, fault: Fault, error: type[ProviderError]
 ) -> None:
-    faults = provisioning_subject.faults()
-    target = provisioning_subject.provider
+    faults, target = provisioning_subject.faults(), provisioning_subject.provider
     await target.push(entitlement(), idempotency_key="prov-1")
-    faults.inject(fault)
 
-    with pytest.raises(error):
+    with outage(faults, fault), pytest.raises(error) as caught:
         await target.get([NAMESPACE])
 
+    assert caught.value.retryable is (error is ProviderUnavailable)
     assert await target.get([NAMESPACE]) == {NAMESPACE: entitlement()}
 
 
 async def test_a_rejected_push_records_nothing(provisioning_subject: Target) -> None:
-    provisioning_subject.faults().inject(Fault.REJECT)
+    faults = provisioning_subject.faults()
 
-    with pytest.raises(ProviderRejected) as caught:
+    with outage(faults, Fault.REJECT), pytest.raises(ProviderRejected) as caught:
         await provisioning_subject.provider.push(entitlement(), idempotency_key="prov-1")
 
     assert caught.value.retryable is False
@@ -138,10 +137,9 @@ async def test_a_rejected_push_records_nothing(provisioning_subject: Target) -> 
 async def test_a_push_retried_after_a_failure_lands_once(
     provisioning_subject: Target, fault: Fault
 ) -> None:
-    target = provisioning_subject.provider
-    provisioning_subject.faults().inject(fault)
+    faults, target = provisioning_subject.faults(), provisioning_subject.provider
 
-    with pytest.raises(ProviderUnavailable) as caught:
+    with outage(faults, fault), pytest.raises(ProviderUnavailable) as caught:
         await target.push(entitlement(), idempotency_key="prov-1")
     result = await target.push(entitlement(), idempotency_key="prov-1")
 
