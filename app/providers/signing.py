@@ -59,7 +59,7 @@ def _parse(header: str | None) -> tuple[int, list[str]]:
             timestamps.append(value)
         elif key == SCHEME:
             signatures.append(value)
-    if len(timestamps) != 1 or not timestamps[0].isdigit():
+    if len(timestamps) != 1 or not (timestamps[0].isascii() and timestamps[0].isdigit()):
         raise InvalidSignature("the header needs one numeric t=")
     if not signatures:
         raise InvalidSignature(f"the header has no {SCHEME}= signature")

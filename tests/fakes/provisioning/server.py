@@ -67,6 +67,13 @@ class FakeReceiver:
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 
+    async def __aenter__(self) -> FakeReceiver:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
         self._closing.set()
         if self._runner is not None:

@@ -185,20 +185,18 @@ HTTP_TIMEOUT_SECONDS = 0.5  # what a TIMEOUT fault outlasts
 @asynccontextmanager
 async def http_provisioning(deps: ContractDeps) -> AsyncIterator[Harness[ProvisioningTarget]]:
     """The HTTP target against a fake receiver; its count is of the deployments stored."""
-    receiver = FakeReceiver(PROVISIONING_SECRET)
-    url = await receiver.start()
-    settings = HttpTargetSettings(url, PROVISIONING_SECRET, HTTP_TIMEOUT_SECONDS)
-    target = HttpProvisioningTarget(settings)
+    async with FakeReceiver(PROVISIONING_SECRET) as receiver:
+        settings = HttpTargetSettings(receiver.url, PROVISIONING_SECRET, HTTP_TIMEOUT_SECONDS)
+        target = HttpProvisioningTarget(settings)
 
-    async def count(kind: str) -> int:
-        assert kind == "deployment"
-        return len(receiver.provisions)
+        async def count(kind: str) -> int:
+            assert kind == "deployment"
+            return len(receiver.provisions)
 
-    try:
-        yield Harness(target, count, receiver)
-    finally:
-        await target.aclose()
-        await receiver.close()
+        try:
+            yield Harness(target, count, receiver)
+        finally:
+            await target.aclose()
 
 
 LOCAL_BILLING_UNKNOWN = {
