@@ -95,6 +95,7 @@ class HttpProvisioningTarget:
         if answer.status == 422:
             raise _partial(answer.body)
         _raise_for(answer)
+        # A 2xx without a receipt (a receiver that says nothing more) counts as applied.
         receipt = answer.body if isinstance(answer.body, dict) else {}
         return ProvisioningResult(
             deployment_ref=entitlement.deployment_ref,
@@ -132,8 +133,9 @@ class HttpProvisioningTarget:
             **headers,
         }
         try:
+            # No redirects: the signed request goes to the configured receiver or nowhere.
             async with self._client().request(
-                method, self._base + path, data=body or None, headers=signed
+                method, self._base + path, data=body or None, headers=signed, allow_redirects=False
             ) as response:
                 return _Answer(response.status, _json(await response.read()))
         except TimeoutError as error:

@@ -5,6 +5,14 @@ HTTP adapter can run its fake vendor server and close its session afterwards) an
 the contract needs to know about it: refs it does not have, its test payment tokens, how to
 count what it recorded, and fault controls when it has a transport that can fail. Adding an
 implementation (Stripe, an HTTP target) is one entry in the lists at the bottom.
+
+An entry's `start` yields a `Harness`: the provider; `count(kind)`, the records of a kind it
+holds (billing: "account", "subscription", "invoice", "payment", "refund"; CRM: "account",
+"contact", "opportunity"; provisioning: "deployment"), e.g. the objects in its fake's state;
+and for an HTTP implementation its fake's `FaultControls` (tests/fakes/faults.py). Its
+`unknown_refs` give a ref per kind the implementation does not have (billing: "account",
+"subscription", "invoice", "payment"; CRM: "account"). The contract runs on the test's
+database transaction and a FixedClock (NOW in tests/providers/conftest.py).
 """
 
 from __future__ import annotations
