@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 import sqlalchemy as sa
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import FixedClock
 from app.config import Settings
 from app.db.tables import OutboxMessage, Subscription
 from app.domain.enums import OutboxStatus
-from app.providers.errors import ProviderRejected
+from app.providers.errors import ProviderRejected, ProviderUnavailable
 from app.providers.provisioning import ProvisioningResult
 from app.providers.provisioning.http import (
     HttpProvisioningTarget,
@@ -197,6 +198,35 @@ async def test_a_target_with_the_wrong_secret_is_rejected_and_lands_nothing(
     assert caught.value.code == "unauthorized"
     assert "HTTP 401" in caught.value.message
     assert receiver.provisions == {}
+
+
+async def test_a_redirect_is_not_followed_with_the_signed_request() -> None:
+    """The signed entitlement goes to the configured receiver or nowhere."""
+    followed: list[str] = []
+
+    async def moved(_: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect("/elsewhere")
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        followed.append(request.path)
+        return web.json_response({"applied": True, "pushes": 1})
+
+    app = web.Application()
+    app.router.add_post(PROVISION, moved)
+    app.router.add_post("/elsewhere", elsewhere)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    target = HttpProvisioningTarget(HttpTargetSettings(url, SECRET, timeout_seconds=0.5))
+    try:
+        with pytest.raises(ProviderUnavailable, match="unexpected answer HTTP 307"):
+            await target.push(entitlement(), idempotency_key="prov-1")
+    finally:
+        await target.aclose()
+        await runner.cleanup()
+
+    assert followed == []
 
 
 async def test_a_partial_failure_names_the_failed_sections_and_is_retryable(
