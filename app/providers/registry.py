@@ -19,6 +19,7 @@ from app.providers.billing import BillingProvider, LocalBillingProvider
 from app.providers.crm import CrmProvider, LocalCrmProvider
 from app.providers.mailer import LocalMailer, Mailer, SmtpMailer, SmtpSettings
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
+from app.providers.provisioning.http import HttpProvisioningTarget, HttpTargetSettings
 
 P = TypeVar("P")
 
@@ -42,6 +43,7 @@ CRM_PROVIDERS: Mapping[str, Factory[CrmProvider]] = {
 }
 PROVISIONING_TARGETS: Mapping[str, Factory[ProvisioningTarget]] = {
     "local": lambda deps: LocalProvisioningTarget(deps.session_factory, deps.clock),
+    "http": lambda deps: HttpProvisioningTarget(_http_target_settings(deps.settings)),
 }
 
 MAILERS: Mapping[str, Factory[Mailer]] = {
@@ -59,6 +61,13 @@ def _smtp_settings(settings: Settings) -> SmtpSettings:
         password=settings.smtp_password,
         starttls=settings.smtp_starttls,
     )
+
+
+def _http_target_settings(settings: Settings) -> HttpTargetSettings:
+    url, secret = settings.provisioning_url, settings.provisioning_signing_secret
+    if not url or not secret:  # Settings refuse this already; a copy may have skipped them
+        raise ValueError("PROVISIONING_TARGET=http needs PROVISIONING_URL and a signing secret")
+    return HttpTargetSettings(url, secret, settings.provisioning_timeout_seconds)
 
 
 def uses_app_database(provider: object) -> bool:
