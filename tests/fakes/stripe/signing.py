@@ -1,13 +1,8 @@
 """A `Stripe-Signature` header as Stripe signs a webhook delivery: HMAC-SHA256 with the
-endpoint's secret over "<timestamp>.<body>", hex, as the `v1` scheme."""
+endpoint's secret over "<timestamp>.<body>", hex, as the `v1` scheme. The provisioning
+target signs its pushes with the same scheme (app/providers/signing.py); the webhook route
+verifies with Stripe's SDK, so the two are checked against each other."""
 
-from __future__ import annotations
+from app.providers.signing import signature_header
 
-import hashlib
-import hmac
-
-
-def signature_header(payload: bytes, secret: str, timestamp: int) -> str:
-    signed = f"{timestamp}.".encode() + payload
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+__all__ = ["signature_header"]
