@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from app.auth.principals import Principal, PrincipalKind
 from app.clock import FixedClock
 from app.config import Settings
 from app.db.repositories import lifecycle as lifecycle_repo
@@ -35,11 +36,14 @@ from app.db.tables import (
     Renewal,
     Subscription,
 )
-from app.domain.enums import InvoiceStatus, OrderStatus, PayNowStatus
+from app.domain.enums import InvoiceStatus, MemberRole, OrderStatus, PayNowStatus
+from app.domain.errors import DomainError, ErrorCode
 from app.domain.lifecycle import RenewalStatus
 from app.domain.reconciliation import ReconciliationStatus
+from app.providers.errors import ProviderUnavailable
 from app.providers.registry import build_providers
 from app.runtime import Runtime, build_runtime
+from app.services.payments.pay_now import pay_invoice
 from resolvers.ids import to_global_id
 from tests.api.payments_support import (
     CountingBilling,
@@ -393,3 +397,90 @@ async def test_pay_now_renews_exactly_as_a_grace_retry(
     expected = await _outcome(db, by_job)
     assert expected["subscription"][0] == "ACTIVE"
     assert await _outcome(db, by_pay_now) == expected
+
+
+async def test_a_charge_whose_answer_was_lost_is_resumed_by_the_retry(
+    runtime: Runtime, db: AsyncSession, settings: Settings
+) -> None:
+    """The provider charged but its answer never came: the request stays PENDING, the lease
+    is given back, and the retry with the key (or another key) replays the same charge."""
+
+    class LosingAnswers(CountingBilling):
+        lost = 0
+
+        async def collect_payment(self, *args: Any, **kwargs: Any) -> Any:
+            record = await self._inner.collect_payment(*args, **kwargs)
+            if not LosingAnswers.lost:
+                LosingAnswers.lost += 1
+                raise ProviderUnavailable("local", "timed out")
+            return record
+
+    billing = LosingAnswers(runtime.providers.billing, Counter())
+    flaky = replace(runtime, providers=replace(runtime.providers, billing=billing))  # type: ignore[arg-type]
+    p = await payer(db, settings)
+    owner = Principal(
+        kind=PrincipalKind.CUSTOMER_USER, id="owner", roles={p.customer.id or 0: MemberRole.OWNER}
+    )
+
+    with pytest.raises(DomainError) as unavailable:
+        await pay_invoice(flaky, owner, p.invoice.id or 0, "pay-1")
+    assert unavailable.value.code is ErrorCode.PROVIDER_UNAVAILABLE
+    [request] = await rows(db, PayNowRequest)
+    assert (request.status, request.processing_until) == (PayNowStatus.PENDING, None)
+    assert (await rows(db, Invoice, col(Invoice.id) == p.invoice.id))[0].status == "OPEN"
+    leases = await db.scalar(sa.select(sa.func.count()).select_from(OrderLease))
+    assert leases == 0
+
+    paid = await pay_invoice(flaky, owner, p.invoice.id or 0, "pay-2")  # another key, even
+
+    assert (paid.invoice.status, paid.invoice.amount_paid) == (InvoiceStatus.PAID, 348_000)
+    _, payments = await ledger(db)
+    assert payments == [(348_000, "SUCCEEDED")]  # replayed, never charged twice
+    assert [r.status for r in await rows(db, PayNowRequest)] == [PayNowStatus.PAID] * 2
+    again = await pay_invoice(flaky, owner, p.invoice.id or 0, "pay-1")
+    assert again.payment is not None and again.payment.id == paid.payment.id  # type: ignore[union-attr]
+
+
+async def test_a_renewal_charge_left_unsettled_is_finished_by_the_grace_job_once(
+    runtime: Runtime, db: AsyncSession, clock: FixedClock, settings: Settings
+) -> None:
+    """Pay-now charged a declined renewal but lost the answer: the renewal stays claimed; once
+    the claim runs out the grace job replays the same keys and renews; the client's retry then
+    answers PAID from that one charge."""
+
+    class LosingAnswers(CountingBilling):
+        lost = 0
+
+        async def collect_payment(self, *args: Any, **kwargs: Any) -> Any:
+            record = await self._inner.collect_payment(*args, **kwargs)
+            if not LosingAnswers.lost:
+                LosingAnswers.lost += 1
+                raise ProviderUnavailable("local", "timed out")
+            return record
+
+    sub, _, invoice = await _declined_renewal(db, runtime, clock, settings)
+    await _card(db, sub, "pm_card_visa")
+    billing = LosingAnswers(runtime.providers.billing, Counter())
+    flaky = replace(runtime, providers=replace(runtime.providers, billing=billing))  # type: ignore[arg-type]
+    owner = Principal(
+        kind=PrincipalKind.CUSTOMER_USER, id="owner", roles={sub.customer_id: MemberRole.OWNER}
+    )
+    clock.set(at(date(2027, 1, 2)))
+
+    with pytest.raises(DomainError):
+        await pay_invoice(flaky, owner, invoice.id or 0, "pay-1")
+    [renewal] = await rows(db, Renewal)
+    assert (renewal.status, renewal.attempts) == (RenewalStatus.PENDING, 2)
+    live = at(date(2027, 1, 2)) + timedelta(seconds=30)
+    await run_at(flaky, clock, live)  # the claim is live: the job leaves it
+    assert (await reload(db, sub)).status == "GRACE"
+    await run_at(flaky, clock, at(date(2027, 1, 2), hour=7))  # ran out: the job resumes it
+
+    sub = await reload(db, sub)
+    assert (sub.status, sub.term_end) == ("ACTIVE", date(2028, 1, 1))
+    paid = await pay_invoice(flaky, owner, invoice.id or 0, "pay-1")
+    assert (paid.invoice.status, paid.renewed_subscription_id) == (InvoiceStatus.PAID, sub.id)
+    _, payments = await ledger(db)
+    assert payments == [(348_000, "FAILED"), (348_000, "SUCCEEDED")]
+    [renewal] = await rows(db, Renewal)
+    assert (renewal.status, renewal.attempts) == (RenewalStatus.PAID, 2)
