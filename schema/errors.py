@@ -36,14 +36,24 @@ class RuleViolation(UserError):
 class QuoteError(UserError):
     retry_after_seconds: int | None = strawberry.field(
         default=None,
-        description="With ORDER_IN_PROGRESS: retry with the same idempotency key after "
-        "about this many seconds (the retry places the order, or answers as it ended).",
+        description="With ORDER_IN_PROGRESS or PAYMENT_IN_PROGRESS: retry with the same "
+        "idempotency key after about this many seconds (the retry places the order or pays "
+        "the invoice, or answers as it ended).",
     )
 
 
 @strawberry.type(description="The payment was declined; the invoice stays open.")
 class PaymentDeclinedError(UserError):
     decline_code: str
+
+
+@strawberry.type(
+    description="The billing provider refused the payment-method token; nothing was changed."
+)
+class PaymentMethodRejectedError(UserError):
+    provider_code: str = strawberry.field(
+        description="The provider's code, such as `invalid_payment_method` or `card_declined`."
+    )
 
 
 @strawberry.type(description="A provider (billing, CRM) failed; retryable ones may be retried.")
@@ -72,7 +82,13 @@ def user_error(error: DomainError) -> UserError:
     if error.code in (Code.PROVIDER_UNAVAILABLE, Code.PROVIDER_REJECTED):
         retryable = error.code is Code.PROVIDER_UNAVAILABLE
         return ProviderError(message=error.message, code=error.code, retryable=retryable)
-    if error.code is Code.ORDER_IN_PROGRESS:
+    if error.code is Code.PAYMENT_METHOD_REJECTED:
+        return PaymentMethodRejectedError(
+            message=error.message,
+            code=error.code,
+            provider_code=getattr(error, "provider_code", "rejected"),
+        )
+    if error.code in (Code.ORDER_IN_PROGRESS, Code.PAYMENT_IN_PROGRESS):
         retry_after = getattr(error, "retry_after_seconds", None)
         return QuoteError(message=error.message, code=error.code, retry_after_seconds=retry_after)
     return _BY_CODE.get(error.code, RuleViolation)(message=error.message, code=error.code)
@@ -88,6 +104,6 @@ ERROR_TYPES = (
 )
 
 
-def result_union(name: str, payload: type) -> object:
-    """`<Mutation>Result`: the success payload or any typed error."""
-    return Annotated[Union[(payload, *ERROR_TYPES)], strawberry.union(name)]
+def result_union(name: str, payload: type, *errors: type) -> object:
+    """`<Mutation>Result`: the success payload or any typed error (and the mutation's own)."""
+    return Annotated[Union[(payload, *ERROR_TYPES, *errors)], strawberry.union(name)]

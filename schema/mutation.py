@@ -7,6 +7,7 @@ import strawberry
 from schema.licenses import LicenseMutations
 from schema.notifications import NotificationMutations
 from schema.orders import OrderMutations
+from schema.payments import PaymentMutations
 from schema.subscription_changes import SubscriptionChangeMutations
 from schema.test_clock import TestClockMutations
 from schema.usage import UsageMutations
@@ -15,6 +16,7 @@ from schema.usage import UsageMutations
 @strawberry.type
 class Mutation(
     OrderMutations,
+    PaymentMutations,
     SubscriptionChangeMutations,
     LicenseMutations,
     NotificationMutations,

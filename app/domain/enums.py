@@ -105,6 +105,14 @@ class PaymentStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class PayNowStatus(StrEnum):
+    """A pay-now request (invoicePay): being charged, or its outcome, replayed for its key."""
+
+    PENDING = "PENDING"
+    PAID = "PAID"
+    DECLINED = "DECLINED"
+
+
 class OutboxStatus(StrEnum):
     PENDING = "PENDING"
     DONE = "DONE"

@@ -116,6 +116,14 @@ MATRIX: dict[str, dict[str, str]] = {
                         row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
     "addOnSeatUnassign@P":
                         row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    # A's own billing account / invoice; @P: the partner's account that pays P's subscription
+    # (customer users never see it) and P's invoice it pays (MANAGED_BY_PARTNER to P's buyers).
+    "billingAccountSetPaymentMethod":
+                        row(UNAUTH, OK,     OK,     FORBID, NF,     NF,     NF,     OK,     FORBID),
+    "billingAccountSetPaymentMethod@P":
+                        row(UNAUTH, NF,     NF,     NF,     NF,     OK,     NF,     OK,     FORBID),
+    "invoicePay":       row(UNAUTH, OK,     OK,     FORBID, NF,     NF,     NF,     OK,     FORBID),
+    "invoicePay@P":     row(UNAUTH, MBP,    MBP,    FORBID, NF,     OK,     NF,     OK,     FORBID),
     "licenseActivate":  row(OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     "licenseSync":      row(OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     # A's owner's notification: each user's notifications are their own.
@@ -249,6 +257,14 @@ SEAT_ASSIGN = """mutation($id: ID!, $users: [String!]! __REASON_VAR__) {
 SEAT_UNASSIGN = """mutation($id: ID!, $users: [String!]! __REASON_VAR__) {
   addOnSeatUnassign(addOnPurchaseId: $id, userIds: $users __REASON_ARG__) {
     __typename ... on AddOnSeatUnassignPayload { assignedUserIds } ... on UserError { code } } }"""
+SET_PAYMENT_METHOD = """mutation($input: BillingAccountSetPaymentMethodInput! __REASON_VAR__) {
+  billingAccountSetPaymentMethod(input: $input __REASON_ARG__) {
+    __typename ... on BillingAccountSetPaymentMethodPayload { billingAccount { paymentMethod } }
+    ... on UserError { code } } }"""
+INVOICE_PAY = """mutation($input: InvoicePayInput! __REASON_VAR__) {
+  invoicePay(input: $input __REASON_ARG__) {
+    __typename ... on InvoicePayPayload { invoice { status amountDue { amount } } }
+    ... on UserError { code } } }"""
 LICENSE_ACTIVATE = """mutation($code: String!, $instance: String!) {
   licenseActivate(activationCode: $code, instanceId: $instance) {
     __typename ... on LicenseActivatePayload { licenseKey license { instanceId } }
@@ -364,6 +380,36 @@ def _writes(tenant: str) -> dict[str, Op]:
             lambda w, t: result(
                 "SubscriptionCancelPendingChangePayload",
                 lambda v: v["subscription"]["pendingChange"] is None,
+            ),
+            tenant,
+            writes=True,
+        ),
+        f"billingAccountSetPaymentMethod{at}": Op(
+            SET_PAYMENT_METHOD,
+            lambda w, t: {
+                "input": {
+                    "billingAccountId": to_global_id(
+                        "BillingAccount", t.subscription.billing_account_id
+                    ),
+                    "paymentMethodToken": "pm_card_mastercard",
+                    "idempotencyKey": "matrix-card-1",
+                }
+            },
+            lambda w, t: result(
+                "BillingAccountSetPaymentMethodPayload",
+                lambda v: v["billingAccount"]["paymentMethod"] == "pm_card_mastercard",
+            ),
+            tenant,
+            writes=True,
+        ),
+        f"invoicePay{at}": Op(
+            INVOICE_PAY,
+            lambda w, t: {
+                "input": {"invoiceId": gid("Invoice", t.invoice), "idempotencyKey": "matrix-pay-1"}
+            },
+            lambda w, t: result(
+                "InvoicePayPayload",
+                lambda v: v["invoice"] == {"status": "PAID", "amountDue": {"amount": "0"}},
             ),
             tenant,
             writes=True,

@@ -104,6 +104,40 @@ def _activated(data: dict[str, Any]) -> None:
     assert (answer["license"]["planCode"], answer["license"]["seats"]) == ("premium", 20)
 
 
+GLOBEX_OPEN_INVOICE = "INV-000005"  # its Q3 reconciliation, seeded OPEN after a decline
+
+
+def _globex_billing(data: dict[str, Any]) -> None:
+    [membership] = data["viewer"]["memberships"]
+    [account] = membership["customer"]["billingAccounts"]
+    assert account["paymentMethod"] == "pm_card_insufficient_funds", account
+    numbers = [node["number"] for node in data["invoices"]["nodes"]]
+    assert GLOBEX_OPEN_INVOICE in numbers, numbers
+
+
+def _globex_invoice(answers: Answers) -> dict[str, Any]:
+    nodes = answers["GlobexBilling"]["invoices"]["nodes"]
+    [invoice] = [node for node in nodes if node["number"] == GLOBEX_OPEN_INVOICE]
+    return {"invoiceId": invoice["id"]}
+
+
+def _globex_account(answers: Answers) -> dict[str, Any]:
+    [membership] = answers["GlobexBilling"]["viewer"]["memberships"]
+    return {"accountId": membership["customer"]["billingAccounts"][0]["id"]}
+
+
+def _card_set(data: dict[str, Any]) -> None:
+    assert _root(data)["billingAccount"]["paymentMethod"] == "pm_card_visa"
+
+
+def _paid_now(data: dict[str, Any]) -> None:
+    answer = _root(data)
+    assert answer["invoice"]["number"] == GLOBEX_OPEN_INVOICE
+    assert (answer["invoice"]["status"], answer["payment"]["status"]) == ("PAID", "SUCCEEDED")
+    # 3 seats x $348 x 1/4 = $261.00, plus 20% tax
+    assert answer["invoice"]["amountPaid"]["formatted"] == "$313.20", answer
+
+
 @dataclass(frozen=True)
 class Step:
     principal: str | None  # a `fulfillment demo-tokens` key; None: no bearer token
@@ -136,6 +170,21 @@ STEPS: dict[str, Step] = {
         _token_of("QuoteRenewal"),
         _declined,
         refusal="PAYMENT_DECLINED",
+    ),
+    "GlobexBilling": Step("other_customer_owner", "`other_customer_owner`", check=_globex_billing),
+    "PayNow": Step(
+        "other_customer_owner",
+        "`other_customer_owner`",
+        _globex_invoice,
+        _declined,
+        twice=True,
+        refusal="PAYMENT_DECLINED",
+    ),
+    "SetCard": Step(
+        "other_customer_owner", "`other_customer_owner`", _globex_account, _card_set, twice=True
+    ),
+    "PayNowAgain": Step(
+        "other_customer_owner", "`other_customer_owner`", _globex_invoice, _paid_now, twice=True
     ),
     "Advance": Step("admin", "`admin` token"),
     "ReportSeats": Step("service", "`service` token"),

@@ -22,6 +22,7 @@ from app.db.tables.local_providers import (
 )
 from app.db.tables.notifications import Notification
 from app.db.tables.operations import AuditEvent, OutboxMessage
+from app.db.tables.payments import PayNowRequest
 from app.db.tables.subscriptions import (
     AddOnAssignment,
     AddOnPurchase,
@@ -68,6 +69,7 @@ __all__ = [
     "OrderLease",
     "OutboxMessage",
     "Partner",
+    "PayNowRequest",
     "Payment",
     "PortalUser",
     "Price",

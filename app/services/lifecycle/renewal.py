@@ -119,9 +119,9 @@ class RenewalJob:
             log.warning("renewal %s: billing unavailable; retried later", work.renewal_id)
             return
         if charged.paid:
-            await _renew_at_provider(runtime, work)
+            await renew_at_provider(runtime, work)
         async with unit_of_work(runtime.sessions) as session:
-            await _record_outcome(session, work, charged, held, runtime.clock.now())
+            await record_outcome(session, work, charged, held, runtime.clock.now())
 
     async def _hold(self, runtime: Runtime, work: Work, claim: Claim) -> Claim | None:
         item = (Renewal, work.renewal_id)
@@ -137,15 +137,20 @@ async def _leased(
     assert subscription.id is not None
     if not await repo.take_lease(session, subscription.id, now, claim.until):
         return False, None
-    work = await _claim_one(session, subscription, now, claim)
+    work = await claim_for_charge(session, subscription, now, claim)
     if work is None:
         await repo.release_lease(session, subscription.id, claim.until)
     return True, work
 
 
-async def _claim_one(
+async def claim_for_charge(
     session: AsyncSession, subscription: Subscription, now: datetime, claim: Claim
 ) -> Work | None:
+    """Under the subscription's lease: the renewal of its ended term, claimed for a charge
+    (priced and invoiced first if it has none; a declined one for its next attempt; a
+    pending one, whose claim ran out, resumed with its keys). Pay-now
+    (app/services/payments/pay_now.py) charges a declined renewal through here, as a grace
+    retry does, then records it with `renew_at_provider` and `record_outcome`."""
     renewal = await repo.renewal_of_term(session, subscription)
     if renewal is None and not subscription.auto_renew:
         if subscription.status is SubscriptionStatus.ACTIVE:
@@ -219,7 +224,7 @@ async def _price_and_invoice(
     return renewal
 
 
-async def _renew_at_provider(runtime: Runtime, work: Work) -> None:
+async def renew_at_provider(runtime: Runtime, work: Work) -> None:
     """Start the new term at the billing provider too (it no longer accepts amendments to a
     term that ended). A subscription it does not know yet is created by the billing sync."""
     if work.provider_ref is None:
@@ -257,14 +262,16 @@ async def _items(
     return tuple(items)
 
 
-async def _record_outcome(
+async def record_outcome(
     session: AsyncSession, work: Work, charged: charging.Charged, claim: Claim, now: datetime
-) -> None:
+) -> bool:
+    """Paid: the new term starts. Declined: grace, retried later. False when the claim was
+    lost and the outcome is left to whoever holds the renewal now."""
     subscription = await orders.subscription_for_update(session, work.subscription_id)
     renewal = await session.get(Renewal, work.renewal_id, with_for_update=True)
     assert renewal is not None
     if not _still_ours(renewal, subscription, charged, claim):
-        return
+        return False
     invoice = await session.get(Invoice, work.invoice_id)
     assert invoice is not None
     outcomes.record_charge(session, invoice, charged)
@@ -274,6 +281,7 @@ async def _record_outcome(
     else:
         await _declined(session, subscription, renewal, charged, now)
     await repo.release_lease(session, work.subscription_id, claim.until)
+    return True
 
 
 def _still_ours(
