@@ -42,7 +42,10 @@ class QuoteError(UserError):
     )
 
 
-@strawberry.type(description="The payment was declined; the invoice stays open.")
+@strawberry.type(
+    description="The payment was declined: an order's invoice is voided (nothing changed), an "
+    "invoice paid now stays open to be paid again."
+)
 class PaymentDeclinedError(UserError):
     decline_code: str
 

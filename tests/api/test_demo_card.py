@@ -83,6 +83,7 @@ async def test_the_next_charge_declines_with_the_card_set(
     [
         ("A-S00000001", "pm_card_amex", ErrorCode.VALIDATION),
         ("A-S00000001", "", ErrorCode.VALIDATION),
+        ("A-S00000001", "pm_card_chargeDeclined", ErrorCode.VALIDATION),  # the provider's no
         ("A-S09999999", "pm_card_declined", ErrorCode.NOT_FOUND),
     ],
 )

@@ -36,13 +36,20 @@ async def provider_account(
     return record.ref
 
 
-async def change_payment_method(
-    billing: BillingProvider, account: BillingAccount, payment_method: str, *, key: str
-) -> None:
-    """Put the payment method on the provider's copy of the account (one the provider does
-    not know yet gets it when it is created, from the local row)."""
-    if account.provider_ref:
-        await billing.set_payment_method(account.provider_ref, payment_method, idempotency_key=key)
+async def attach_payment_method(
+    sessions: async_sessionmaker[AsyncSession],
+    billing: BillingProvider,
+    account: BillingAccount,
+    payment_method: str,
+    *,
+    key: str,
+) -> str:
+    """Put the payment method on the provider's copy of the account (created there first if
+    it has none); the method the provider now has, which may be its own id for the token
+    (Stripe attaches the token as a new PaymentMethod)."""
+    ref = await provider_account(sessions, billing, account)
+    record = await billing.set_payment_method(ref, payment_method, idempotency_key=key)
+    return record.payment_method or payment_method
 
 
 async def account_of(session: AsyncSession, invoice: Invoice) -> BillingAccount:

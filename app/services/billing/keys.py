@@ -15,7 +15,14 @@ provider's ledgers: never change one; a new operation gets a new key.
 - the billing sync: `subscription:<id>:billing` (created once), `subscription:<id>:term:<term
   start>` (a term started here), and under the message's key `<message>:<digest>` (an
   amendment), `<message>:cancel`, `<message>:reactivate`; the messages' own keys are
-  `order:<id>:billing`, `<follow-up>:billing` and `subscription:<id>:v<version>:billing`.
+  `order:<id>:billing`, `<follow-up>:billing` and `subscription:<id>:v<version>:billing`;
+- a payment method set from the API: `payment-method:<account>:<client key>` (the same key
+  with another token is refused by the provider);
+- paying an invoice now: `pay-now:invoice:<invoice>` as the base of the lifecycle charge's
+  keys (`:invoice`, `:payment:<attempt>`), the attempt being 1 + the invoice's declined
+  pay-now requests, so a retry under any client key while a charge is unsettled replays it;
+  a declined renewal's invoice is charged with the renewal's keys, as its next attempt, so
+  pay-now and the grace retry resume each other.
 """
 
 from __future__ import annotations
@@ -32,6 +39,17 @@ def account(account_id: int | None) -> str:
 def demo_card(account_id: int | None, nonce: str) -> str:
     """A test card put on the account from the command line: each change is a new request."""
     return f"demo-card:{account_id}:{nonce}"
+
+
+def payment_method(account_id: int, client_key: str) -> str:
+    return f"payment-method:{account_id}:{client_key}"
+
+
+# -- paying an invoice now ---------------------------------------------------------------------
+
+
+def pay_now(invoice_id: int) -> str:
+    return f"pay-now:invoice:{invoice_id}"
 
 
 # -- an order ----------------------------------------------------------------------------------

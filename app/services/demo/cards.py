@@ -12,12 +12,13 @@ from app.auth.principals import Principal, PrincipalKind
 from app.db.repositories.subscriptions import subscription_by_number
 from app.db.scope import EVERYTHING
 from app.db.tables import BillingAccount
-from app.db.unit_of_work import unit_of_work
 from app.domain.errors import DomainError, ErrorCode
 from app.providers.billing import TEST_PAYMENT_METHODS
+from app.providers.errors import ProviderRejected
 from app.runtime import Runtime
 from app.services import audit
 from app.services.billing import accounts, keys
+from app.services.payments import payment_methods
 
 OPERATOR = Principal(kind=PrincipalKind.SERVICE, id="demo-card", name="fulfillment demo-card")
 _REASON = audit.Attribution("fulfillment demo-card (development)")
@@ -40,22 +41,16 @@ async def set_demo_card(runtime: Runtime, number: str, card: str) -> CardChange:
         raise DomainError(ErrorCode.VALIDATION, f"Unknown test card {card!r}; one of: {cards}.")
     account = await _paying_account(runtime, number)
     key = keys.demo_card(account.id, uuid.uuid4().hex)
-    await accounts.change_payment_method(runtime.providers.billing, account, card, key=key)
-    async with unit_of_work(runtime.sessions) as session:
-        row = await session.get(BillingAccount, account.id)
-        assert row is not None
-        before, row.payment_method = row.payment_method, card
-        await audit.record(
-            session,
-            OPERATOR,
-            "billing_account.payment_method_set",
-            ("BillingAccount", account.id or 0),
-            before={"payment_method": before},
-            after={"payment_method": card},
-            attributed=_REASON,
-            now=runtime.clock.now(),
+    try:
+        method = await accounts.attach_payment_method(
+            runtime.sessions, runtime.providers.billing, account, card, key=key
         )
-    return CardChange(account.name, before, card)
+    except ProviderRejected as error:  # pm_card_chargeDeclined: its card check fails
+        raise DomainError(
+            ErrorCode.VALIDATION, f"The billing provider refused {card!r} ({error.code})."
+        ) from error
+    await payment_methods.record_payment_method(runtime, OPERATOR, _REASON, account.id or 0, method)
+    return CardChange(account.name, account.payment_method, method)
 
 
 async def _paying_account(runtime: Runtime, number: str) -> BillingAccount:

@@ -22,9 +22,9 @@ from app.providers.billing import InvoiceRecord, PaymentRecord
 from app.providers.billing.records import PaymentStatus
 from app.runtime import Runtime
 from app.services import notifications
-from app.services.inbound.refresh import Apply, Outcome
-from app.services.billing.outcomes import payment_row
 from app.services.billing import invoice_sync
+from app.services.billing.outcomes import payment_row
+from app.services.inbound.refresh import Apply, Outcome
 
 SETTLED = frozenset({InvoiceStatus.PAID, InvoiceStatus.VOID, InvoiceStatus.REFUNDED})
 PROVIDER_STATUSES = {status.value: status for status in InvoiceStatus}

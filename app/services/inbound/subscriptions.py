@@ -22,8 +22,8 @@ from app.domain.enums import SyncStatus
 from app.providers.billing import BillingSubscriptionRecord
 from app.runtime import Runtime
 from app.services import audit
-from app.services.inbound.refresh import Apply, Outcome, nothing_to_apply
 from app.services.billing import subscriptions as billing_sync
+from app.services.inbound.refresh import Apply, Outcome, nothing_to_apply
 
 WEBHOOKS = Principal(kind=PrincipalKind.SERVICE, id="billing-webhooks", name="Billing webhooks")
 

@@ -11,11 +11,20 @@ class NotAllowed(Exception):
     """The caller may not do this at all (a top-level FORBIDDEN, not a rule of the domain)."""
 
 
+ORDER_INVOICE_VOIDED = "its invoice was voided"
+INVOICE_STAYS_OPEN = "the invoice stays open"
+
+
 class PaymentDeclined(DomainError):
-    def __init__(self, decline_code: str, invoice_id: int) -> None:
+    """A declined charge; `invoice_outcome` says what became of the invoice (an order's is
+    voided, an invoice paid now stays open to be paid again)."""
+
+    def __init__(
+        self, decline_code: str, invoice_id: int, invoice_outcome: str = ORDER_INVOICE_VOIDED
+    ) -> None:
         super().__init__(
             ErrorCode.PAYMENT_DECLINED,
-            f"The payment was declined ({decline_code}); its invoice was voided.",
+            f"The payment was declined ({decline_code}); {invoice_outcome}.",
         )
         self.decline_code = decline_code
         self.invoice_id = invoice_id

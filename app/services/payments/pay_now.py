@@ -8,9 +8,9 @@ key for another invoice is IDEMPOTENCY_KEY_REUSED.
 At most one charge per invoice at a time: the claim locks the invoice row and takes the
 subscription's order lease (`order_lease`, as the lifecycle jobs hold it: an order or a job
 holding it makes this PAYMENT_IN_PROGRESS, and none of them starts while this holds it). The
-charge is `app/services/lifecycle/charging.py`'s, with the keys of `keys.py`, so a request
-whose outcome was not recorded (the provider unreachable) is resumed by its retry with the
-same keys and the provider replays it.
+charge is the billing room's (app/services/billing/), with its keys, so a request whose
+outcome was not recorded (the provider unreachable) is resumed by its retry with the same
+keys and the provider replays it.
 
 A declined renewal in grace is charged as the renewal's next attempt, through the renewal
 job's own steps (`claim_for_charge`, `renew_at_provider`, `record_outcome`): paid, the
@@ -40,10 +40,10 @@ from app.domain.reconciliation import ReconciliationStatus
 from app.providers.errors import ProviderError, ProviderRejected
 from app.runtime import Runtime
 from app.services import audit, outbox
-from app.services.lifecycle import charging, renewal
+from app.services.billing import charging, keys, outcomes
+from app.services.lifecycle import renewal
 from app.services.lifecycle.common import CHARGE_TIMEOUT, Claim
-from app.services.orders.errors import PaymentDeclined
-from app.services.payments import keys
+from app.services.orders.errors import INVOICE_STAYS_OPEN, PaymentDeclined
 from app.services.payments.access import check_may_pay, require_payer
 from app.services.payments.errors import NoPaymentMethod, PaymentInProgress
 from app.services.payments.payment_methods import UNAVAILABLE, checked_key
@@ -261,7 +261,7 @@ async def _charge(
         if charged.paid:
             payment_id = await _payment_id(session, charged)
             return await _paid(session, step.invoice_id, payment_id)
-    raise PaymentDeclined(charged.failure_code or "declined", step.invoice_id)
+    raise PaymentDeclined(charged.failure_code or "declined", step.invoice_id, INVOICE_STAYS_OPEN)
 
 
 async def _put_off(runtime: Runtime, step: _Charge) -> None:
@@ -295,7 +295,7 @@ async def _record(
         await renewal.record_outcome(session, step.renewal, charged, step.claim, now)
     else:
         if not await _recorded(session, invoice, charged):
-            charging.record_charge(session, invoice, charged)
+            outcomes.record_charge(session, invoice, charged)
         if step.subscription_id is not None:
             await lifecycle_repo.release_lease(session, step.subscription_id, step.claim.until)
             if charged.paid:  # the billing sync checks the paid invoice against the provider
@@ -345,7 +345,9 @@ async def _payment_id(session: AsyncSession, charged: charging.Charged) -> int |
 
 async def _replay(runtime: Runtime, request: PayNowRequest) -> PaidInvoice:
     if request.status is PayNowStatus.DECLINED:
-        raise PaymentDeclined(request.decline_code or "declined", request.invoice_id)
+        raise PaymentDeclined(
+            request.decline_code or "declined", request.invoice_id, INVOICE_STAYS_OPEN
+        )
     async with unit_of_work(runtime.sessions, write=False) as session:
         return await _paid(session, request.invoice_id, request.payment_id)
 

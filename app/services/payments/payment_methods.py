@@ -19,10 +19,9 @@ from app.domain.errors import DomainError, ErrorCode
 from app.providers.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from app.runtime import Runtime
 from app.services import audit
-from app.services.payments import keys
+from app.services.billing import accounts, keys
 from app.services.payments.access import check_may_pay, require_payer
 from app.services.payments.errors import PaymentMethodRejected
-from app.services.provider_accounts import provider_account
 
 MAX_TOKEN_LENGTH = 64  # BillingAccount.payment_method
 MAX_KEY_LENGTH = 128
@@ -83,8 +82,20 @@ async def set_payment_method(
         raise NO_ACCOUNT
     check_may_pay(principal, account, account.customer_id or 0)
     method = await _at_provider(runtime, account, token, keys.payment_method(account.id, key))
+    return await record_payment_method(runtime, principal, attributed, account.id, method)
+
+
+async def record_payment_method(
+    runtime: Runtime,
+    principal: Principal,
+    attributed: audit.Attribution,
+    account_id: int,
+    method: str,
+) -> BillingAccount:
+    """Our copy of the method the provider now has, audited (nothing written when it is
+    already the account's method)."""
     async with unit_of_work(runtime.sessions) as session:
-        row = await session.get(BillingAccount, account.id, with_for_update=True)
+        row = await session.get(BillingAccount, account_id, with_for_update=True)
         assert row is not None
         if row.payment_method == method:
             return row
@@ -93,7 +104,7 @@ async def set_payment_method(
             session,
             principal,
             "billing_account.payment_method_set",
-            ("BillingAccount", account.id),
+            ("BillingAccount", account_id),
             before={"payment_method": before},
             after={"payment_method": method},
             attributed=attributed,
@@ -106,8 +117,7 @@ async def _at_provider(runtime: Runtime, account: BillingAccount, token: str, ke
     """The payment method the provider now has on the account."""
     billing = runtime.providers.billing
     try:
-        ref = await provider_account(runtime.sessions, billing, account)
-        record = await billing.set_payment_method(ref, token, idempotency_key=key)
+        return await accounts.attach_payment_method(runtime.sessions, billing, account, token, key=key)
     except ProviderRejected as error:
         if error.code == "idempotency_key_reused":
             raise DomainError(
@@ -121,4 +131,3 @@ async def _at_provider(runtime: Runtime, account: BillingAccount, token: str, ke
         raise DomainError(
             ErrorCode.PROVIDER_REJECTED, f"Billing refused the change ({error.message})."
         ) from error
-    return record.payment_method or token
