@@ -117,7 +117,9 @@ async def _at_provider(runtime: Runtime, account: BillingAccount, token: str, ke
     """The payment method the provider now has on the account."""
     billing = runtime.providers.billing
     try:
-        return await accounts.attach_payment_method(runtime.sessions, billing, account, token, key=key)
+        return await accounts.attach_payment_method(
+            runtime.sessions, billing, account, token, key=key
+        )
     except ProviderRejected as error:
         if error.code == "idempotency_key_reused":
             raise DomainError(
