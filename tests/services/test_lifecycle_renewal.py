@@ -17,6 +17,7 @@ from app.config import Settings
 from app.db.tables import (
     BillingAccount,
     ConsumablePurchase,
+    LedgerInvoice,
     Order,
     OrderLease,
     Payment,
@@ -401,6 +402,48 @@ async def test_a_renewal_resumed_after_an_outage_charges_once(
     assert (await reload(db, sub)).term_end == date(2028, 1, 1)
     assert await ledger(db) == (1, [(348_000, "SUCCEEDED")])
     assert len(await invoices_of(db, sub)) == 1
+
+
+class LosingIssue:
+    """The billing provider, whose first invoice is issued but its answer lost."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.lost, self.requests = inner, False, []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def create_invoice(self, invoice: Any, *, idempotency_key: str) -> Any:
+        self.requests.append((invoice.due_on, idempotency_key))
+        record = await self.inner.create_invoice(invoice, idempotency_key=idempotency_key)
+        if not self.lost:
+            self.lost = True
+            raise ProviderUnavailable("local", "timed out")
+        return record
+
+
+async def test_a_renewal_whose_invoice_answer_was_lost_resumes_on_a_later_day(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    """The retry, days later, sends the first request (due on the invoice's own date) under
+    the same key: the provider replays the invoice it issued, and the charge goes through."""
+    sub = await subscribed(db, seats=10, mode=ANNUAL)
+    billing = LosingIssue(runtime.providers.billing)
+    runtime.providers.billing = billing
+
+    await run_at(runtime, clock, at(TERM_END))
+    assert (await db.scalars(sa.select(Renewal.status))).one() == RenewalStatus.PENDING
+    await run_at(runtime, clock, at(TERM_END + timedelta(days=3)))
+
+    key = f"renewal:{sub.id}:{TERM_END.isoformat()}:invoice"
+    assert billing.requests == [(TERM_END, key), (TERM_END, key)]
+    sub = await reload(db, sub)
+    assert (sub.status, sub.term_end) == ("ACTIVE", date(2028, 1, 1))
+    assert await ledger(db) == (1, [(348_000, "SUCCEEDED")])
+    [invoice] = await invoices_of(db, sub)
+    assert (invoice.status, invoice.amount_paid, invoice.due_on) == ("PAID", 348_000, TERM_END)
+    ledger_invoice = (await db.scalars(sa.select(LedgerInvoice))).one()
+    assert (ledger_invoice.ref, ledger_invoice.due_on) == (invoice.provider_ref, TERM_END)
 
 
 def _order(sub: Subscription) -> Order:

@@ -61,11 +61,10 @@ def check_new_account(account: NewAccount) -> None:
         check_account_payment_method(account.payment_method)
 
 
-def check_new_invoice(invoice: NewInvoice, issued_on: date) -> int:
-    """Validate an invoice to issue on `issued_on`; return its total."""
+def check_new_invoice(invoice: NewInvoice) -> int:
+    """Validate an invoice to issue; return its total. A due date before the issue date is
+    no error (a retried request keeps its first due date: NewInvoice)."""
     check_currency(invoice.currency)
-    if invoice.due_on < issued_on:
-        raise invalid("due_on must not be before the issue date")
     return check_lines(invoice.lines)
 
 

@@ -249,7 +249,7 @@ class LocalBillingProvider:
 
     async def create_invoice(self, invoice: NewInvoice, *, idempotency_key: str) -> InvoiceRecord:
         today = self._clock.today()
-        total = check.check_new_invoice(invoice, today)
+        total = check.check_new_invoice(invoice)
 
         async def work(s: AsyncSession) -> InvoiceRecord:
             await self._check_invoice_owner(s, invoice)
@@ -262,7 +262,7 @@ class LocalBillingProvider:
                 balance=total,
                 status=(InvoiceStatus.OPEN if total else InvoiceStatus.PAID).value,
                 issued_on=today,
-                due_on=invoice.due_on,
+                due_on=max(invoice.due_on, today),
                 lines=ledger.lines_json(invoice.lines),
             )
             await add_with_ref(s, row, "inv")

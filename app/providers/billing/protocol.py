@@ -15,6 +15,14 @@ Failures: `ProviderNotFound` when a write names an unknown account, subscription
 when the provider cannot be reached. A declined card is an outcome, not an error:
 `collect_payment` returns a FAILED `PaymentRecord`. A failed order is settled with
 `void_invoice` (not paid yet) or `refund_payment` (paid), each with the order's own key.
+
+`create_invoice`: `NewInvoice.due_on` is the local invoice's own due date, sent unchanged on
+every attempt, so a charge retried on a later day sends the same request and replays the
+first answer (never `idempotency_key_reused`). A due date already past on a brand-new invoice
+is no error: the provider issues it due on its issue date (the record's `due_on` is
+max(due_on, issued_on)). A provider whose invoices carry no due date (Stripe's
+`charge_automatically`) keeps `due_on` out of the request it sends, or sends it unchanged;
+either way it replays a retry.
 """
 
 from __future__ import annotations

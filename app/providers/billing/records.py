@@ -122,7 +122,12 @@ class NewAccount:
 
 @dataclass(frozen=True, slots=True)
 class NewInvoice:
-    """An invoice to issue now; the provider totals the lines and does no pricing of its own."""
+    """An invoice to issue now; the provider totals the lines and does no pricing of its own.
+
+    `due_on` is the local invoice's own due date, the same on every attempt (a retry on a
+    later day is the same request under the same key, and replays). A date before the issue
+    date is accepted: the issued invoice is due on the issue date (its `due_on` is
+    max(due_on, issued_on)); see the protocol's module docstring."""
 
     account_ref: str
     subscription_ref: str | None

@@ -85,14 +85,10 @@ async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> C
         return Charged(paid=True, payment=None)
     billing = runtime.providers.billing
     account_ref = await provider_account(runtime.sessions, billing, account)
-    # Stored with the outcome: a run resumed before then gets the same invoice replayed.
+    # Stored with the outcome: a run resumed before then (on any day) sends the same request,
+    # due on the invoice's own due date, and gets the same invoice replayed.
     invoice_ref = invoice.provider_ref or await issue(
-        billing,
-        invoice,
-        account_ref,
-        lines,
-        due_on=max(invoice.due_on, runtime.clock.today()),
-        key=keys.charge_invoice(key),
+        billing, invoice, account_ref, lines, due_on=invoice.due_on, key=keys.charge_invoice(key)
     )
     if not account.payment_method:
         return Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)

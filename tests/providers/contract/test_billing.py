@@ -652,7 +652,6 @@ async def test_an_invoice_in_another_currency_is_rejected(billing_subject: Billi
         {"lines": ()},
         {"lines": (invoice_line(amount=-1),)},
         {"lines": (invoice_line(amount=1.5),)},
-        {"due_on": date(2025, 12, 31)},
     ],
 )
 async def test_malformed_invoices_are_rejected(
@@ -667,6 +666,28 @@ async def test_malformed_invoices_are_rejected(
 
     assert caught.value.code == "invalid_request"
     assert await billing_subject.count("invoice") == 0
+
+
+async def test_a_past_due_date_is_due_on_issue_and_a_later_retry_replays(
+    billing_subject: Billing, clock: FixedClock
+) -> None:
+    """A charge retried days later sends its first request (the local invoice's own due
+    date): the provider issued it due on its issue date, and replays it for the key."""
+    billing = billing_subject.provider
+    account = await _account(billing)
+    past = clock.today() - timedelta(days=3)
+
+    invoice = await billing.create_invoice(
+        new_invoice(account.ref, due_on=past), idempotency_key="inv-1"
+    )
+    clock.set(clock.now() + timedelta(days=2))
+    again = await billing.create_invoice(
+        new_invoice(account.ref, due_on=past), idempotency_key="inv-1"
+    )
+
+    assert (invoice.issued_on, invoice.due_on) == (past + timedelta(days=3),) * 2
+    assert again == invoice
+    assert await billing_subject.count("invoice") == 1
 
 
 async def test_an_invoice_for_another_accounts_subscription(billing_subject: Billing) -> None:
