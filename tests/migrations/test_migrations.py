@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.db import migrate
 from app.db.migrate import render_item
-from app.db.tables import metadata
+from app.db.tables import Invoice, Payment, PayNowRequest, metadata
+from app.domain.enums import PaymentStatus, PayNowStatus
+from tests.support import factories as f
+
+NOW = datetime(2026, 12, 3, tzinfo=UTC)
 
 
 def _diff(connection: Connection) -> list[object]:
@@ -37,3 +47,67 @@ async def test_upgrade_downgrade_upgrade(engine: AsyncEngine) -> None:
         await connection.run_sync(migrate.upgrade)
         assert await connection.run_sync(_tables) == set(metadata.tables)
         assert await connection.run_sync(_diff) == []
+
+
+async def test_0013_merges_payment_rows_recorded_twice_then_allows_one_per_ref(
+    engine: AsyncEngine,
+) -> None:
+    """Copies a race recorded before the index are merged into the oldest row (a pay-now
+    request naming a copy follows it); rows without a ref are left, any number of them."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        await connection.run_sync(migrate.downgrade, "0012")
+        async with AsyncSession(bind=connection, expire_on_commit=False) as db:
+            sub = await f.subscription(db, await f.customer(db))
+            invoice = await f.invoice(db, sub)
+            rows = [
+                await f.add(db, Payment(**_payment(invoice.id, ref)))
+                for ref in ("pay_1", "pay_1", "pay_2", None, None)
+            ]
+            request = await f.add(db, _pay_now(invoice, rows[1].id))
+            await db.commit()
+        await connection.run_sync(migrate.upgrade)
+        kept = (
+            await connection.execute(sa.text("SELECT id, provider_ref FROM payment ORDER BY id"))
+        ).all()
+        pointed = await connection.scalar(
+            sa.text("SELECT payment_id FROM pay_now_request WHERE id = :id"), {"id": request.id}
+        )
+        with pytest.raises(IntegrityError):
+            async with connection.begin_nested():
+                await connection.execute(
+                    sa.insert(Payment).values(**_payment(invoice.id, "pay_2"), created_at=NOW)
+                )
+        await transaction.rollback()
+
+    ids = [row.id for row in rows]
+    assert [tuple(row) for row in kept] == [
+        (ids[0], "pay_1"),
+        (ids[2], "pay_2"),
+        (ids[3], None),
+        (ids[4], None),
+    ]
+    assert pointed == ids[0]
+
+
+def _payment(invoice_id: int | None, ref: str | None) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice_id,
+        "amount": 348_000,
+        "currency": "USD",
+        "status": PaymentStatus.SUCCEEDED,
+        "provider_ref": ref,
+    }
+
+
+def _pay_now(invoice: Invoice, payment_id: int | None) -> PayNowRequest:
+    return PayNowRequest(
+        billing_account_id=invoice.billing_account_id,
+        idempotency_key="pay-1",
+        invoice_id=invoice.id or 0,
+        status=PayNowStatus.PAID,
+        charge_key=f"pay-now:invoice:{invoice.id}",
+        attempt=1,
+        payment_id=payment_id,
+        requested_by="customer_user:1",
+    )

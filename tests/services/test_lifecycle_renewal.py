@@ -18,12 +18,14 @@ from app.db.tables import (
     BillingAccount,
     ConsumablePurchase,
     LedgerInvoice,
+    LedgerPayment,
     Order,
     OrderLease,
     Payment,
     Renewal,
     Subscription,
 )
+from app.db.unit_of_work import unit_of_work
 from app.domain.enums import (
     ConsumableKind,
     InvoiceStatus,
@@ -37,6 +39,8 @@ from app.providers.errors import ProviderUnavailable
 from app.providers.registry import build_providers
 from app.runtime import Runtime, build_runtime
 from app.services import outbox
+from app.services.inbound import invoices as inbound_invoices
+from app.services.inbound.refresh import Outcome
 from tests.services.lifecycle_support import (
     at,
     audit_actions,
@@ -263,6 +267,59 @@ async def test_a_successful_retry_in_grace_renews(
 
     await run_at(runtime, clock, at(date(2027, 1, 20)))
     assert (await reload(db, sub)).status == "ACTIVE"
+
+
+class WebhookFirst:
+    """The billing provider, whose `invoice.paid` webhook is refreshed (the payment row
+    recorded) between a successful charge and the renewal recording its outcome."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.inner, self.runtime = runtime.providers.billing, runtime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def collect_payment(self, invoice_ref: str, *args: Any, **kwargs: Any) -> Any:
+        record = await self.inner.collect_payment(invoice_ref, *args, **kwargs)
+        if record.status == "SUCCEEDED":
+            apply = await inbound_invoices.refresh(self.runtime, invoice_ref)
+            async with unit_of_work(self.runtime.sessions) as session:
+                assert await apply(session, self.runtime.clock.now()) == Outcome.REFRESHED
+        return record
+
+
+async def test_a_payment_a_webhook_recorded_first_is_not_recorded_twice(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    sub = await subscribed(db, seats=10, mode=ANNUAL, payment_method="pm_card_declined")
+    await run_at(runtime, clock, at(TERM_END))
+    account = await db.get(BillingAccount, sub.billing_account_id)
+    assert account is not None
+    account.payment_method = "pm_card_visa"
+    await db.flush()
+    runtime.providers.billing = WebhookFirst(runtime)  # type: ignore[assignment]
+
+    await run_at(runtime, clock, at(date(2027, 1, 4)))
+
+    sub = await reload(db, sub)
+    assert (sub.status, sub.term_end) == ("ACTIVE", date(2028, 1, 1))
+    [invoice] = await invoices_of(db, sub)
+    assert (invoice.status, invoice.amount_paid) == ("PAID", 348_000)
+    payments = (
+        await db.execute(
+            sa.select(col(Payment.provider_ref), col(Payment.status), col(Payment.amount))
+            .where(col(Payment.invoice_id) == invoice.id)
+            .order_by(col(Payment.id))
+        )
+    ).all()
+    declined, paid = (
+        await db.scalars(sa.select(LedgerPayment.ref).order_by(LedgerPayment.id))
+    ).all()
+    assert [tuple(p) for p in payments] == [
+        (declined, "FAILED", 348_000),
+        (paid, "SUCCEEDED", 348_000),
+    ]
+    assert (await db.scalars(sa.select(Renewal.status))).one() == RenewalStatus.PAID
 
 
 async def test_auto_renew_off_goes_to_grace_then_expires_without_a_charge(

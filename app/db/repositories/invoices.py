@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -111,3 +112,24 @@ async def set_sync_statuses(session: AsyncSession, statuses: dict[int, SyncStatu
             .where(col(Invoice.id).in_(ids), col(Invoice.sync_status) == SyncStatus.PENDING)
             .values(sync_status=status)
         )
+
+
+async def insert_payment_once(session: AsyncSession, payment: Payment) -> bool:
+    """Insert the payment unless a row for the same provider payment exists (the unique
+    index on provider_ref): True when this call inserted it. A concurrent insert of the same
+    ref waits on the index (PostgreSQL) or the write lock (SQLite) and then does nothing, so
+    the loser's transaction goes on instead of failing with an IntegrityError."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {
+        column.name: getattr(payment, column.name)
+        for column in Payment.__table__.columns  # type: ignore[attr-defined]
+        if column.name != "id"
+    }
+    stmt = (
+        insert(Payment)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["provider_ref"])
+        .returning(col(Payment.id))
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() is not None

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.tables import BillingAccount, Invoice, Payment, Subscription, WebhookEvent
+from app.db.tables import BillingAccount, Invoice, Subscription, WebhookEvent
 
 Synced = TypeVar("Synced", Invoice, BillingAccount, Subscription)
 
@@ -48,10 +48,3 @@ async def mark_processed(session: AsyncSession, event_id: int, outcome: str, now
         .where(col(WebhookEvent.id) == event_id)
         .values(processed_at=now, outcome=outcome)
     )
-
-
-async def payment_refs(session: AsyncSession, invoice_id: int) -> set[str]:
-    rows = await session.scalars(
-        sa.select(col(Payment.provider_ref)).where(col(Payment.invoice_id) == invoice_id)
-    )
-    return {ref for ref in rows if ref}

@@ -116,6 +116,8 @@ class InvoiceLine(SQLModel, table=True):
 
 class Payment(SQLModel, table=True):
     __tablename__ = "payment"
+    # One row per provider payment (rows without a provider ref are not constrained).
+    __table_args__ = (sa.Index("ix_payment_provider_ref", "provider_ref", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     invoice_id: int = Field(foreign_key="invoice.id", index=True)

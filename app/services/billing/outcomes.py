@@ -1,13 +1,18 @@
 """The provider's answers, recorded locally: its invoice's ref, the payment row, the invoice
-PAID, VOID or REFUNDED. Orders, lifecycle charges and order settlement record them alike,
-each in the transaction that records the rest of its outcome (the provider's ref of an
-order's invoice is stored at once, in a transaction of its own)."""
+PAID, VOID or REFUNDED. Orders, lifecycle charges, order settlement and webhook refreshes
+record them alike, each in the transaction that records the rest of its outcome (the
+provider's ref of an order's invoice is stored at once, in a transaction of its own).
+
+Every payment row is inserted by `record_payment_once`, once per provider payment (the
+unique index on payment.provider_ref, migration 0013): a webhook refresh may record the
+payment between a lifecycle charge and the recording of its outcome, and whichever comes
+second finds it there (or, racing, waits and inserts nothing) instead of failing."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.repositories import orders
+from app.db.repositories import invoices as invoice_repo
 from app.db.tables import Invoice, Payment
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import InvoiceStatus, PaymentStatus, SyncStatus
@@ -29,28 +34,27 @@ def payment_row(invoice: Invoice, payment: PaymentRecord) -> Payment:
 
 async def record_payment_once(
     session: AsyncSession, invoice: Invoice, payment: PaymentRecord
-) -> None:
+) -> bool:
     """The payment row, unless one for the same provider payment is already there (an
-    outcome recorded again by a resumed run)."""
-    if await orders.payment_by_ref(session, payment.ref) is None:
-        session.add(payment_row(invoice, payment))
+    outcome recorded again by a resumed run, or by a webhook refresh): True when new."""
+    return await invoice_repo.insert_payment_once(session, payment_row(invoice, payment))
 
 
-def paid(session: AsyncSession, invoice: Invoice, payment: PaymentRecord | None) -> None:
+async def paid(session: AsyncSession, invoice: Invoice, payment: PaymentRecord | None) -> None:
     """The invoice PAID in full, with its payment (None: a zero total, nothing collected)."""
     if payment is not None:
-        session.add(payment_row(invoice, payment))
+        await record_payment_once(session, invoice, payment)
     invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
 
 
-def record_charge(session: AsyncSession, invoice: Invoice, charged: Charged) -> None:
+async def record_charge(session: AsyncSession, invoice: Invoice, charged: Charged) -> None:
     """The provider's invoice ref, the payment row, and the invoice PAID when the charge
     succeeded."""
     invoice.provider_ref = invoice.provider_ref or charged.invoice_ref
     if charged.paid:
-        paid(session, invoice, charged.payment)
+        await paid(session, invoice, charged.payment)
     elif charged.payment is not None:
-        session.add(payment_row(invoice, charged.payment))
+        await record_payment_once(session, invoice, charged.payment)
     invoice.sync_status = SyncStatus.PENDING  # the copy changed: the next billing sync checks
 
 

@@ -23,7 +23,7 @@ from app.providers.billing.records import PaymentStatus
 from app.runtime import Runtime
 from app.services import notifications
 from app.services.billing import invoice_sync
-from app.services.billing.outcomes import payment_row
+from app.services.billing.outcomes import record_payment_once
 from app.services.inbound.refresh import Apply, Outcome
 
 SETTLED = frozenset({InvoiceStatus.PAID, InvoiceStatus.VOID, InvoiceStatus.REFUNDED})
@@ -42,11 +42,9 @@ async def refresh(runtime: Runtime, ref: str) -> Apply:
         if await _order_in_flight(session, invoice):
             return Outcome.LEFT_TO_LOCAL_CHANGE
         _copy(invoice, remote)
-        known = await repo.payment_refs(session, invoice.id or 0)
         for payment in payments:
-            if payment.ref in known:
-                continue
-            session.add(payment_row(invoice, payment))
+            if not await record_payment_once(session, invoice, payment):
+                continue  # recorded already (by the charge that made it, or a refresh)
             if payment.status == PaymentStatus.FAILED and invoice.status is InvoiceStatus.OPEN:
                 await _notify_failed(session, invoice, payment, now)
         invoice.sync_status = invoice_sync.verdict(invoice, remote)

@@ -301,7 +301,7 @@ async def _invoiced(
         return
     invoice = await session.get(Invoice, work.invoice_id)
     assert invoice is not None
-    outcomes.record_charge(session, invoice, charged)
+    await outcomes.record_charge(session, invoice, charged)
     before = {"seats": subscription.seats}
     subscription.seats = max(subscription.seats, row.max_seats_used or 0)
     touch(subscription, now)

@@ -274,7 +274,7 @@ async def record_outcome(
         return False
     invoice = await session.get(Invoice, work.invoice_id)
     assert invoice is not None
-    outcomes.record_charge(session, invoice, charged)
+    await outcomes.record_charge(session, invoice, charged)
     renewal.claimed_by, renewal.claimed_until = None, None
     if charged.paid:
         await _renewed(session, subscription, renewal, now)

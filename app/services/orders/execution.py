@@ -222,7 +222,7 @@ async def complete(
         )
         if invoice is not None:
             invoice.subscription_id = subscription_id
-            outcomes.paid(session, invoice, payment)
+            await outcomes.paid(session, invoice, payment)
         order.subscription_id = subscription_id
         result = {"invoice_id": invoice.id if invoice else None}
         _finish(order, OrderStatus.COMPLETED, result, deps.now())
