@@ -8,6 +8,7 @@ FixedClock and the local billing provider; SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,8 +19,8 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import Notification, Order, OutboxMessage, Promotion
-from app.domain.enums import InvoiceStatus, OrderStatus
+from app.db.tables import LedgerInvoice, Notification, Order, OutboxMessage, Promotion
+from app.domain.enums import InvoiceStatus, OrderStatus, SyncStatus
 from app.domain.errors import DomainError
 from app.domain.lifecycle import RenewalStatus
 from app.domain.pricing import AddSeats, ChangePlan
@@ -247,6 +248,57 @@ async def test_an_unpaid_order_that_no_longer_applies_has_its_invoice_voided(
     assert await ledger_refunds(db) == []
     assert await local_payments(db, invoice) == []
     assert ("order.invoice_voided", RECOVERY) in await order_audit(db, order)
+
+
+async def test_an_invoice_paid_without_a_payment_fails_the_order_once_for_review(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The provider's invoice was paid out of band (PAID, no payment on it): it can neither
+    be voided nor refunded. The order fails once, nothing is given back, the invoice is
+    recorded PAID and marked DRIFTED, staff are told (an audit row, one error log line),
+    and no later round takes it up again."""
+    who = await buyer(db)
+    token = await quote(runtime, who, AddSeats(5))
+    real = runtime.providers.billing
+    runtime.providers.billing = Failing(real, before="collect_payment", error=timeout())
+    with pytest.raises(DomainError):
+        await place(runtime, who, token, "unpaid")
+    runtime.providers.billing = real
+    order = await order_of(db, "unpaid")
+    ref = (await invoice_of(db, order)).provider_ref
+    await db.execute(
+        sa.update(LedgerInvoice)
+        .where(col(LedgerInvoice.ref) == ref)
+        .values(status="PAID", balance=0)  # paid out of band at the provider
+    )
+    await _move_on(runtime, clock, who)
+
+    with caplog.at_level(logging.ERROR, logger="app.orders.settlement"):
+        await run_at(runtime, clock, LATER)
+        await run_at(runtime, clock, LATER + timedelta(minutes=5))
+
+    order = await order_of(db, "unpaid")
+    invoice = await invoice_of(db, order)
+    assert (order.status, order.refunded, order.refund_ref) == (OrderStatus.FAILED, 0, None)
+    assert order.result is not None
+    assert order.result["error"]["code"] == "QUOTE_STALE"
+    assert order.result["review"] == "invoice_paid_without_payment"
+    assert (invoice.status, invoice.amount_paid, invoice.sync_status) == (
+        InvoiceStatus.PAID,
+        FIVE_SEATS,
+        SyncStatus.DRIFTED,
+    )
+    assert await local_payments(db, invoice) == []
+    assert await ledger_refunds(db) == []
+    assert (ref, FIVE_SEATS, "PAID") in await ledger_invoices(db)
+    assert await order_audit(db, order) == [
+        ("order.resumed", RECOVERY),
+        ("order.failed", who.principal.id),
+        ("order.invoice_needs_review", RECOVERY),
+        ("order.recovered", RECOVERY),
+    ]
+    [line] = [r for r in caplog.records if r.name == "app.orders.settlement"]
+    assert line.levelno == logging.ERROR and "no payment to refund" in line.getMessage()
 
 
 async def test_a_refund_the_provider_could_not_take_is_finished_on_a_later_round(

@@ -69,6 +69,13 @@ async def store_invoice_ref(
         row.provider_ref = ref
 
 
+def paid_without_payment(invoice: Invoice) -> None:
+    """PAID as the provider has it, though it holds no payment to refund: marked DRIFTED for
+    review (app/services/billing/reversal.py); nothing is given back automatically."""
+    invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
+    invoice.sync_status = SyncStatus.DRIFTED
+
+
 def voided(invoice: Invoice) -> None:
     invoice.status = InvoiceStatus.VOID
 

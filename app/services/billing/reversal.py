@@ -1,11 +1,20 @@
 """Giving an invoice's money back at the provider: void it while unpaid (nothing can be
 collected on it afterwards), or refund its payment in full once paid. Order settlement
-(app/services/orders/settlement.py) uses it for an order that fails once invoiced, with the
-order's own keys, so a retry replays what the provider already did."""
+(app/services/orders/settlement.py) uses it for an order that fails once invoiced, and
+expiry (app/services/lifecycle/lapsed.py) for a lapsed renewal's invoice, each with its own
+keys, so a retry replays what the provider already did.
+
+One case is neither: the provider says the invoice is PAID but holds no succeeded payment on
+it (paid out of band, by a credit, or by hand at the provider). There is nothing to refund,
+and it can no longer be voided; retrying cannot change that, and guessing could give money
+back twice (it may have been settled out of band too). The outcome says so
+(`Outcome.PAID_WITHOUT_PAYMENT`): the caller records the invoice PAID, as the provider has
+it, marks it for review and stops; staff settle it with the customer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from app.providers.billing import BillingProvider, PaymentRecord, RefundRecord
 from app.providers.errors import ProviderRejected
@@ -14,11 +23,18 @@ from app.services.billing.charging import succeeded
 INVOICE_PAID = "invoice_paid"
 
 
+class Outcome(Enum):
+    VOIDED = "voided"
+    REFUNDED = "refunded"
+    PAID_WITHOUT_PAYMENT = "paid_without_payment"  # nothing given back: for staff to review
+
+
 @dataclass(frozen=True, slots=True)
 class Reversed:
-    """Voided (no payment), or refunded (`payment` is the charge the provider had collected,
-    `refund` what gave it back)."""
+    """Voided (no payment), refunded (`payment` is the charge the provider had collected,
+    `refund` what gave it back), or paid without a payment to refund."""
 
+    outcome: Outcome = Outcome.VOIDED
     payment: PaymentRecord | None = None
     refund: RefundRecord | None = None
 
@@ -35,13 +51,12 @@ async def void_or_refund(
         if error.code != INVOICE_PAID:
             raise
     payment = await _collected(billing, invoice_ref)
+    if payment is None:
+        return Reversed(Outcome.PAID_WITHOUT_PAYMENT)
     refund = await billing.refund_payment(payment.ref, payment.amount, idempotency_key=refund_key)
-    return Reversed(payment, refund)
+    return Reversed(Outcome.REFUNDED, payment, refund)
 
 
-async def _collected(billing: BillingProvider, invoice_ref: str) -> PaymentRecord:
+async def _collected(billing: BillingProvider, invoice_ref: str) -> PaymentRecord | None:
     payments = (await billing.get_invoice_payments([invoice_ref])).get(invoice_ref, ())
-    for payment in payments:
-        if succeeded(payment):
-            return payment
-    raise RuntimeError(f"invoice {invoice_ref} is paid but has no succeeded payment")
+    return next((payment for payment in payments if succeeded(payment)), None)

@@ -16,6 +16,14 @@ order is recorded FAILED:
    REFUNDED (with the payment row if the charge had never been recorded), the refund on the
    order, an audit row, and the customer notified of a refund.
 
+An invoice the provider reports PAID with no succeeded payment on it cannot be voided and
+has nothing to refund (paid out of band, or its payment is missing there); retrying cannot
+change that, and a guess could give the money back twice. The order is FAILED all the same
+(it never applied), with nothing refunded and its `result` marked `review`; the invoice is
+recorded PAID, as the provider has it, with sync status DRIFTED; an audit row
+`order.invoice_needs_review` and one error log line tell staff, who settle it with the
+customer. Being FAILED, the order is never taken up again.
+
 A provider that cannot be reached leaves the order PENDING and settling: the next executor
 (its client's retry with the same key, or the recovery job) continues at step 2 with the
 same keys, and the provider replays what it already did."""
@@ -48,16 +56,21 @@ from app.services.orders.quoting import quote_line
 
 log = logging.getLogger("app.orders.settlement")
 
+# Why a failed order's money needs a person (order.result["review"]).
+REVIEW = "invoice_paid_without_payment"
+
 # The actor of the audit rows of what is done for an order without its client.
 RECOVERY = Principal(kind=PrincipalKind.SERVICE, id="order-recovery", name="Order recovery")
 
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    """The provider side of a failed order: voided (no payment), or refunded (`payment` is
-    the charge the provider had collected, `refund` what gave it back)."""
+    """The provider side of a failed order: voided (no payment), refunded (`payment` is the
+    charge the provider had collected, `refund` what gave it back), or paid without a
+    payment to refund (for review)."""
 
     invoice_id: int
+    outcome: reversal.Outcome = reversal.Outcome.VOIDED
     payment: PaymentRecord | None = None
     refund: RefundRecord | None = None
 
@@ -133,7 +146,7 @@ async def settle(deps: OrderDeps, order_id: int) -> Settled | None:
         void_key=keys.order_void(order_id),
         refund_key=keys.order_refund(order_id),
     )
-    return Settled(invoice.id or 0, given_back.payment, given_back.refund)
+    return Settled(invoice.id or 0, given_back.outcome, given_back.payment, given_back.refund)
 
 
 async def _issued(
@@ -155,6 +168,9 @@ async def record(session: AsyncSession, order: Order, settled: Settled, now: dat
     """The provider's outcome, locally (in the transaction that fails the order)."""
     invoice = await session.get(Invoice, settled.invoice_id)
     assert invoice is not None
+    if settled.outcome is reversal.Outcome.PAID_WITHOUT_PAYMENT:
+        await _needs_review(session, order, invoice, now)
+        return
     if settled.payment is None or settled.refund is None:
         outcomes.voided(invoice)
         await audit_recovery(
@@ -168,6 +184,22 @@ async def record(session: AsyncSession, order: Order, settled: Settled, now: dat
     after = {"invoice_id": invoice.id, "refunded": order.refunded, "refund_ref": order.refund_ref}
     await audit_recovery(session, order, "order.refunded", after, now)
     await _notify(session, order, invoice, now)
+
+
+async def _needs_review(
+    session: AsyncSession, order: Order, invoice: Invoice, now: datetime
+) -> None:
+    """Paid at the provider with nothing to refund: recorded as it is, for staff."""
+    outcomes.paid_without_payment(invoice)
+    order.result = {**(order.result or {}), "review": REVIEW}
+    after = {"invoice_id": invoice.id, "provider_ref": invoice.provider_ref, "review": REVIEW}
+    await audit_recovery(session, order, "order.invoice_needs_review", after, now)
+    log.error(
+        "order %s failed but its invoice %s is paid at the provider with no payment to refund; "
+        "nothing was given back: review it",
+        order.id,
+        invoice.provider_ref,
+    )
 
 
 async def audit_recovery(
