@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from app.db.tables import Invoice
+from app.db.tables import BillingAccount, Invoice
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import PaymentStatus
 from app.domain.pricing import QuoteLine
@@ -76,23 +76,56 @@ async def collect(
 async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> Charged:
     """Issue the invoice at the provider (once per `key`) and collect it (once per `key`
     and attempt). Provider errors propagate: unavailable is retried by a later claim."""
+    loaded = await _load(runtime, invoice_id)
+    if loaded.invoice.total == 0:
+        return Charged(paid=True, payment=None)
+    billing = runtime.providers.billing
+    account_ref = await provider_account(runtime.sessions, billing, loaded.account)
+    invoice_ref = await _issued(billing, loaded, account_ref, key)
+    if not loaded.account.payment_method:
+        return Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
+    payment = await collect(
+        billing, invoice_ref, loaded.account.payment_method, key=keys.charge_payment(key, attempt)
+    )
+    return Charged.of(payment, invoice_ref)
+
+
+async def issued_ref(runtime: Runtime, invoice_id: int, key: str) -> str | None:
+    """The provider's invoice of a lifecycle charge under `key`, to void it: the stored ref,
+    or, when its answer was lost, the same request replayed. None: it never reached the
+    provider (a zero total, or no paying account there yet)."""
+    loaded = await _load(runtime, invoice_id)
+    account_ref = loaded.account.provider_ref
+    if loaded.invoice.total == 0 or not (loaded.invoice.provider_ref or account_ref):
+        return None
+    return await _issued(runtime.providers.billing, loaded, account_ref or "", key)
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    invoice: Invoice
+    account: BillingAccount
+    lines: tuple[QuoteLine, ...]
+
+
+async def _load(runtime: Runtime, invoice_id: int) -> _Loaded:
     async with unit_of_work(runtime.sessions, write=False) as session:
         invoice = await session.get(Invoice, invoice_id)
         assert invoice is not None
-        account = await account_of(session, invoice)
-        lines = await lines_of(session, invoice_id)
-    if invoice.total == 0:
-        return Charged(paid=True, payment=None)
-    billing = runtime.providers.billing
-    account_ref = await provider_account(runtime.sessions, billing, account)
-    # Stored with the outcome: a run resumed before then (on any day) sends the same request,
-    # due on the invoice's own due date, and gets the same invoice replayed.
-    invoice_ref = invoice.provider_ref or await issue(
-        billing, invoice, account_ref, lines, due_on=invoice.due_on, key=keys.charge_invoice(key)
+        return _Loaded(
+            invoice, await account_of(session, invoice), await lines_of(session, invoice_id)
+        )
+
+
+async def _issued(billing: BillingProvider, loaded: _Loaded, account_ref: str, key: str) -> str:
+    """The ref is stored with the outcome: a run resumed before then (on any day) sends the
+    same request, due on the invoice's own due date, and gets the same invoice replayed."""
+    invoice = loaded.invoice
+    return invoice.provider_ref or await issue(
+        billing,
+        invoice,
+        account_ref,
+        loaded.lines,
+        due_on=invoice.due_on,
+        key=keys.charge_invoice(key),
     )
-    if not account.payment_method:
-        return Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
-    payment = await collect(
-        billing, invoice_ref, account.payment_method, key=keys.charge_payment(key, attempt)
-    )
-    return Charged.of(payment, invoice_ref)

@@ -11,7 +11,9 @@ provider's ledgers: never change one; a new operation gets a new key.
   the key of its billing-sync message, under which that sync amends the subscription;
 - a lifecycle charge, keyed by what is charged (`renewal:<subscription>:<term start>`,
   `reconciliation:<id>`): `<charge>:invoice`, `<charge>:payment:<attempt>`, and for a
-  renewal `<charge>:subscription` (the provider's next term);
+  renewal `<charge>:subscription` (the provider's next term), and for a lapsed one
+  `<charge>:void` (its invoice voided at the provider; also the key of the outbox message
+  that does it) or, if it was paid there meanwhile, `<charge>:refund`;
 - the billing sync: `subscription:<id>:billing` (created once), `subscription:<id>:term:<term
   start>` (a term started here), and under the message's key `<message>:<digest>` (an
   amendment), `<message>:cancel`, `<message>:reactivate`; the messages' own keys are
@@ -100,6 +102,16 @@ def charge_invoice(charge: str) -> str:
 def charge_payment(charge: str, attempt: int) -> str:
     """A declined payment is replayed for its key: each attempt has one of its own."""
     return f"{charge}:payment:{attempt}"
+
+
+def charge_void(charge: str) -> str:
+    """Voiding the charge's invoice at the provider (a lapsed renewal's)."""
+    return f"{charge}:void"
+
+
+def charge_refund(charge: str) -> str:
+    """Refunding it instead, when the provider had collected it meanwhile."""
+    return f"{charge}:refund"
 
 
 def renewed_term(charge: str) -> str:

@@ -1,7 +1,7 @@
 """Giving an invoice's money back at the provider: void it while unpaid (nothing can be
 collected on it afterwards), or refund its payment in full once paid. Order settlement
 (app/services/orders/settlement.py) uses it for an order that fails once invoiced, and
-expiry (app/services/lifecycle/lapsed.py) for a lapsed renewal's invoice, each with its own
+a lapsed renewal's invoice (app/services/lifecycle/lapsed.py), each with its own
 keys, so a retry replays what the provider already did.
 
 One case is neither: the provider says the invoice is PAID but holds no succeeded payment on
@@ -18,7 +18,9 @@ from enum import Enum
 
 from app.providers.billing import BillingProvider, PaymentRecord, RefundRecord
 from app.providers.errors import ProviderRejected
-from app.services.billing.charging import succeeded
+from app.runtime import Runtime
+from app.services.billing import keys
+from app.services.billing.charging import issued_ref, succeeded
 
 INVOICE_PAID = "invoice_paid"
 
@@ -55,6 +57,21 @@ async def void_or_refund(
         return Reversed(Outcome.PAID_WITHOUT_PAYMENT)
     refund = await billing.refund_payment(payment.ref, payment.amount, idempotency_key=refund_key)
     return Reversed(Outcome.REFUNDED, payment, refund)
+
+
+async def reverse_charge(runtime: Runtime, invoice_id: int, charge: str) -> Reversed:
+    """Void (or refund) a lifecycle charge's invoice at the provider, keyed under the charge
+    (`<charge>:void`, `<charge>:refund`); one that never reached the provider is VOIDED as it
+    is. Run with no transaction open; provider errors propagate (retried, same keys)."""
+    ref = await issued_ref(runtime, invoice_id, charge)
+    if ref is None:
+        return Reversed()
+    return await void_or_refund(
+        runtime.providers.billing,
+        ref,
+        void_key=keys.charge_void(charge),
+        refund_key=keys.charge_refund(charge),
+    )
 
 
 async def _collected(billing: BillingProvider, invoice_ref: str) -> PaymentRecord | None:

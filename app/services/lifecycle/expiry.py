@@ -2,8 +2,11 @@
 its term end (no grace). The deployment falls back to Free: no live subscription is left on
 it, and the provisioning push of an expired subscription sends the Free plan
 (app/services/provisioning.py). A renewal still declined when grace ends lapses and its
-open invoice is voided (the term it billed was never served); one still being charged
-(PENDING) holds the expiry back until the renewal job settles it."""
+open invoice is voided (the term it billed was never served): locally at once, with the
+expiry, and at the billing provider by an outbox message queued with it
+(app/services/lifecycle/lapsed.py), so the subscription expires on time even while the
+provider cannot be reached. One still being charged (PENDING) holds the expiry back until
+the renewal job settles it."""
 
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from app.domain.enums import InvoiceStatus, NotificationKind, SubscriptionStatus
 from app.domain.lifecycle import RenewalStatus
 from app.runtime import Runtime
 from app.services import outbox
+from app.services.billing import keys, outcomes
+from app.services.lifecycle import lapsed
 from app.services.lifecycle.common import (
     Claim,
     follow_up,
@@ -101,9 +106,9 @@ async def lapse_renewal(
     session: AsyncSession, subscription_id: int, term_start: date, now: datetime
 ) -> None:
     """The declined automatic renewal into the term starting on `term_start` will not happen
-    (the subscription expired, or an order renewed it): LAPSED, its open invoice voided.
-    A PENDING one is never lapsed: its charge may have gone through (expiry and orders wait
-    for its outcome instead)."""
+    (the subscription expired, or an order renewed it): LAPSED, its open invoice voided here
+    and, by a message queued now, at the provider (lapsed.py). A PENDING one is never lapsed:
+    its charge may have gone through (expiry and orders wait for its outcome instead)."""
     for renewal in await repo.renewals_of(session, subscription_id):
         if renewal.term_start != term_start or renewal.status is not RenewalStatus.DECLINED:
             continue
@@ -111,4 +116,6 @@ async def lapse_renewal(
         renewal.next_attempt_on = None
         invoice = await session.get(Invoice, renewal.invoice_id)
         if invoice is not None and invoice.status is InvoiceStatus.OPEN:
-            invoice.status = InvoiceStatus.VOID
+            outcomes.voided(invoice)
+            charge = keys.renewal(subscription_id, renewal.term_start)
+            await lapsed.void_at_provider(session, invoice.id or 0, charge, now)

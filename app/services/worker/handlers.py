@@ -19,6 +19,7 @@ from app.services import notifications, outbox, provisioning
 from app.services.billing import invoice_sync, subscriptions
 from app.services.inbound import events as inbound
 from app.services.inbound.process import ProcessWebhook
+from app.services.lifecycle import lapsed
 from app.services.worker.handler import Claimed, Handler, PermanentFailure, Record
 
 
@@ -110,4 +111,5 @@ HANDLERS: Mapping[str, Handler] = {
     outbox.BILLING_SYNC: BillingSync(),
     notifications.EMAIL: NotificationEmail(),
     inbound.PROCESS: ProcessWebhook(),
+    lapsed.TOPIC: lapsed.VoidLapsedInvoice(),
 }
