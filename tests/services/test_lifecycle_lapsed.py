@@ -6,6 +6,7 @@ refunded. Inside the test's transaction, a FixedClock and the local billing prov
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from app.db.tables import (
     Renewal,
     Subscription,
 )
-from app.domain.enums import InvoiceStatus, MemberRole, OrderStatus
+from app.domain.enums import InvoiceStatus, MemberRole, OrderStatus, SyncStatus
 from app.domain.lifecycle import RenewalStatus
 from app.domain.pricing import Renew
 from app.providers.billing import InvoiceRecord
@@ -205,3 +206,33 @@ async def test_a_manual_renewal_in_grace_voids_the_lapsed_invoice_at_the_provide
     paid = [i for i in await invoices_of(db, sub) if i.id != lapsing.id]
     assert [(i.status, i.amount_paid) for i in paid] == [(InvoiceStatus.PAID, paid[0].total)]
     assert await _ledger_status(db, paid[0].provider_ref) == "PAID"
+
+
+async def test_a_lapsed_invoice_paid_without_a_payment_is_left_for_review(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    sub = await _declined(db, runtime, clock)
+    [invoice] = await invoices_of(db, sub)
+    await db.execute(  # marked paid by hand at the provider: no payment to refund
+        sa.update(LedgerInvoice)
+        .where(col(LedgerInvoice.ref) == invoice.provider_ref)
+        .values(status="PAID", balance=0)
+    )
+
+    with caplog.at_level(logging.ERROR, logger="app.lifecycle.lapsed"):
+        await run_at(runtime, clock, at(EXPIRY))
+        await run_at(runtime, clock, at(EXPIRY, hour=7))
+
+    assert (await reload(db, sub)).status == "EXPIRED"
+    [invoice] = await invoices_of(db, sub)
+    assert (invoice.status, invoice.amount_paid, invoice.sync_status) == (
+        InvoiceStatus.PAID,
+        RENEWAL,
+        SyncStatus.DRIFTED,
+    )
+    assert await db.scalar(sa.select(sa.func.count()).select_from(LedgerRefund)) == 0
+    assert await _invoice_audit(db, invoice) == ["invoice.needs_review"]
+    key = f"renewal:{sub.id}:{TERM_END.isoformat()}:void"
+    assert await _messages(db) == [(key, "DONE", 0)]
+    [line] = [r for r in caplog.records if r.name == "app.lifecycle.lapsed"]
+    assert "no payment to refund" in line.getMessage()
