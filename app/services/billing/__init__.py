@@ -8,7 +8,8 @@ outside it calls a provider write.
 - `invoices`: the local invoice with its lines, written once; the provider's request for it.
 - `charging`: issue at the provider once per key, collect once per key and attempt (`Charged`).
 - `outcomes`: the provider's answers recorded locally (ref, payment row, PAID/VOID/REFUNDED).
-- `reversal`: void an unpaid invoice or refund its payment (order settlement).
+- `reversal`: void an unpaid invoice or refund its payment (order settlement, a lapsed
+  renewal's invoice); one paid with no payment to refund is an outcome for review.
 - `subscriptions`: the billing sync of a subscription (create, amend, renew, cancel).
 - `invoice_sync`: the local invoices checked against the provider's copies.
 

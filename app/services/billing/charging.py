@@ -92,7 +92,8 @@ async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> C
 
 async def issued_ref(runtime: Runtime, invoice_id: int, key: str) -> str | None:
     """The provider's invoice of a lifecycle charge under `key`, to void it: the stored ref,
-    or, when its answer was lost, the same request replayed. None: it never reached the
+    or the same request sent again (its lost answer replayed; if it was never issued, it is
+    issued now, to be voided at once, as order settlement does). None: it never reached the
     provider (a zero total, or no paying account there yet)."""
     loaded = await _load(runtime, invoice_id)
     account_ref = loaded.account.provider_ref
