@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.clock import Clock
 from app.config import Settings
 from app.providers.billing import BillingProvider, LocalBillingProvider
+from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
 from app.providers.crm import CrmProvider, LocalCrmProvider
 from app.providers.mailer import LocalMailer, Mailer, SmtpMailer, SmtpSettings
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
@@ -36,6 +37,7 @@ Factory = Callable[[ProviderDeps], P]
 
 BILLING_PROVIDERS: Mapping[str, Factory[BillingProvider]] = {
     "local": lambda deps: LocalBillingProvider(deps.session_factory, deps.clock),
+    "stripe": lambda deps: StripeBillingProvider(_stripe_settings(deps.settings), deps.clock),
 }
 CRM_PROVIDERS: Mapping[str, Factory[CrmProvider]] = {
     "local": lambda deps: LocalCrmProvider(deps.session_factory),
@@ -58,6 +60,16 @@ def _smtp_settings(settings: Settings) -> SmtpSettings:
         username=settings.smtp_username,
         password=settings.smtp_password,
         starttls=settings.smtp_starttls,
+    )
+
+
+def _stripe_settings(settings: Settings) -> StripeSettings:
+    assert settings.stripe_api_key  # Settings refuses BILLING_PROVIDER=stripe without one
+    return StripeSettings(
+        api_key=settings.stripe_api_key,
+        api_base=settings.stripe_api_base,
+        timeout_seconds=settings.stripe_timeout_seconds,
+        max_network_retries=settings.stripe_max_network_retries,
     )
 
 

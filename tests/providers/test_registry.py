@@ -28,9 +28,9 @@ async def test_local_is_the_default(
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("billing_provider", "unknown billing_provider 'stripe'; valid choices: local"),
-        ("crm_provider", "unknown crm_provider 'stripe'; valid choices: local"),
-        ("provisioning_target", "unknown provisioning_target 'stripe'; valid choices: local"),
+        ("billing_provider", "unknown billing_provider 'zuora'; valid choices: local, stripe"),
+        ("crm_provider", "unknown crm_provider 'zuora'; valid choices: local"),
+        ("provisioning_target", "unknown provisioning_target 'zuora'; valid choices: local"),
     ],
 )
 def test_an_unknown_name_is_refused(
@@ -40,7 +40,7 @@ def test_an_unknown_name_is_refused(
     setting: str,
     message: str,
 ) -> None:
-    chosen = settings.model_copy(update={setting: "stripe"})
+    chosen = settings.model_copy(update={setting: "zuora"})
 
     with pytest.raises(ValueError) as caught:
         build_providers(chosen, session_factory, clock)

@@ -1,0 +1,107 @@
+"""Accounts are Stripe Customers (name, email, metadata[currency]). A payment method is
+attached to the customer (a test token such as "pm_card_visa" becomes a new PaymentMethod)
+and made its invoice_settings.default_payment_method; the record's payment_method is that
+attached id, and the token the caller gave is kept in metadata[payment_method_token]."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from app.providers.billing.records import BillingAccountRecord, NewAccount
+from app.providers.billing.stripe import checks, keys, mapping
+from app.providers.billing.stripe.client import StripeApi
+from app.providers.billing.stripe.errors import PROVIDER
+from app.providers.errors import ProviderNotFound, ProviderRejected
+
+TOKEN = "payment_method_token"
+
+
+async def get_accounts(api: StripeApi, refs: Sequence[str]) -> Mapping[str, BillingAccountRecord]:
+    async def read(ref: str) -> BillingAccountRecord | None:
+        customer = await customer_of(api, ref)
+        return None if customer.get("deleted") else mapping.account(customer)
+
+    return await api.read_each(refs, read)
+
+
+async def customer_of(api: StripeApi, ref: str) -> dict[str, Any]:
+    found = await api.call(lambda: api.client.v1.customers.retrieve_async(ref))
+    return found.to_dict()
+
+
+async def create_account(api: StripeApi, account: NewAccount, key: str) -> BillingAccountRecord:
+    checks.new_account(account)
+    keys.check_key(key)
+    digest = keys.digest("create_account", asdict(account))
+    created = await api.call(
+        lambda: api.client.v1.customers.create_async(
+            {
+                "name": account.name,
+                "email": account.email,
+                "metadata": {"currency": account.currency, keys.DIGEST: digest},
+            },
+            options=keys.claim(key),
+        )
+    )
+    if account.payment_method is None:
+        return mapping.account(created.to_dict())
+    return await _use_payment_method(api, created.id, account.payment_method, key)
+
+
+async def set_payment_method(
+    api: StripeApi, account_ref: str, payment_method: str, key: str
+) -> BillingAccountRecord:
+    checks.payment_method(payment_method)
+    keys.check_key(key)
+    request = {"account_ref": account_ref, "payment_method": payment_method}
+    digest = keys.digest("set_payment_method", request)
+    await api.call(
+        lambda: api.client.v1.customers.update_async(
+            account_ref, {"metadata": {keys.DIGEST: digest}}, options=keys.claim(key)
+        )
+    )
+    return await _use_payment_method(api, account_ref, payment_method, key)
+
+
+async def attach(api: StripeApi, customer_ref: str, payment_method: str, key: str) -> str:
+    """Attach `payment_method` to the customer; the attached PaymentMethod's id. A card
+    Stripe refuses, or a token it does not know, is "invalid_payment_method"."""
+    try:
+        attached = await api.call(
+            lambda: api.client.v1.payment_methods.attach_async(
+                payment_method, {"customer": customer_ref}, options=keys.step(key, "attach")
+            )
+        )
+    except ProviderNotFound as error:
+        raise ProviderRejected(PROVIDER, "invalid_payment_method", error.message) from error
+    return attached.id
+
+
+async def _use_payment_method(
+    api: StripeApi, customer_ref: str, payment_method: str, key: str
+) -> BillingAccountRecord:
+    attached = await attach(api, customer_ref, payment_method, key)
+    updated = await api.call(
+        lambda: api.client.v1.customers.update_async(
+            customer_ref,
+            {
+                "invoice_settings": {"default_payment_method": attached},
+                "metadata": {TOKEN: payment_method},
+            },
+            options=keys.step(key, "default"),
+        )
+    )
+    return mapping.account(updated.to_dict())
+
+
+def charged_method(customer: Mapping[str, Any], payment_method: str) -> str | None:
+    """The customer's default PaymentMethod when `payment_method` names it (its id, or the
+    token it was attached from); None when it is another one, to attach first."""
+    default = (customer.get("invoice_settings") or {}).get("default_payment_method")
+    if not default:
+        return None
+    default_id = mapping.ref_of(default)
+    token = mapping.metadata(customer).get(TOKEN)
+    return default_id if payment_method in (default_id, token) else None
