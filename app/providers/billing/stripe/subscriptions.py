@@ -156,7 +156,9 @@ async def _claim(
     digest = keys.digest(operation, request)
     claimed = await api.call(
         lambda: api.client.v1.subscriptions.update_async(
-            ref, {"metadata": {keys.DIGEST: digest}}, options=keys.claim(key)
+            ref,
+            {"metadata": {keys.DIGEST: digest}, "proration_behavior": "none"},
+            options=keys.claim(key),
         )
     )
     return claimed.to_dict()
