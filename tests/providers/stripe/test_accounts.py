@@ -131,7 +131,9 @@ async def test_the_key_reused_for_another_operation_is_refused(
     account = await stripe_billing.create_account(new_account(), idempotency_key="key-1")
 
     with pytest.raises(ProviderRejected) as refused:
-        await stripe_billing.set_payment_method(account.ref, "pm_card_visa", idempotency_key="key-1")
+        await stripe_billing.set_payment_method(
+            account.ref, "pm_card_visa", idempotency_key="key-1"
+        )
 
     assert refused.value.code == "idempotency_key_reused"
     assert fake.objects("payment_method") == []

@@ -25,12 +25,20 @@ from tests.providers.factories import (
 # charged, both prorated to the term end (184 of 365 days), and a pack without a period.
 CREDIT = invoice_line(description="Unused Premium, 10 seats", quantity=10, amount=-175_430)
 UPGRADE = invoice_line(
-    description="Ultimate, 10 seats", quantity=10, unit_amount=118_800, amount=598_882,
+    description="Ultimate, 10 seats",
+    quantity=10,
+    unit_amount=118_800,
+    amount=598_882,
     product_code="ultimate",
 )
 PACK = invoice_line(
-    description="Storage pack", quantity=1, unit_amount=6_000, amount=6_000,
-    product_code="storage_10", period_start=None, period_end=None,
+    description="Storage pack",
+    quantity=1,
+    unit_amount=6_000,
+    amount=6_000,
+    product_code="storage_10",
+    period_start=None,
+    period_end=None,
 )
 
 
@@ -62,14 +70,21 @@ async def test_pending_invoice_items_stay_out(
     stripe_billing: StripeBillingProvider, fake: StripeFake, account: BillingAccountRecord
 ) -> None:
     fake.store.add(
-        {"id": "ii_stray", "object": "invoiceitem", "customer": account.ref, "invoice": None,
-         "amount": 999, "currency": "usd", "description": "stray", "metadata": {},
-         "period": {"start": 0, "end": 0}, "discountable": True}
+        {
+            "id": "ii_stray",
+            "object": "invoiceitem",
+            "customer": account.ref,
+            "invoice": None,
+            "amount": 999,
+            "currency": "usd",
+            "description": "stray",
+            "metadata": {},
+            "period": {"start": 0, "end": 0},
+            "discountable": True,
+        }
     )
 
-    invoice = await stripe_billing.create_invoice(
-        new_invoice(account.ref), idempotency_key="inv-1"
-    )
+    invoice = await stripe_billing.create_invoice(new_invoice(account.ref), idempotency_key="inv-1")
 
     assert invoice.total == invoice_line().amount
     assert fake.store.objects["ii_stray"]["invoice"] is None
@@ -209,6 +224,4 @@ async def test_get_invoices_omits_unknown_refs(
 ) -> None:
     invoice = await stripe_billing.create_invoice(new_invoice(account.ref), idempotency_key="i")
 
-    assert await stripe_billing.get_invoices(["in_missing", invoice.ref]) == {
-        invoice.ref: invoice
-    }
+    assert await stripe_billing.get_invoices(["in_missing", invoice.ref]) == {invoice.ref: invoice}

@@ -14,7 +14,9 @@ from tests.providers.factories import invoice_line, new_account, new_invoice
 AMOUNT = invoice_line().amount
 
 
-async def _open_invoice(billing: StripeBillingProvider, card: str = "pm_card_visa") -> InvoiceRecord:
+async def _open_invoice(
+    billing: StripeBillingProvider, card: str = "pm_card_visa"
+) -> InvoiceRecord:
     account = await billing.create_account(new_account(payment_method=card), idempotency_key="a")
     return await billing.create_invoice(new_invoice(account.ref), idempotency_key="inv-1")
 

@@ -70,7 +70,9 @@ async def test_amend_replaces_the_items_without_proration(
     ultimate = SubscriptionItem(product_code="ultimate", quantity=12, unit_amount=118_800)
 
     amended = await stripe_billing.amend_subscription(
-        sub.ref, [ultimate, SubscriptionItem("duo_pro", 7, 22_800)], date(2026, 7, 2),
+        sub.ref,
+        [ultimate, SubscriptionItem("duo_pro", 7, 22_800)],
+        date(2026, 7, 2),
         idempotency_key="amend-1",
     )
 
@@ -89,9 +91,7 @@ async def test_an_amend_outside_the_term_is_refused(
     )
 
     with pytest.raises(ProviderRejected) as refused:
-        await stripe_billing.amend_subscription(
-            sub.ref, [DUO], TERM_END, idempotency_key="amend-1"
-        )
+        await stripe_billing.amend_subscription(sub.ref, [DUO], TERM_END, idempotency_key="amend-1")
 
     assert refused.value.code == "invalid_request"
     assert (await stripe_billing.get_subscriptions([sub.ref]))[sub.ref].items == (PREMIUM,)
