@@ -110,6 +110,14 @@ class StripeFake:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    def reset(self) -> None:
+        """Forget everything: objects, events, stored keys, faults and the log."""
+        self.store = Store()
+        self.faults = Faults()
+        self.log.clear()
+        self._stored.clear()
+        self._in_flight.clear()
+
     # -- what tests read -------------------------------------------------------------------
 
     def executed(self, method: str, pattern: str) -> int:
