@@ -145,7 +145,7 @@ class StripeFake:
             if request.headers.get("Authorization") != f"Bearer {self.api_key}":
                 return _answer(entry, 401, _auth_error())
             fault = self.faults.take(request.path)
-            if fault is not None and fault.kind in ("error", "rate_limit"):
+            if fault is not None and fault.kind in ("error", "reject", "rate_limit"):
                 entry.faulted = True
                 return _fault_answer(entry, fault.kind, fault.status, fault.retry_after)
             if fault is not None and fault.kind == "hang":
@@ -207,6 +207,16 @@ def _answer(
 
 
 def _fault_answer(entry: Logged, kind: str, status: int, retry_after: float) -> web.Response:
+    if kind == "reject":
+        body = {
+            "error": {
+                "type": "invalid_request_error",
+                "code": "parameter_invalid_empty",
+                "message": "An injected rejection.",
+                "param": "fault",
+            }
+        }
+        return _answer(entry, 400, body)
     if kind == "rate_limit":
         body = {
             "error": {

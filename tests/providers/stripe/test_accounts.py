@@ -71,7 +71,7 @@ async def test_a_card_refused_at_attach_is_rejected_and_left_off(
             account.ref, "pm_card_chargeDeclined", idempotency_key="card-1"
         )
 
-    assert refused.value.code == "invalid_payment_method"
+    assert refused.value.code == "card_declined"
     assert "generic_decline" in refused.value.message
     assert len(fake.objects("payment_method")) == 1
     assert (await stripe_billing.get_accounts([account.ref]))[account.ref] == account

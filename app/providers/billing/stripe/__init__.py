@@ -14,8 +14,9 @@ payments.py (charges and refunds). Each module's docstring holds its decisions; 
 - Every Stripe write carries an Idempotency-Key derived from the caller's key per step; the
   first write of an operation carries a digest of the whole request, so Stripe itself refuses
   the key reused for anything else, and a replay returns the first answers.
-- A declined charge is a FAILED PaymentRecord; a card refused at attach is
-  ProviderRejected("invalid_payment_method").
+- A declined charge is a FAILED PaymentRecord (failure_code: the decline code, else the
+  error code); a card refused at attach is ProviderRejected with the card error's code
+  ("card_declined"); a token Stripe does not know is "invalid_payment_method".
 - Retries: the SDK's, `max_network_retries` (default 1) with the same key, per-attempt
   timeout 3 s; see StripeSettings.
 

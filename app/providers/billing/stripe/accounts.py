@@ -67,7 +67,8 @@ async def set_payment_method(
 
 async def attach(api: StripeApi, customer_ref: str, payment_method: str, key: str) -> str:
     """Attach `payment_method` to the customer; the attached PaymentMethod's id. A card
-    Stripe refuses, or a token it does not know, is "invalid_payment_method"."""
+    Stripe refuses is rejected with the card error's code ("card_declined"); a token it does
+    not know is "invalid_payment_method"."""
     try:
         attached = await api.call(
             lambda: api.client.v1.payment_methods.attach_async(

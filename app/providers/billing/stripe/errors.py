@@ -6,7 +6,8 @@
 - `resource_missing`: `ProviderNotFound` (a payment method: "invalid_payment_method").
 - an Idempotency-Key used for another request (400 `idempotency_error`):
   `ProviderRejected("idempotency_key_reused")`.
-- a card refused outside a charge (402 at attach): "invalid_payment_method".
+- a card refused outside a charge (402 at attach): its code, e.g. "card_declined" (the
+  decline code in the message).
 - any other 4xx: `ProviderRejected` with a neutral code (`_CODES`, else "invalid_request").
 """
 
@@ -81,7 +82,7 @@ def translate(error: stripe.StripeError) -> ProviderError:
         return ProviderNotFound(PROVIDER, message, ref=_missing_ref(message))
     if isinstance(error, stripe.CardError):
         decline = detail.decline_code if detail is not None else None
-        return ProviderRejected(PROVIDER, "invalid_payment_method", f"{decline or code}: {message}")
+        return ProviderRejected(PROVIDER, code or "card_declined", f"{decline}: {message}")
     if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
         return ProviderRejected(PROVIDER, "not_authorized", message)
     return ProviderRejected(PROVIDER, _CODES.get(code or "", "invalid_request"), message)
