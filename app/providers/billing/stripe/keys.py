@@ -7,8 +7,8 @@ endpoint and parameters with the first request's and answers 400 `idempotency_er
 they differ, so the same key with another operation or other arguments is refused at the claim
 ("idempotency_key_reused"). A replay gets each step's stored answer back and changes nothing.
 
-When an operation depends on the object's state (amend, renew, reactivate, collect, void,
-refund), the claim is a metadata-only update of that object: Stripe's stored answer to it is
+When an operation acts on an existing object (set_payment_method, amend, renew, reactivate,
+collect, void, refund), the claim is a metadata-only update of that object: Stripe's stored answer to it is
 the object as it was when the key was first used, so a replay computes the same later steps
 from the same snapshot even after the first run changed the object.
 

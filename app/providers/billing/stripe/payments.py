@@ -138,6 +138,7 @@ def _declined(invoice: Mapping[str, Any], declined: stripe.CardError) -> Payment
     charge = detail.charge if detail is not None else None
     intent = detail.payment_intent if detail is not None else None
     code = (detail.decline_code or detail.code) if detail is not None else declined.code
+    # A card error on paying names the failed charge; the PaymentIntent is a fallback ref.
     return PaymentRecord(
         ref=charge or (intent.id if intent is not None else str(invoice["id"])),
         invoice_ref=str(invoice["id"]),
