@@ -52,6 +52,7 @@ class Logged:
     path: str
     key: str | None
     params: Obj
+    version: str | None = None
     status: int = 0
     replayed: bool = False
     faulted: bool = False
@@ -140,7 +141,9 @@ class StripeFake:
             pairs = (await request.post()).items() if request.method == "POST" else ()
             params = parse([*request.query.items(), *((k, str(v)) for k, v in pairs)])
             key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
-            entry = Logged(request.method, request.path, key, params)
+            entry = Logged(
+                request.method, request.path, key, params, request.headers.get("Stripe-Version")
+            )
             self.log.append(entry)
             if request.headers.get("Authorization") != f"Bearer {self.api_key}":
                 return _answer(entry, 401, _auth_error())
@@ -176,6 +179,7 @@ class StripeFake:
                 entry.faulted = True
                 return 409, _idempotency_error(key, in_flight=True)
             self._in_flight.add(key)
+        call.store.request = {"id": call.store.new_id("req"), "idempotency_key": key}
         try:
             status, body, saved = 200, copy.deepcopy(handler(call)), True
         except StripeFault as fault:

@@ -68,6 +68,8 @@ class Store:
     declines: dict[str, str | None] = field(default_factory=dict)
     # Every subscription create/update's proration_behavior (None when it was not given).
     prorations: list[str | None] = field(default_factory=list)
+    # The request being run, as events name it: {"id": "req_...", "idempotency_key": ...}.
+    request: Obj = field(default_factory=lambda: {"id": None, "idempotency_key": None})
     _sequence: int = 0
 
     def now(self) -> int:
@@ -105,7 +107,7 @@ class Store:
                 "data": data,
                 "livemode": False,
                 "pending_webhooks": 0,
-                "request": {"id": None, "idempotency_key": None},
+                "request": dict(self.request),
                 "type": type,
             }
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.providers.billing.stripe import StripeBillingProvider
+from app.providers.billing.stripe import API_VERSION, StripeBillingProvider
 from app.providers.errors import ProviderNotFound, ProviderRejected
 from tests.fakes.stripe import StripeFake
 from tests.providers.factories import new_account
@@ -25,6 +25,7 @@ async def test_create_account_is_a_customer_with_its_currency(
     )
     assert account.payment_method is None
     assert customer["metadata"]["currency"] == "USD"
+    assert {entry.version for entry in fake.log} == {API_VERSION}
     assert (await stripe_billing.get_accounts([account.ref]))[account.ref] == account
 
 

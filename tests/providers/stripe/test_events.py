@@ -54,6 +54,7 @@ async def test_events_are_listed_newest_first(
     assert types.count("invoice.payment_failed") == 1
     paid = next(e for e in listed["data"] if e["type"] == "invoice.paid")
     assert paid["data"]["object"]["status"] == "paid"
+    assert paid["request"]["idempotency_key"] == "p0:pay"
 
 
 async def test_deliveries_carry_a_signature_the_sdk_accepts(

@@ -8,9 +8,9 @@ they differ, so the same key with another operation or other arguments is refuse
 ("idempotency_key_reused"). A replay gets each step's stored answer back and changes nothing.
 
 When an operation acts on an existing object (set_payment_method, amend, renew, reactivate,
-collect, void, refund), the claim is a metadata-only update of that object: Stripe's stored answer to it is
-the object as it was when the key was first used, so a replay computes the same later steps
-from the same snapshot even after the first run changed the object.
+collect, void, refund), the claim is a metadata-only update of that object: Stripe's stored
+answer to it is the object as it was when the key was first used, so a replay computes the
+same later steps from the same snapshot even after the first run changed the object.
 
 Stripe forgets keys after at least 24 hours; a replay after that runs again.
 """
