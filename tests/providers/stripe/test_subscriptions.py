@@ -219,6 +219,18 @@ async def test_create_for_an_unknown_account_is_not_found_and_bad_items_refused(
     assert fake.objects("subscription") == []
 
 
+async def test_a_term_that_has_ended_is_refused_before_any_write(
+    stripe_billing: StripeBillingProvider, fake: StripeFake, account: BillingAccountRecord
+) -> None:
+    with pytest.raises(ProviderRejected) as refused:
+        await stripe_billing.create_subscription(
+            account.ref, date(2025, 1, 1), TERM_START, [PREMIUM], idempotency_key="sub-1"
+        )
+
+    assert refused.value.code == "invalid_request"
+    assert fake.executed("POST", "/v1/subscriptions") == 0
+
+
 async def test_get_subscriptions_omits_unknown_refs(
     stripe_billing: StripeBillingProvider, account: BillingAccountRecord
 ) -> None:

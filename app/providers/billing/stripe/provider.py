@@ -66,7 +66,7 @@ class StripeBillingProvider:
         idempotency_key: str,
     ) -> BillingSubscriptionRecord:
         return await subscriptions.create_subscription(
-            self._api, account_ref, term_start, term_end, items, idempotency_key
+            self._api, self._clock, account_ref, term_start, term_end, items, idempotency_key
         )
 
     async def amend_subscription(

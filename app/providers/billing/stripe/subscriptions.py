@@ -7,7 +7,8 @@ proration_behavior "none" (the time up to the anchor is free: no charge now), an
 collection is paused with behavior "void", so the invoice Stripe makes at each anchor (the
 renewal) is voided at once. Every create and update passes proration_behavior "none".
 
-Cancel sets cancel_at_period_end (the period ends at the anchor, the term end); reactivate
+A term that has already ended is refused (Stripe's anchor must lie ahead). Cancel sets
+cancel_at_period_end (the period ends at the anchor, the term end); reactivate
 clears it. The record is ACTIVE with auto_renew while cancel_at_period_end is false and the
 subscription has not ended, else CANCELLED.
 """
@@ -41,6 +42,7 @@ async def get_subscriptions(
 
 async def create_subscription(
     api: StripeApi,
+    clock: Clock,
     account_ref: str,
     term_start: date,
     term_end: date,
@@ -48,6 +50,9 @@ async def create_subscription(
     key: str,
 ) -> BillingSubscriptionRecord:
     checks.term(term_start, term_end)
+    if term_end <= clock.today():
+        # Stripe takes only a future billing_cycle_anchor: a term already over has none.
+        raise checks.invalid("the term has ended: Stripe cannot anchor a subscription to it")
     checked = checks.items(items)
     keys.check_key(key)
     customer = await accounts.customer_of(api, account_ref)
