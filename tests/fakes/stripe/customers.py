@@ -37,12 +37,17 @@ def register(router: Router) -> None:
     router.post("/v1/customers", create)
     router.get("/v1/customers/{id}", retrieve)
     router.post("/v1/customers/{id}", update)
+    router.delete("/v1/customers/{id}", delete)
     router.get("/v1/payment_methods/{id}", retrieve_payment_method)
     router.post("/v1/payment_methods/{id}/attach", attach)
 
 
 def customer(call: Call, ref: str, param: str | None = None, status: int = 404) -> Obj:
-    return call.store.get("customer", ref, object="customer", param=param, status=status)
+    """A live customer (a deleted one is missing for everything but a read)."""
+    found = call.store.get("customer", ref, object="customer", param=param, status=status)
+    if found.get("deleted"):
+        raise missing("customer", ref, param, status)
+    return found
 
 
 def create(call: Call) -> Obj:
@@ -82,7 +87,17 @@ def create(call: Call) -> Obj:
 
 
 def retrieve(call: Call) -> Obj:
-    return render(call, customer(call, call.ids["id"]))
+    found = call.store.get("customer", call.ids["id"], object="customer")
+    return found if found.get("deleted") else render(call, found)
+
+
+def delete(call: Call) -> Obj:
+    """Stripe keeps a deleted customer as a stub: {"id", "object", "deleted": true}."""
+    cust = customer(call, call.ids["id"])
+    stub = {"id": cust["id"], "object": "customer", "deleted": True}
+    call.store.objects[cust["id"]] = stub
+    call.store.emit("customer.deleted", cust)
+    return stub
 
 
 def update(call: Call) -> Obj:

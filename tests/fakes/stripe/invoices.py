@@ -257,7 +257,6 @@ def void(call: Call) -> Obj:
             f"You can only void an open invoice, not a {inv['status']} one.", "invoice_not_open"
         )
     inv["status"] = "void"
-    inv["amount_remaining"] = 0
     inv["status_transitions"]["voided_at"] = call.store.now()
     for payment in _payments_of(call, inv):
         payment["status"] = "canceled"

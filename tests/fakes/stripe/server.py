@@ -77,6 +77,9 @@ class Router:
     def post(self, path: str, handler: Handler) -> None:
         self.routes.append(("POST", path, handler))
 
+    def delete(self, path: str, handler: Handler) -> None:
+        self.routes.append(("DELETE", path, handler))
+
 
 class StripeFake:
     def __init__(self, api_key: str = TEST_KEY) -> None:
@@ -132,7 +135,8 @@ class StripeFake:
         )
 
     def objects(self, object: str) -> list[Obj]:
-        return self.store.all(object)
+        """The live objects of a kind (a deleted customer is left out)."""
+        return [obj for obj in self.store.all(object) if not obj.get("deleted")]
 
     # -- the wire --------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ async def test_a_payment_method_is_attached_and_made_the_invoice_default(
 
     (method,) = fake.objects("payment_method")
     (customer,) = fake.objects("customer")
-    assert account.payment_method == method["id"] != "pm_card_visa"
+    assert account.payment_method == "pm_card_visa" != method["id"]
     assert method["customer"] == customer["id"]
     assert customer["invoice_settings"]["default_payment_method"] == method["id"]
 
@@ -56,7 +56,11 @@ async def test_set_payment_method_replaces_the_default(
 
     (_, mastercard) = fake.objects("payment_method")
     assert mastercard["card"]["brand"] == "mastercard"
-    assert changed.payment_method == mastercard["id"]
+    assert changed.payment_method == "pm_card_mastercard"
+    assert (
+        fake.objects("customer")[0]["invoice_settings"]["default_payment_method"]
+        == (mastercard["id"])
+    )
     assert (await stripe_billing.get_accounts([account.ref]))[account.ref] == changed
 
 
@@ -157,3 +161,31 @@ async def test_a_blank_name_is_refused_before_any_request(
 
     assert (refused.value.provider, refused.value.code) == ("stripe", "invalid_request")
     assert fake.log == []
+
+
+async def test_an_account_whose_card_is_refused_leaves_no_customer(
+    stripe_billing: StripeBillingProvider, fake: StripeFake
+) -> None:
+    for _ in range(2):  # the first run, then its replay
+        with pytest.raises(ProviderRejected) as refused:
+            await stripe_billing.create_account(
+                new_account(payment_method="pm_card_chargeDeclined"), idempotency_key="acct-1"
+            )
+        assert refused.value.code == "card_declined"
+
+    assert fake.objects("customer") == []
+    assert fake.executed("POST", "/v1/customers") == 1
+
+
+async def test_a_default_changed_outside_the_app_is_shown_by_its_id(
+    stripe_billing: StripeBillingProvider, fake: StripeFake
+) -> None:
+    account = await stripe_billing.create_account(
+        new_account(payment_method="pm_card_visa"), idempotency_key="acct-1"
+    )
+    (customer,) = fake.objects("customer")
+    customer["invoice_settings"]["default_payment_method"] = "pm_set_in_the_dashboard"
+
+    found = await stripe_billing.get_accounts([account.ref])
+
+    assert found[account.ref].payment_method == "pm_set_in_the_dashboard"

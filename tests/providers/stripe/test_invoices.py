@@ -200,7 +200,7 @@ async def test_void_an_open_invoice_then_it_stays_void(
     voided = await stripe_billing.void_invoice(invoice.ref, idempotency_key="void-1")
     again = await stripe_billing.void_invoice(invoice.ref, idempotency_key="void-2")
 
-    assert (voided.status, again) == (InvoiceStatus.VOID, voided)
+    assert (voided.status, voided.balance, again) == (InvoiceStatus.VOID, invoice.total, voided)
     with pytest.raises(ProviderRejected) as refused:
         await stripe_billing.collect_payment(invoice.ref, "pm_card_visa", idempotency_key="p-1")
     assert refused.value.code == "invoice_not_open"

@@ -1,11 +1,19 @@
-"""Accounts are Stripe Customers (name, email, metadata[currency]). A payment method is
-attached to the customer (a test token such as "pm_card_visa" becomes a new PaymentMethod)
-and made its invoice_settings.default_payment_method; the record's payment_method is that
-attached id, and the token the caller gave is kept in metadata[payment_method_token]."""
+"""Accounts are Stripe Customers (name, email, metadata[currency]).
+
+A payment method is attached to the customer (a test token such as "pm_card_visa" becomes a
+new PaymentMethod) and made its invoice_settings.default_payment_method; metadata keeps the
+token the caller gave and the id attached from it. The record's payment_method is that token,
+as every provider reports what the caller set (collect_payment takes the token or the id);
+when the default was changed outside the app, it is the default's id.
+
+create_account is all or nothing: when Stripe refuses the payment method at attach, the
+customer just created is deleted again, so a refused account leaves no customer behind.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import asdict
 from typing import Any
 
@@ -14,8 +22,6 @@ from app.providers.billing.stripe import checks, keys, mapping
 from app.providers.billing.stripe.client import StripeApi
 from app.providers.billing.stripe.errors import PROVIDER
 from app.providers.errors import ProviderNotFound, ProviderRejected
-
-TOKEN = "payment_method_token"
 
 
 async def get_accounts(api: StripeApi, refs: Sequence[str]) -> Mapping[str, BillingAccountRecord]:
@@ -47,7 +53,17 @@ async def create_account(api: StripeApi, account: NewAccount, key: str) -> Billi
     )
     if account.payment_method is None:
         return mapping.account(created.to_dict())
-    return await _use_payment_method(api, created.id, account.payment_method, key)
+    try:
+        return await _use_payment_method(api, created.id, account.payment_method, key)
+    except ProviderRejected:
+        await _delete_customer(api, created.id)
+        raise
+
+
+async def _delete_customer(api: StripeApi, ref: str) -> None:
+    """Undo a customer (DELETE takes no Idempotency-Key; deleting it again is not found)."""
+    with suppress(ProviderNotFound):
+        await api.call(lambda: api.client.v1.customers.delete_async(ref))
 
 
 async def set_payment_method(
@@ -89,7 +105,7 @@ async def _use_payment_method(
             customer_ref,
             {
                 "invoice_settings": {"default_payment_method": attached},
-                "metadata": {TOKEN: payment_method},
+                "metadata": {mapping.TOKEN: payment_method, mapping.ATTACHED: attached},
             },
             options=keys.step(key, "default"),
         )
@@ -100,9 +116,5 @@ async def _use_payment_method(
 def charged_method(customer: Mapping[str, Any], payment_method: str) -> str | None:
     """The customer's default PaymentMethod when `payment_method` names it (its id, or the
     token it was attached from); None when it is another one, to attach first."""
-    default = (customer.get("invoice_settings") or {}).get("default_payment_method")
-    if not default:
-        return None
-    default_id = mapping.ref_of(default)
-    token = mapping.metadata(customer).get(TOKEN)
-    return default_id if payment_method in (default_id, token) else None
+    default_id, token = mapping.payment_method(customer)
+    return default_id if default_id and payment_method in (default_id, token) else None

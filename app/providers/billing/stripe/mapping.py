@@ -60,15 +60,29 @@ def item_order(codes: Sequence[str]) -> str:
     return json.dumps(list(codes), separators=(",", ":"))
 
 
+# The caller's payment-method token, and the PaymentMethod attached from it, as the
+# customer's metadata keeps them (accounts.py).
+TOKEN, ATTACHED = "payment_method_token", "payment_method_id"
+
+
+def payment_method(customer: Obj) -> tuple[str | None, str | None]:
+    """The customer's default PaymentMethod id, and the token it was attached from (None when
+    the default was set some other way, e.g. in Stripe's dashboard)."""
+    default = (customer.get("invoice_settings") or {}).get("default_payment_method")
+    if not default:
+        return None, None
+    default_id, meta = ref_of(default), metadata(customer)
+    return default_id, meta.get(TOKEN) if meta.get(ATTACHED) == default_id else None
+
+
 def account(customer: Obj) -> BillingAccountRecord:
-    settings = customer.get("invoice_settings") or {}
-    default = settings.get("default_payment_method")
+    default_id, token = payment_method(customer)
     return BillingAccountRecord(
         ref=customer["id"],
         name=customer.get("name") or "",
         email=customer.get("email") or "",
         currency=metadata(customer).get("currency") or str(customer.get("currency", "")).upper(),
-        payment_method=ref_of(default) if default else None,
+        payment_method=token or default_id,
     )
 
 
