@@ -1,7 +1,7 @@
 """Subscriptions and their items. A subscription's current period runs from its creation to
 its billing_cycle_anchor (a year when none is given); nothing bills on its own here, as
 time only moves when a test moves it. `store.prorations` records the proration_behavior of
-every create and update."""
+every create, and of every update that changes items or names one (None: not given)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,8 @@ def update(call: Call) -> Obj:
         raise refused(
             "A canceled subscription can only update its cancellation_details and metadata."
         )
-    _proration(call)
+    if "items" in p or "proration_behavior" in p:
+        _proration(call)
     previous = {key: sub[key] for key in ("cancel_at_period_end", "pause_collection")}
     previous["metadata"] = dict(sub["metadata"])
     kept = copy.deepcopy({ref: call.store.objects[ref] for ref in [sub["id"], *sub["items"]]})

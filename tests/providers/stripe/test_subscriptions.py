@@ -251,3 +251,25 @@ async def test_more_than_ten_items_are_read_page_by_page(
     )
 
     assert sub.items == tuple(items)
+
+
+async def test_a_subscription_stripe_has_ended_is_neither_renewed_nor_reactivated(
+    stripe_billing: StripeBillingProvider, fake: StripeFake, account: BillingAccountRecord
+) -> None:
+    sub = await stripe_billing.create_subscription(
+        account.ref, TERM_START, TERM_END, [PREMIUM], idempotency_key="sub-1"
+    )
+    await stripe_billing.cancel_subscription(sub.ref, idempotency_key="cancel-1")
+    fake.objects("subscription")[0]["status"] = "canceled"  # the period ran out at Stripe
+
+    with pytest.raises(ProviderRejected) as renewed:
+        await stripe_billing.renew_subscription(
+            sub.ref, TERM_END, NEXT_END, [PREMIUM], idempotency_key="renew-1"
+        )
+    with pytest.raises(ProviderRejected) as reactivated:
+        await stripe_billing.reactivate_subscription(sub.ref, idempotency_key="re-1")
+
+    assert (renewed.value.code, reactivated.value.code) == (
+        "subscription_not_active",
+        "subscription_ended",
+    )

@@ -5,7 +5,9 @@ The app prices and charges through its own one-off invoices, so the Stripe subsc
 charges on its own: it is created with billing_cycle_anchor at the term end and
 proration_behavior "none" (the time up to the anchor is free: no charge now), and then its
 collection is paused with behavior "void", so the invoice Stripe makes at each anchor (the
-renewal) is voided at once. Every create and update passes proration_behavior "none".
+renewal) is voided at once. Every create and update passes proration_behavior "none",
+except the metadata-only claims (keys.py), which cannot prorate (and which Stripe takes
+even on a subscription that has ended).
 
 A term that has already ended is refused (Stripe's anchor must lie ahead). Cancel sets
 cancel_at_period_end (the period ends at the anchor, the term end); reactivate
@@ -161,9 +163,7 @@ async def _claim(
     digest = keys.digest(operation, request)
     claimed = await api.call(
         lambda: api.client.v1.subscriptions.update_async(
-            ref,
-            {"metadata": {keys.DIGEST: digest}, "proration_behavior": "none"},
-            options=keys.claim(key),
+            ref, {"metadata": {keys.DIGEST: digest}}, options=keys.claim(key)
         )
     )
     return claimed.to_dict()
