@@ -40,19 +40,25 @@ _CODES: Mapping[str, str] = {
 
 
 async def call(request: Callable[[], Awaitable[T]], *, max_retry_after: float) -> T:
-    """Run one SDK request, translating its errors; a short 429 is retried once."""
-    for attempt in (1, 2):
-        try:
-            return await request()
-        except stripe.RateLimitError as error:
-            wait = retry_after(error)
-            if attempt == 1 and wait is not None and wait <= max_retry_after:
-                await asyncio.sleep(wait)
-                continue
+    """Run one SDK request, translating its errors; a 429 whose Retry-After is at most
+    `max_retry_after` seconds is waited out and sent once more."""
+    try:
+        return await request()
+    except stripe.RateLimitError as error:
+        wait = retry_after(error)
+        if wait is None or wait > max_retry_after:
             raise translate(error) from error
-        except stripe.StripeError as error:
-            raise translate(error) from error
-    raise AssertionError("unreachable")  # pragma: no cover
+        await asyncio.sleep(wait)
+    except stripe.StripeError as error:
+        raise translate(error) from error
+    return await _translated(request)
+
+
+async def _translated(request: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await request()
+    except stripe.StripeError as error:
+        raise translate(error) from error
 
 
 def retry_after(error: stripe.StripeError) -> float | None:
