@@ -273,3 +273,22 @@ async def test_a_subscription_stripe_has_ended_is_neither_renewed_nor_reactivate
         "subscription_not_active",
         "subscription_ended",
     )
+
+
+async def test_a_lookup_key_held_by_an_archived_price_is_refused(
+    stripe_billing: StripeBillingProvider, fake: StripeFake, account: BillingAccountRecord
+) -> None:
+    await stripe_billing.create_subscription(
+        account.ref, TERM_START, TERM_END, [PREMIUM], idempotency_key="sub-1"
+    )
+    fake.objects("price")[0]["active"] = False  # archived in Stripe's dashboard
+
+    with pytest.raises(ProviderRejected) as refused:
+        await stripe_billing.create_subscription(
+            account.ref, TERM_START, TERM_END, [PREMIUM], idempotency_key="sub-2"
+        )
+
+    # Within a day the price's create is replayed (its key) and Stripe refuses the archived
+    # price on the subscription; later the lookup key is found taken.
+    assert refused.value.code == "invalid_request"
+    assert len(fake.objects("subscription")) == 1

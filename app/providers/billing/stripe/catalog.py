@@ -73,7 +73,9 @@ async def _create_price(api: StripeApi, item: SubscriptionItem, currency: str, k
                 },
                 options={"idempotency_key": f"catalog:price:{key}"},
             )
-        except stripe.InvalidRequestError:
+        except stripe.InvalidRequestError as error:
+            if error.param != "lookup_key":
+                raise
             return None  # another caller made it first (lookup keys are unique): look again
         return price.id
 
@@ -81,8 +83,8 @@ async def _create_price(api: StripeApi, item: SubscriptionItem, currency: str, k
     if created is not None:
         return created
     again = await _lookup(api, [key])
-    if key not in again:
-        raise checks.invalid(f"Stripe refused a price for {item.product_code!r}")
+    if key not in again:  # the key is taken by an inactive price
+        raise checks.invalid(f"lookup key {key!r} belongs to an archived price")
     return again[key]
 
 
