@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     # A user JWT whose `exp` lies further ahead than this (or `exp - iat` spans more) is refused.
     jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
     billing_provider: str = "local"
+    # BILLING_PROVIDER=stripe (app/providers/billing/stripe/): the secret key, the signing
+    # secret of webhook deliveries (whsec_...; unset: POST /webhooks/stripe is a 404), and
+    # the API's address (tests point it at a local fake).
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    # One attempt's limit, and how often the SDK retries (same Idempotency-Key); together at
+    # most half of REQUEST_TIMEOUT_SECONDS.
+    stripe_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
     crm_provider: str = "local"
     provisioning_target: str = "local"
     # PROVISIONING_TARGET=http: the receiver's base URL, the secret the requests are signed
@@ -76,8 +86,6 @@ class Settings(BaseSettings):
     # Ed25519 private key (PEM) that signs license keys; development/test derive one if unset.
     license_signing_key: str | None = None
     quote_ttl_seconds: int = Field(default=1800, ge=60, le=86_400)
-    # Signs Stripe's webhook deliveries (whsec_...); unset: POST /webhooks/stripe is a 404.
-    stripe_webhook_secret: str | None = None
 
     # The GraphQL edge: every operation is checked against these before anything runs.
     max_query_depth: int = Field(default=12, ge=1, le=100)
@@ -167,6 +175,25 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PROVISIONING_TARGET=http needs PROVISIONING_SIGNING_SECRET (>= 32 characters)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _stripe_configured(self) -> Settings:
+        if self.billing_provider != "stripe":
+            return self
+        if not self.stripe_api_key:
+            raise ValueError("STRIPE_API_KEY must be set when BILLING_PROVIDER=stripe")
+        attempts = self.stripe_max_network_retries + 1
+        if attempts * self.stripe_timeout_seconds > self.request_timeout_seconds / 2:
+            raise ValueError(
+                "STRIPE_TIMEOUT_SECONDS x (STRIPE_MAX_NETWORK_RETRIES + 1) must be at most "
+                "half of REQUEST_TIMEOUT_SECONDS"
+            )
+        if self.environment is Environment.PRODUCTION:
+            if not self.stripe_webhook_secret:
+                raise ValueError("STRIPE_WEBHOOK_SECRET must be set in production")
+            if not self.stripe_api_base.startswith("https://"):
+                raise ValueError("STRIPE_API_BASE must be an https:// URL in production")
         return self
 
     @cached_property

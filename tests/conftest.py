@@ -1,5 +1,7 @@
 """Shared fixtures: one database built by the migrations per run, a rolled-back transaction
-per test. Set TEST_DATABASE_URL to run the suite against PostgreSQL."""
+per test. Set TEST_DATABASE_URL to run the suite against PostgreSQL, and
+TEST_BILLING_PROVIDER=stripe to bill through the Stripe provider against the local fake of
+the Stripe API (tests/fakes/stripe), emptied before each test."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app.config import Settings
 from app.db.engine import create_engine
 from app.db.migrate import upgrade
+from tests.fakes.stripe import TEST_KEY, StripeFake, running_fake
 from tests.support.database import reset_database
 
 
@@ -24,10 +27,40 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('db')) / 'test.db'}"
 
 
+STRIPE = os.environ.get("TEST_BILLING_PROVIDER") == "stripe"
+
+
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     # No catalog rows kept across requests: tests compare the statements of two requests.
-    return Settings(environment="test", database_url=database_url, catalog_cache=False)
+    billing: dict[str, object] = {}
+    if STRIPE:
+        fake = request.getfixturevalue("stripe_fake")
+        billing = {
+            "billing_provider": "stripe",
+            "stripe_api_key": TEST_KEY,
+            "stripe_api_base": fake.url,
+        }
+    return Settings(environment="test", database_url=database_url, catalog_cache=False, **billing)
+
+
+@pytest.fixture(scope="session")
+async def stripe_fake() -> AsyncIterator[StripeFake]:
+    async with running_fake() as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def _fresh_stripe_fake(request: pytest.FixtureRequest) -> None:
+    """TEST_BILLING_PROVIDER=stripe: each test starts with an empty Stripe, whose time is the
+    test's clock when it has one."""
+    if not STRIPE:
+        return
+    fake: StripeFake = request.getfixturevalue("stripe_fake")
+    fake.reset()
+    if "clock" in request.fixturenames:
+        clock = request.getfixturevalue("clock")
+        fake.store.clock = lambda: clock.now().timestamp()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.clock import Clock
 from app.config import Settings
 from app.providers.billing import BillingProvider, LocalBillingProvider
+from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
 from app.providers.crm import CrmProvider, LocalCrmProvider
 from app.providers.mailer import LocalMailer, Mailer, SmtpMailer, SmtpSettings
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
@@ -37,6 +38,7 @@ Factory = Callable[[ProviderDeps], P]
 
 BILLING_PROVIDERS: Mapping[str, Factory[BillingProvider]] = {
     "local": lambda deps: LocalBillingProvider(deps.session_factory, deps.clock),
+    "stripe": lambda deps: StripeBillingProvider(_stripe_settings(deps.settings), deps.clock),
 }
 CRM_PROVIDERS: Mapping[str, Factory[CrmProvider]] = {
     "local": lambda deps: LocalCrmProvider(deps.session_factory),
@@ -68,6 +70,16 @@ def _http_target_settings(settings: Settings) -> HttpTargetSettings:
     if not url or not secret:  # Settings refuse this already; a copy may have skipped them
         raise ValueError("PROVISIONING_TARGET=http needs PROVISIONING_URL and a signing secret")
     return HttpTargetSettings(url, secret, settings.provisioning_timeout_seconds)
+
+
+def _stripe_settings(settings: Settings) -> StripeSettings:
+    assert settings.stripe_api_key  # Settings refuses BILLING_PROVIDER=stripe without one
+    return StripeSettings(
+        api_key=settings.stripe_api_key,
+        api_base=settings.stripe_api_base,
+        timeout_seconds=settings.stripe_timeout_seconds,
+        max_network_retries=settings.stripe_max_network_retries,
+    )
 
 
 def uses_app_database(provider: object) -> bool:

@@ -24,11 +24,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def runtime(
+async def runtime(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> Runtime:
+) -> AsyncIterator[Runtime]:
     providers = build_providers(settings, session_factory, clock)
-    return build_runtime(settings, sessions=session_factory, clock=clock, providers=providers)
+    yield build_runtime(settings, sessions=session_factory, clock=clock, providers=providers)
+    await providers.aclose()  # the Stripe provider's HTTP session (TEST_BILLING_PROVIDER)
 
 
 @pytest.fixture

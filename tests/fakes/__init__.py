@@ -1,0 +1,1 @@
+"""Local fakes of vendor APIs that tests talk real HTTP to."""
