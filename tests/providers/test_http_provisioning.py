@@ -138,6 +138,21 @@ async def test_a_namespace_path_is_escaped_into_one_segment(
     assert list(receiver.provisions) == ["acme/corp"]
 
 
+@pytest.mark.parametrize("ref", [".", ".."])
+async def test_a_dot_segment_ref_is_refused_before_anything_is_sent(
+    target: HttpProvisioningTarget, receiver: FakeReceiver, ref: str
+) -> None:
+    """The signature covers the body, not the path: a customer's deployment id `..` must not
+    steer a signed request to another path of the receiver (the URL drops dot segments)."""
+    with pytest.raises(ProviderRejected) as pushed:
+        await target.push(entitlement(deployment_ref=ref), idempotency_key="prov-1")
+    with pytest.raises(ProviderRejected) as read:
+        await target.get([ref])
+
+    assert pushed.value.code == read.value.code == "invalid_request"
+    assert receiver.received == []
+
+
 async def test_the_signature_is_an_hmac_of_the_timestamp_and_the_raw_body(
     target: HttpProvisioningTarget, receiver: FakeReceiver
 ) -> None:
