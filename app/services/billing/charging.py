@@ -3,7 +3,8 @@
 The provider's invoice is issued once per key (`issue`) and collected once per key and
 attempt (`collect`); a resumed run sends the same keys and the provider replays its first
 answers, so nothing is charged twice. A declined card is an outcome (`Charged`), not an
-error; provider errors propagate (unavailable: the caller retries later with the same keys).
+error; provider errors propagate (unavailable: the caller retries later with the same keys),
+but a refused collect on an invoice the provider has collected is that payment.
 
 Orders compose the two with their own keys (app/services/orders/execution.py, storing the
 provider's invoice at once for settlement); the lifecycle jobs, and anything else charging an
@@ -20,6 +21,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.enums import PaymentStatus
 from app.domain.pricing import QuoteLine
 from app.providers.billing import BillingProvider, PaymentRecord
+from app.providers.errors import ProviderRejected
 from app.runtime import Runtime
 from app.services.billing import keys
 from app.services.billing.accounts import account_of, provider_account
@@ -84,10 +86,28 @@ async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> C
     invoice_ref = await _issued(billing, loaded, account_ref, key)
     if not loaded.account.payment_method:
         return Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
-    payment = await collect(
-        billing, invoice_ref, loaded.account.payment_method, key=keys.charge_payment(key, attempt)
-    )
+    try:
+        payment = await collect(
+            billing,
+            invoice_ref,
+            loaded.account.payment_method,
+            key=keys.charge_payment(key, attempt),
+        )
+    except ProviderRejected:
+        collected = await _collected(billing, invoice_ref)
+        if collected is None:
+            raise
+        return Charged.of(collected, invoice_ref)
     return Charged.of(payment, invoice_ref)
+
+
+async def _collected(billing: BillingProvider, invoice_ref: str) -> PaymentRecord | None:
+    """The provider invoice's succeeded payment, when a collect is refused: an attempt whose
+    answer was lost may have been paid already, and its resumption then differs from it (the
+    card was changed meanwhile: the key is refused with it) or finds the invoice paid. That
+    is the charge's outcome, never a decline."""
+    payments = (await billing.get_invoice_payments([invoice_ref])).get(invoice_ref, ())
+    return next((payment for payment in payments if succeeded(payment)), None)
 
 
 async def issued_ref(runtime: Runtime, invoice_id: int, key: str) -> str | None:
