@@ -94,18 +94,18 @@ async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> C
             key=keys.charge_payment(key, attempt),
         )
     except ProviderRejected:
-        collected = await _collected(billing, invoice_ref)
+        collected = await collected_payment(billing, invoice_ref)
         if collected is None:
             raise
         return Charged.of(collected, invoice_ref)
     return Charged.of(payment, invoice_ref)
 
 
-async def _collected(billing: BillingProvider, invoice_ref: str) -> PaymentRecord | None:
-    """The provider invoice's succeeded payment, when a collect is refused: an attempt whose
-    answer was lost may have been paid already, and its resumption then differs from it (the
-    card was changed meanwhile: the key is refused with it) or finds the invoice paid. That
-    is the charge's outcome, never a decline."""
+async def collected_payment(billing: BillingProvider, invoice_ref: str) -> PaymentRecord | None:
+    """The provider invoice's succeeded payment, if it has one. `charge` asks when a collect
+    is refused: an attempt whose answer was lost may have been paid already, and its
+    resumption then differs from it (the card was changed meanwhile: the key is refused with
+    it) or finds the invoice paid; that payment is the charge's outcome, never a decline."""
     payments = (await billing.get_invoice_payments([invoice_ref])).get(invoice_ref, ())
     return next((payment for payment in payments if succeeded(payment)), None)
 
