@@ -182,3 +182,19 @@ async def test_a_malformed_token_is_refused(
         answer = await set_method(api, p.owner, p.account_id, token)
         assert answer["code"] == "VALIDATION", token
     assert calls == Counter()
+
+
+@pytest.mark.parametrize("key", ["card\r\nX-Injected: 1", "card\t1", "carte-€"])
+async def test_a_key_the_provider_could_not_send_is_refused(
+    api: Api, db: AsyncSession, settings: Settings, calls: Counter[str], key: str
+) -> None:
+    """The client's key becomes part of the provider's Idempotency-Key header: control or
+    non-ASCII characters are a typed error here, not a crash in the provider's HTTP client."""
+    p = await payer(db, settings)
+    before = await money_rows(db)
+
+    answer = await set_method(api, p.owner, p.account_id, "pm_card_mastercard", key)
+
+    assert (answer["__typename"], answer["code"]) == ("ValidationError", "VALIDATION")
+    assert await money_rows(db) == before
+    assert calls == Counter()

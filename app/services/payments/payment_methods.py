@@ -36,10 +36,13 @@ UNAVAILABLE = DomainError(
 
 
 def checked_key(key: str) -> str:
+    """1-128 printable ASCII characters: a payment method's key is part of the provider's
+    Idempotency-Key header, where a control or non-ASCII character cannot be sent."""
     key = key.strip()
-    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
         raise DomainError(
-            ErrorCode.VALIDATION, f"The idempotency key must be 1-{MAX_KEY_LENGTH} characters."
+            ErrorCode.VALIDATION,
+            f"The idempotency key must be 1-{MAX_KEY_LENGTH} printable ASCII characters.",
         )
     return key
 
