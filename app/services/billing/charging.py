@@ -4,7 +4,8 @@ The provider's invoice is issued once per key (`issue`) and collected once per k
 attempt (`collect`); a resumed run sends the same keys and the provider replays its first
 answers, so nothing is charged twice. A declined card is an outcome (`Charged`), not an
 error; provider errors propagate (unavailable: the caller retries later with the same keys),
-but a refused collect on an invoice the provider has collected is that payment.
+but an invoice the provider has collected already (a resumed attempt whose card was
+changed or removed meanwhile) is paid by that payment, whatever the collect says.
 
 Orders compose the two with their own keys (app/services/orders/execution.py, storing the
 provider's invoice at once for settlement); the lifecycle jobs, and anything else charging an
@@ -85,7 +86,8 @@ async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> C
     account_ref = await provider_account(runtime.sessions, billing, loaded.account)
     invoice_ref = await _issued(billing, loaded, account_ref, key)
     if not loaded.account.payment_method:
-        return Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
+        declined = Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
+        return await _paid_already(billing, invoice_ref) or declined
     try:
         payment = await collect(
             billing,
@@ -94,18 +96,23 @@ async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> C
             key=keys.charge_payment(key, attempt),
         )
     except ProviderRejected:
-        collected = await collected_payment(billing, invoice_ref)
-        if collected is None:
+        paid = await _paid_already(billing, invoice_ref)
+        if paid is None:
             raise
-        return Charged.of(collected, invoice_ref)
+        return paid
     return Charged.of(payment, invoice_ref)
 
 
+async def _paid_already(billing: BillingProvider, invoice_ref: str) -> Charged | None:
+    """When the card is gone or the collect is refused: an attempt whose answer was lost may
+    have been paid, and its resumption now comes with another card (its key is refused with
+    it), with none, or finds the invoice paid. That payment is the outcome, not a decline."""
+    payment = await collected_payment(billing, invoice_ref)
+    return Charged.of(payment, invoice_ref) if payment is not None else None
+
+
 async def collected_payment(billing: BillingProvider, invoice_ref: str) -> PaymentRecord | None:
-    """The provider invoice's succeeded payment, if it has one. `charge` asks when a collect
-    is refused: an attempt whose answer was lost may have been paid already, and its
-    resumption then differs from it (the card was changed meanwhile: the key is refused with
-    it) or finds the invoice paid; that payment is the charge's outcome, never a decline."""
+    """The provider invoice's succeeded payment, if it has one."""
     payments = (await billing.get_invoice_payments([invoice_ref])).get(invoice_ref, ())
     return next((payment for payment in payments if succeeded(payment)), None)
 
