@@ -37,6 +37,8 @@ from app.domain.pricing import Renew
 from app.providers.billing import InvoiceRecord
 from app.providers.errors import ProviderUnavailable
 from app.runtime import Runtime
+from app.services.inbound import invoices as inbound_invoices
+from app.services.inbound.refresh import Outcome
 from app.services.lifecycle.lapsed import TOPIC
 from tests.services.lifecycle_support import at, invoices_of, reload, run_at, subscribed
 from tests.services.recovery_support import Buyer, local_runtime, place, quote
@@ -160,6 +162,35 @@ async def test_a_lapsed_invoice_the_provider_collected_meanwhile_is_refunded(
     assert [tuple(row) for row in (await db.execute(stmt)).all()] == [
         (collected.ref, "SUCCEEDED", RENEWAL)
     ]
+    assert await _invoice_audit(db, invoice) == ["invoice.refunded"]
+    key = f"renewal:{sub.id}:{TERM_END.isoformat()}:void"
+    assert await _messages(db) == [(key, "DONE", 0)]
+
+
+async def test_a_lapsed_invoice_a_webhook_already_recorded_paid_is_refunded(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    """The customer paid the renewal's pay link in grace and the provider's invoice.paid was
+    processed (the local copy PAID) while the renewal stayed declined: when it lapses, the
+    term was never served, so the payment is refunded all the same."""
+    sub = await _declined(db, runtime, clock)
+    [invoice] = await invoices_of(db, sub)
+    collected = await runtime.providers.billing.collect_payment(
+        invoice.provider_ref or "", "pm_card_visa", idempotency_key="pay-link"
+    )
+    apply = await inbound_invoices.refresh(runtime, invoice.provider_ref or "")
+    assert await apply(db, clock.now()) is Outcome.REFRESHED
+    await db.refresh(invoice)
+    assert invoice.status == InvoiceStatus.PAID
+
+    await run_at(runtime, clock, at(EXPIRY))
+
+    assert (await reload(db, sub)).status == "EXPIRED"
+    await db.refresh(invoice)
+    assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.REFUNDED, RENEWAL)
+    [refund] = (await db.scalars(sa.select(LedgerRefund))).all()
+    assert (refund.payment_ref, refund.amount) == (collected.ref, RENEWAL)
+    assert (await db.scalars(sa.select(Renewal.status))).one() == RenewalStatus.LAPSED
     assert await _invoice_audit(db, invoice) == ["invoice.refunded"]
     key = f"renewal:{sub.id}:{TERM_END.isoformat()}:void"
     assert await _messages(db) == [(key, "DONE", 0)]
