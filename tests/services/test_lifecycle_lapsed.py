@@ -196,6 +196,35 @@ async def test_a_lapsed_invoice_a_webhook_already_recorded_paid_is_refunded(
     assert await _messages(db) == [(key, "DONE", 0)]
 
 
+async def test_a_renewal_paid_by_its_link_in_grace_renews_at_the_next_round(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    """The provider's invoice.paid for a declined renewal's invoice brings its next attempt
+    to today: the grace job's next round renews from that payment, charging nothing more."""
+    sub = await _declined(db, runtime, clock)
+    [invoice] = await invoices_of(db, sub)
+    collected = await runtime.providers.billing.collect_payment(
+        invoice.provider_ref or "", "pm_card_visa", idempotency_key="pay-link"
+    )
+    clock.set(at(date(2027, 1, 2)))
+    apply = await inbound_invoices.refresh(runtime, invoice.provider_ref or "")
+    assert await apply(db, clock.now()) is Outcome.REFRESHED
+    renewal = (await db.scalars(sa.select(Renewal))).one()
+    assert (renewal.status, renewal.next_attempt_on) == (RenewalStatus.DECLINED, date(2027, 1, 2))
+
+    await run_at(runtime, clock, at(date(2027, 1, 2), hour=7))
+
+    sub = await reload(db, sub)
+    assert (sub.status, sub.term_start, sub.term_end) == ("ACTIVE", TERM_END, date(2028, 1, 1))
+    await db.refresh(invoice)
+    assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.PAID, RENEWAL)
+    stmt = sa.select(col(Payment.provider_ref)).where(
+        col(Payment.invoice_id) == invoice.id, col(Payment.status) == "SUCCEEDED"
+    )
+    assert (await db.scalars(stmt)).all() == [collected.ref]
+    assert await db.scalar(sa.select(sa.func.count()).select_from(LedgerRefund)) == 0
+
+
 async def test_a_manual_renewal_in_grace_voids_the_lapsed_invoice_at_the_provider(
     db: AsyncSession, runtime: Runtime, clock: FixedClock
 ) -> None:
