@@ -4,6 +4,7 @@ once. What every target does is in contract/test_provisioning.py."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -242,6 +243,34 @@ async def test_a_redirect_is_not_followed_with_the_signed_request() -> None:
         await runner.cleanup()
 
     assert followed == []
+
+
+@contextlib.asynccontextmanager
+async def _answering(body: bytes) -> AsyncIterator[HttpProvisioningTarget]:
+    """A target whose receiver answers every POST 200 with `body`."""
+
+    async def answer(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post(PROVISION, answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    target = HttpProvisioningTarget(HttpTargetSettings(url, SECRET, timeout_seconds=2))
+    try:
+        yield target
+    finally:
+        await target.aclose()
+        await runner.cleanup()
+
+
+async def test_an_oversized_answer_is_unavailable_not_read_into_memory() -> None:
+    huge = b'{"applied": true, "pad": "' + b"x" * (8 * 1024 * 1024) + b'"}'
+    async with _answering(huge) as target:
+        with pytest.raises(ProviderUnavailable, match="answer over"):
+            await target.push(entitlement(), idempotency_key="prov-1")
 
 
 async def test_a_partial_failure_names_the_failed_sections_and_is_retryable(
