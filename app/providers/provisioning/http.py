@@ -12,9 +12,9 @@ Answers: 2xx is done (the receiver says in `applied` and `pushes` whether it cha
 anything); 422 is a partial failure (some sections were not applied): `PartialProvisioning`,
 a retryable ProviderUnavailable naming them, so the outbox retries the whole upsert with
 backoff; 408, 429 and 5xx, timeouts, connection failures and an answer over 1 MiB are
-ProviderUnavailable; any other 4xx is ProviderRejected. `get` reads each deployment's last provision body back with
-a GET of the same path (404: none); the product has no batch read, so the GETs run
-concurrently.
+ProviderUnavailable; any other 4xx is ProviderRejected. `get` reads each deployment's last
+provision body back with a GET of the same path (404: none); the product has no batch
+read, so the GETs run concurrently.
 """
 
 from __future__ import annotations
