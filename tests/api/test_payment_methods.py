@@ -237,3 +237,21 @@ async def test_a_webhook_refresh_racing_the_change_does_not_lose_its_audit_row(
         {"payment_method": "pm_card_declined"},
         {"payment_method": "pm_card_visa"},
     )
+
+
+async def test_a_late_retry_of_an_older_change_keeps_the_newer_card(
+    api: Api, db: AsyncSession, settings: Settings
+) -> None:
+    """Card A (key k1), then card B (key k2), then a late retry of k1: the provider replays
+    k1's first answer and still has B; our copy keeps B (what would be charged) too."""
+    p = await payer(db, settings)
+    await set_method(api, p.owner, p.account_id, "pm_card_mastercard", "k1")
+    await set_method(api, p.owner, p.account_id, "pm_card_visa", "k2")
+
+    late = await set_method(api, p.owner, p.account_id, "pm_card_mastercard", "k1")
+
+    assert late["billingAccount"]["paymentMethod"] == "pm_card_visa"
+    await db.refresh(p.account)
+    [ledger] = await rows(db, LedgerAccount)
+    assert p.account.payment_method == ledger.payment_method == "pm_card_visa"
+    assert len(await audit_of(db, "BillingAccount", p.account.id)) == 2
