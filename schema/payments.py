@@ -23,7 +23,7 @@ class BillingAccountSetPaymentMethodInput:
         "`pm_...`), never card data: anything that looks like a card number is refused."
     )
     idempotency_key: str = strawberry.field(
-        description="1-128 characters; a retry with it sets the same token once."
+        description="1-128 printable ASCII characters; a retry with it sets the same token once."
     )
 
 
@@ -36,8 +36,8 @@ class BillingAccountSetPaymentMethodPayload:
 class InvoicePayInput:
     invoice_id: strawberry.ID
     idempotency_key: str = strawberry.field(
-        description="1-128 characters, per paying account: a retry with it answers as the "
-        "first call did and never charges twice; with another invoice it is refused."
+        description="1-128 printable ASCII characters, per paying account: a retry with it answers "
+        "as the first call did and never charges twice; with another invoice it is refused."
     )
 
 

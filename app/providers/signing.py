@@ -14,6 +14,7 @@ import hmac
 
 SCHEME = "v1"
 DEFAULT_TOLERANCE_SECONDS = 300
+MAX_TIMESTAMP_DIGITS = 12
 
 
 class InvalidSignature(ValueError):
@@ -59,8 +60,13 @@ def _parse(header: str | None) -> tuple[int, list[str]]:
             timestamps.append(value)
         elif key == SCHEME:
             signatures.append(value)
-    if len(timestamps) != 1 or not (timestamps[0].isascii() and timestamps[0].isdigit()):
+    if len(timestamps) != 1 or not _unix_seconds(timestamps[0]):
         raise InvalidSignature("the header needs one numeric t=")
     if not signatures:
         raise InvalidSignature(f"the header has no {SCHEME}= signature")
     return int(timestamps[0]), signatures
+
+
+def _unix_seconds(text: str) -> bool:
+    """ASCII digits, few enough for int() (a 5,000-digit one would raise a bare ValueError)."""
+    return text.isascii() and text.isdigit() and len(text) <= MAX_TIMESTAMP_DIGITS

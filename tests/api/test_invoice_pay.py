@@ -399,24 +399,31 @@ async def test_pay_now_renews_exactly_as_a_grace_retry(
     assert await _outcome(db, by_pay_now) == expected
 
 
+class _LosingFirstAnswer(CountingBilling):
+    """The first collect goes through at the provider, but its answer is lost."""
+
+    lost = False
+
+    async def collect_payment(self, *args: Any, **kwargs: Any) -> Any:
+        record = await self._inner.collect_payment(*args, **kwargs)
+        if not self.lost:
+            self.lost = True
+            raise ProviderUnavailable("local", "timed out")
+        return record
+
+
+def _losing_first_answer(runtime: Runtime) -> Runtime:
+    billing = _LosingFirstAnswer(runtime.providers.billing, Counter())
+    return replace(runtime, providers=replace(runtime.providers, billing=billing))  # type: ignore[arg-type]
+
+
 async def test_a_charge_whose_answer_was_lost_is_resumed_by_the_retry(
     runtime: Runtime, db: AsyncSession, settings: Settings
 ) -> None:
     """The provider charged but its answer never came: the request stays PENDING, the lease
     is given back, and the retry with the key (or another key) replays the same charge."""
 
-    class LosingAnswers(CountingBilling):
-        lost = 0
-
-        async def collect_payment(self, *args: Any, **kwargs: Any) -> Any:
-            record = await self._inner.collect_payment(*args, **kwargs)
-            if not LosingAnswers.lost:
-                LosingAnswers.lost += 1
-                raise ProviderUnavailable("local", "timed out")
-            return record
-
-    billing = LosingAnswers(runtime.providers.billing, Counter())
-    flaky = replace(runtime, providers=replace(runtime.providers, billing=billing))  # type: ignore[arg-type]
+    flaky = _losing_first_answer(runtime)
     p = await payer(db, settings)
     owner = Principal(
         kind=PrincipalKind.CUSTOMER_USER, id="owner", roles={p.customer.id or 0: MemberRole.OWNER}
@@ -441,6 +448,38 @@ async def test_a_charge_whose_answer_was_lost_is_resumed_by_the_retry(
     assert again.payment is not None and again.payment.id == paid.payment.id  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("card", ["pm_card_mastercard", None])
+async def test_a_lost_charge_resumed_after_a_card_change_is_paid_not_declined(
+    runtime: Runtime, db: AsyncSession, settings: Settings, card: str | None
+) -> None:
+    """The provider charged but the answer was lost; the card was then changed (or removed,
+    detached at the provider) and the request retried. The resumed attempt's key comes with
+    another payment method, which the provider refuses (or with none): the invoice the
+    provider already collected is PAID here, not a decline."""
+
+    flaky = _losing_first_answer(runtime)
+    p = await payer(db, settings)
+    owner = Principal(
+        kind=PrincipalKind.CUSTOMER_USER, id="owner", roles={p.customer.id or 0: MemberRole.OWNER}
+    )
+    with pytest.raises(DomainError):
+        await pay_invoice(flaky, owner, p.invoice.id or 0, "pay-1")
+    await db.execute(
+        sa.update(BillingAccount)
+        .where(col(BillingAccount.id) == p.account.id)
+        .values(payment_method=card)
+    )
+    await db.commit()
+
+    paid = await pay_invoice(flaky, owner, p.invoice.id or 0, "pay-1")
+
+    assert (paid.invoice.status, paid.invoice.amount_paid) == (InvoiceStatus.PAID, 348_000)
+    assert paid.payment is not None and paid.payment.status == "SUCCEEDED"
+    _, payments = await ledger(db)
+    assert payments == [(348_000, "SUCCEEDED")]  # the first charge, once
+    assert [r.status for r in await rows(db, PayNowRequest)] == [PayNowStatus.PAID]
+
+
 async def test_a_renewal_charge_left_unsettled_is_finished_by_the_grace_job_once(
     runtime: Runtime, db: AsyncSession, clock: FixedClock, settings: Settings
 ) -> None:
@@ -448,20 +487,9 @@ async def test_a_renewal_charge_left_unsettled_is_finished_by_the_grace_job_once
     the claim runs out the grace job replays the same keys and renews; the client's retry then
     answers PAID from that one charge."""
 
-    class LosingAnswers(CountingBilling):
-        lost = 0
-
-        async def collect_payment(self, *args: Any, **kwargs: Any) -> Any:
-            record = await self._inner.collect_payment(*args, **kwargs)
-            if not LosingAnswers.lost:
-                LosingAnswers.lost += 1
-                raise ProviderUnavailable("local", "timed out")
-            return record
-
     sub, _, invoice = await _declined_renewal(db, runtime, clock, settings)
     await _card(db, sub, "pm_card_visa")
-    billing = LosingAnswers(runtime.providers.billing, Counter())
-    flaky = replace(runtime, providers=replace(runtime.providers, billing=billing))  # type: ignore[arg-type]
+    flaky = _losing_first_answer(runtime)
     owner = Principal(
         kind=PrincipalKind.CUSTOMER_USER, id="owner", roles={sub.customer_id: MemberRole.OWNER}
     )

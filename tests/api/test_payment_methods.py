@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.principals import Principal, PrincipalKind
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import LedgerAccount
+from app.db.tables import BillingAccount, LedgerAccount
 from app.domain.enums import MemberRole, TokenKind
 from app.domain.errors import ErrorCode
 from app.providers.errors import ProviderRejected
@@ -182,3 +183,75 @@ async def test_a_malformed_token_is_refused(
         answer = await set_method(api, p.owner, p.account_id, token)
         assert answer["code"] == "VALIDATION", token
     assert calls == Counter()
+
+
+@pytest.mark.parametrize("key", ["card\r\nX-Injected: 1", "card\t1", "carte-€"])
+async def test_a_key_the_provider_could_not_send_is_refused(
+    api: Api, db: AsyncSession, settings: Settings, calls: Counter[str], key: str
+) -> None:
+    """The client's key becomes part of the provider's Idempotency-Key header: control or
+    non-ASCII characters are a typed error here, not a crash in the provider's HTTP client."""
+    p = await payer(db, settings)
+    before = await money_rows(db)
+
+    answer = await set_method(api, p.owner, p.account_id, "pm_card_mastercard", key)
+
+    assert (answer["__typename"], answer["code"]) == ("ValidationError", "VALIDATION")
+    assert await money_rows(db) == before
+    assert calls == Counter()
+
+
+async def test_a_webhook_refresh_racing_the_change_does_not_lose_its_audit_row(
+    runtime: Runtime, db: AsyncSession, settings: Settings
+) -> None:
+    """The provider's payment_method.attached event can be processed between the provider
+    call and our write, putting the new method on the local row first: the change is still
+    audited (before: the method the caller replaced)."""
+
+    class RefreshedMeanwhile(CountingBilling):
+        async def set_payment_method(self, *args: Any, **kwargs: Any) -> Any:
+            record = await self._inner.set_payment_method(*args, **kwargs)
+            async with runtime.sessions() as session, session.begin():
+                account = await session.get(BillingAccount, p.account.id)
+                assert account is not None
+                account.payment_method = record.payment_method
+            return record
+
+    racing = replace(
+        runtime,
+        providers=replace(
+            runtime.providers, billing=RefreshedMeanwhile(runtime.providers.billing, Counter())
+        ),  # type: ignore[arg-type]
+    )
+    p = await payer(db, settings, payment_method="pm_card_declined")
+    owner = Principal(
+        kind=PrincipalKind.CUSTOMER_USER, id="owner", roles={p.customer.id or 0: MemberRole.OWNER}
+    )
+
+    await set_payment_method(racing, owner, p.account.id or 0, "pm_card_visa", "card-1")
+    await set_payment_method(racing, owner, p.account.id or 0, "pm_card_visa", "card-1")
+
+    [event] = await audit_of(db, "BillingAccount", p.account.id)
+    assert (event.action, event.before, event.after) == (
+        "billing_account.payment_method_set",
+        {"payment_method": "pm_card_declined"},
+        {"payment_method": "pm_card_visa"},
+    )
+
+
+async def test_a_late_retry_of_an_older_change_keeps_the_newer_card(
+    api: Api, db: AsyncSession, settings: Settings
+) -> None:
+    """Card A (key k1), then card B (key k2), then a late retry of k1: the provider replays
+    k1's first answer and still has B; our copy keeps B (what would be charged) too."""
+    p = await payer(db, settings)
+    await set_method(api, p.owner, p.account_id, "pm_card_mastercard", "k1")
+    await set_method(api, p.owner, p.account_id, "pm_card_visa", "k2")
+
+    late = await set_method(api, p.owner, p.account_id, "pm_card_mastercard", "k1")
+
+    assert late["billingAccount"]["paymentMethod"] == "pm_card_visa"
+    await db.refresh(p.account)
+    [ledger] = await rows(db, LedgerAccount)
+    assert p.account.payment_method == ledger.payment_method == "pm_card_visa"
+    assert len(await audit_of(db, "BillingAccount", p.account.id)) == 2

@@ -4,6 +4,7 @@ once. What every target does is in contract/test_provisioning.py."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -138,6 +139,21 @@ async def test_a_namespace_path_is_escaped_into_one_segment(
     assert list(receiver.provisions) == ["acme/corp"]
 
 
+@pytest.mark.parametrize("ref", [".", ".."])
+async def test_a_dot_segment_ref_is_refused_before_anything_is_sent(
+    target: HttpProvisioningTarget, receiver: FakeReceiver, ref: str
+) -> None:
+    """The signature covers the body, not the path: a customer's deployment id `..` must not
+    steer a signed request to another path of the receiver (the URL drops dot segments)."""
+    with pytest.raises(ProviderRejected) as pushed:
+        await target.push(entitlement(deployment_ref=ref), idempotency_key="prov-1")
+    with pytest.raises(ProviderRejected) as read:
+        await target.get([ref])
+
+    assert pushed.value.code == read.value.code == "invalid_request"
+    assert receiver.received == []
+
+
 async def test_the_signature_is_an_hmac_of_the_timestamp_and_the_raw_body(
     target: HttpProvisioningTarget, receiver: FakeReceiver
 ) -> None:
@@ -227,6 +243,34 @@ async def test_a_redirect_is_not_followed_with_the_signed_request() -> None:
         await runner.cleanup()
 
     assert followed == []
+
+
+@contextlib.asynccontextmanager
+async def _answering(body: bytes) -> AsyncIterator[HttpProvisioningTarget]:
+    """A target whose receiver answers every POST 200 with `body`."""
+
+    async def answer(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post(PROVISION, answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    target = HttpProvisioningTarget(HttpTargetSettings(url, SECRET, timeout_seconds=2))
+    try:
+        yield target
+    finally:
+        await target.aclose()
+        await runner.cleanup()
+
+
+async def test_an_oversized_answer_is_unavailable_not_read_into_memory() -> None:
+    huge = b'{"applied": true, "pad": "' + b"x" * (8 * 1024 * 1024) + b'"}'
+    async with _answering(huge) as target:
+        with pytest.raises(ProviderUnavailable, match="answer over"):
+            await target.push(entitlement(), idempotency_key="prov-1")
 
 
 async def test_a_partial_failure_names_the_failed_sections_and_is_retryable(

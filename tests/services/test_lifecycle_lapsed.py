@@ -37,6 +37,8 @@ from app.domain.pricing import Renew
 from app.providers.billing import InvoiceRecord
 from app.providers.errors import ProviderUnavailable
 from app.runtime import Runtime
+from app.services.inbound import invoices as inbound_invoices
+from app.services.inbound.refresh import Outcome
 from app.services.lifecycle.lapsed import TOPIC
 from tests.services.lifecycle_support import at, invoices_of, reload, run_at, subscribed
 from tests.services.recovery_support import Buyer, local_runtime, place, quote
@@ -163,6 +165,64 @@ async def test_a_lapsed_invoice_the_provider_collected_meanwhile_is_refunded(
     assert await _invoice_audit(db, invoice) == ["invoice.refunded"]
     key = f"renewal:{sub.id}:{TERM_END.isoformat()}:void"
     assert await _messages(db) == [(key, "DONE", 0)]
+
+
+async def test_a_lapsed_invoice_a_webhook_already_recorded_paid_is_refunded(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    """The customer paid the renewal's pay link in grace and the provider's invoice.paid was
+    processed (the local copy PAID) while the renewal stayed declined: when it lapses, the
+    term was never served, so the payment is refunded all the same."""
+    sub = await _declined(db, runtime, clock)
+    [invoice] = await invoices_of(db, sub)
+    collected = await runtime.providers.billing.collect_payment(
+        invoice.provider_ref or "", "pm_card_visa", idempotency_key="pay-link"
+    )
+    apply = await inbound_invoices.refresh(runtime, invoice.provider_ref or "")
+    assert await apply(db, clock.now()) is Outcome.REFRESHED
+    await db.refresh(invoice)
+    assert invoice.status == InvoiceStatus.PAID
+
+    await run_at(runtime, clock, at(EXPIRY))
+
+    assert (await reload(db, sub)).status == "EXPIRED"
+    await db.refresh(invoice)
+    assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.REFUNDED, RENEWAL)
+    [refund] = (await db.scalars(sa.select(LedgerRefund))).all()
+    assert (refund.payment_ref, refund.amount) == (collected.ref, RENEWAL)
+    assert (await db.scalars(sa.select(Renewal.status))).one() == RenewalStatus.LAPSED
+    assert await _invoice_audit(db, invoice) == ["invoice.refunded"]
+    key = f"renewal:{sub.id}:{TERM_END.isoformat()}:void"
+    assert await _messages(db) == [(key, "DONE", 0)]
+
+
+async def test_a_renewal_paid_by_its_link_in_grace_renews_at_the_next_round(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    """The provider's invoice.paid for a declined renewal's invoice brings its next attempt
+    to today: the grace job's next round renews from that payment, charging nothing more."""
+    sub = await _declined(db, runtime, clock)
+    [invoice] = await invoices_of(db, sub)
+    collected = await runtime.providers.billing.collect_payment(
+        invoice.provider_ref or "", "pm_card_visa", idempotency_key="pay-link"
+    )
+    clock.set(at(date(2027, 1, 2)))
+    apply = await inbound_invoices.refresh(runtime, invoice.provider_ref or "")
+    assert await apply(db, clock.now()) is Outcome.REFRESHED
+    renewal = (await db.scalars(sa.select(Renewal))).one()
+    assert (renewal.status, renewal.next_attempt_on) == (RenewalStatus.DECLINED, date(2027, 1, 2))
+
+    await run_at(runtime, clock, at(date(2027, 1, 2), hour=7))
+
+    sub = await reload(db, sub)
+    assert (sub.status, sub.term_start, sub.term_end) == ("ACTIVE", TERM_END, date(2028, 1, 1))
+    await db.refresh(invoice)
+    assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.PAID, RENEWAL)
+    stmt = sa.select(col(Payment.provider_ref)).where(
+        col(Payment.invoice_id) == invoice.id, col(Payment.status) == "SUCCEEDED"
+    )
+    assert (await db.scalars(stmt)).all() == [collected.ref]
+    assert await db.scalar(sa.select(sa.func.count()).select_from(LedgerRefund)) == 0
 
 
 async def test_a_manual_renewal_in_grace_voids_the_lapsed_invoice_at_the_provider(

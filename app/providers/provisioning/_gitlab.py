@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
+from app.providers import _checks as checks
 from app.providers.provisioning.records import Entitlement
 
 PREFIX = "/api/v4/internal/gitlab_subscriptions"
@@ -35,6 +36,11 @@ def is_instance(deployment_ref: str) -> bool:
 
 
 def provision_path(deployment_ref: str) -> str:
+    """One path segment per ref. A ref `.` or `..` is refused: the URL would drop it as a
+    dot segment and send the signed request (the signature covers the body only) to
+    another path of the receiver."""
+    if deployment_ref in {".", ".."}:
+        raise checks.invalid(f"deployment_ref {deployment_ref!r} is not a namespace or instance")
     kind = "instances" if is_instance(deployment_ref) else "namespaces"
     return f"{PREFIX}/{kind}/{quote(deployment_ref, safe='')}/provision"
 

@@ -11,10 +11,10 @@ a newer state (rebuilt at push time) is a new request rather than a reused key.
 Answers: 2xx is done (the receiver says in `applied` and `pushes` whether it changed
 anything); 422 is a partial failure (some sections were not applied): `PartialProvisioning`,
 a retryable ProviderUnavailable naming them, so the outbox retries the whole upsert with
-backoff; 408, 429 and 5xx, timeouts and connection failures are ProviderUnavailable; any
-other 4xx is ProviderRejected. `get` reads each deployment's last provision body back with
-a GET of the same path (404: none); the product has no batch read, so the GETs run
-concurrently.
+backoff; 408, 429 and 5xx, timeouts, connection failures and an answer over 1 MiB are
+ProviderUnavailable; any other 4xx is ProviderRejected. `get` reads each deployment's last
+provision body back with a GET of the same path (404: none); the product has no batch
+read, so the GETs run concurrently.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from app.providers.signing import signature_header
 
 PROVIDER = "http"
 SIGNATURE_HEADER = "X-Fulfillment-Signature"
+MAX_ANSWER_BYTES = 1024 * 1024  # read at most this much of an answer
 _RETRYABLE = frozenset({408, 429})
 _REJECTION_CODES = {
     400: "invalid_request",
@@ -137,7 +138,7 @@ class HttpProvisioningTarget:
             async with self._client().request(
                 method, self._base + path, data=body or None, headers=signed, allow_redirects=False
             ) as response:
-                return _Answer(response.status, _json(await response.read()))
+                return _Answer(response.status, _json(await _capped(response)))
         except TimeoutError as error:
             seconds = self._settings.timeout_seconds
             raise ProviderUnavailable(PROVIDER, f"no answer within {seconds:g}s") from error
@@ -150,6 +151,18 @@ class HttpProvisioningTarget:
             timeout = aiohttp.ClientTimeout(total=self._settings.timeout_seconds)
             self._session = aiohttp.ClientSession(timeout=timeout, raise_for_status=False)
         return self._session
+
+
+async def _capped(response: aiohttp.ClientResponse) -> bytes:
+    """The answer's body, given up on past MAX_ANSWER_BYTES (a receipt is tiny: a receiver
+    sending more is broken, and is not read into memory)."""
+    chunks, size = [], 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise ProviderUnavailable(PROVIDER, f"answer over {MAX_ANSWER_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _json(raw: bytes) -> Any:

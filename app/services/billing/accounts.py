@@ -46,10 +46,13 @@ async def attach_payment_method(
 ) -> str:
     """Put the payment method on the provider's copy of the account (created there first if
     it has none); the method the provider now has, which may be its own id for the token
-    (Stripe attaches the token as a new PaymentMethod)."""
+    (Stripe attaches the token as a new PaymentMethod). It is read back after the write: a
+    late retry of an older change is answered with that change's first answer, while the
+    provider keeps the newer method set since."""
     ref = await provider_account(sessions, billing, account)
     record = await billing.set_payment_method(ref, payment_method, idempotency_key=key)
-    return record.payment_method or payment_method
+    current = (await billing.get_accounts([ref])).get(ref)
+    return (current or record).payment_method or payment_method
 
 
 async def account_of(session: AsyncSession, invoice: Invoice) -> BillingAccount:

@@ -3,7 +3,9 @@
 The provider's invoice is issued once per key (`issue`) and collected once per key and
 attempt (`collect`); a resumed run sends the same keys and the provider replays its first
 answers, so nothing is charged twice. A declined card is an outcome (`Charged`), not an
-error; provider errors propagate (unavailable: the caller retries later with the same keys).
+error; provider errors propagate (unavailable: the caller retries later with the same keys),
+but an invoice the provider has collected already (a resumed attempt whose card was
+changed or removed meanwhile) is paid by that payment, whatever the collect says.
 
 Orders compose the two with their own keys (app/services/orders/execution.py, storing the
 provider's invoice at once for settlement); the lifecycle jobs, and anything else charging an
@@ -20,6 +22,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.enums import PaymentStatus
 from app.domain.pricing import QuoteLine
 from app.providers.billing import BillingProvider, PaymentRecord
+from app.providers.errors import ProviderRejected
 from app.runtime import Runtime
 from app.services.billing import keys
 from app.services.billing.accounts import account_of, provider_account
@@ -83,11 +86,35 @@ async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> C
     account_ref = await provider_account(runtime.sessions, billing, loaded.account)
     invoice_ref = await _issued(billing, loaded, account_ref, key)
     if not loaded.account.payment_method:
-        return Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
-    payment = await collect(
-        billing, invoice_ref, loaded.account.payment_method, key=keys.charge_payment(key, attempt)
-    )
+        declined = Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
+        return await _paid_already(billing, invoice_ref) or declined
+    try:
+        payment = await collect(
+            billing,
+            invoice_ref,
+            loaded.account.payment_method,
+            key=keys.charge_payment(key, attempt),
+        )
+    except ProviderRejected:
+        paid = await _paid_already(billing, invoice_ref)
+        if paid is None:
+            raise
+        return paid
     return Charged.of(payment, invoice_ref)
+
+
+async def _paid_already(billing: BillingProvider, invoice_ref: str) -> Charged | None:
+    """When the card is gone or the collect is refused: an attempt whose answer was lost may
+    have been paid, and its resumption now comes with another card (its key is refused with
+    it), with none, or finds the invoice paid. That payment is the outcome, not a decline."""
+    payment = await collected_payment(billing, invoice_ref)
+    return Charged.of(payment, invoice_ref) if payment is not None else None
+
+
+async def collected_payment(billing: BillingProvider, invoice_ref: str) -> PaymentRecord | None:
+    """The provider invoice's succeeded payment, if it has one."""
+    payments = (await billing.get_invoice_payments([invoice_ref])).get(invoice_ref, ())
+    return next((payment for payment in payments if succeeded(payment)), None)
 
 
 async def issued_ref(runtime: Runtime, invoice_id: int, key: str) -> str | None:

@@ -20,7 +20,7 @@ from app.providers.billing import BillingProvider, PaymentRecord, RefundRecord
 from app.providers.errors import ProviderRejected
 from app.runtime import Runtime
 from app.services.billing import keys
-from app.services.billing.charging import issued_ref, succeeded
+from app.services.billing.charging import collected_payment, issued_ref
 
 INVOICE_PAID = "invoice_paid"
 
@@ -52,7 +52,7 @@ async def void_or_refund(
     except ProviderRejected as error:
         if error.code != INVOICE_PAID:
             raise
-    payment = await _collected(billing, invoice_ref)
+    payment = await collected_payment(billing, invoice_ref)
     if payment is None:
         return Reversed(Outcome.PAID_WITHOUT_PAYMENT)
     refund = await billing.refund_payment(payment.ref, payment.amount, idempotency_key=refund_key)
@@ -72,8 +72,3 @@ async def reverse_charge(runtime: Runtime, invoice_id: int, charge: str) -> Reve
         void_key=keys.charge_void(charge),
         refund_key=keys.charge_refund(charge),
     )
-
-
-async def _collected(billing: BillingProvider, invoice_ref: str) -> PaymentRecord | None:
-    payments = (await billing.get_invoice_payments([invoice_ref])).get(invoice_ref, ())
-    return next((payment for payment in payments if succeeded(payment)), None)

@@ -49,7 +49,9 @@ async def set_demo_card(runtime: Runtime, number: str, card: str) -> CardChange:
         raise DomainError(
             ErrorCode.VALIDATION, f"The billing provider refused {card!r} ({error.code})."
         ) from error
-    await payment_methods.record_payment_method(runtime, OPERATOR, _REASON, account.id or 0, method)
+    await payment_methods.record_payment_method(
+        runtime, OPERATOR, _REASON, account.id or 0, method, replaced=account.payment_method
+    )
     return CardChange(account.name, account.payment_method, method)
 
 

@@ -6,7 +6,9 @@ the customer. The copy's sync status is the invoice sync's verdict against the p
 A refresh never moves a settled copy (PAID, VOID, REFUNDED) back to OPEN, nor lowers its
 amount paid: the provider only moves forward, so such an answer is an older read that lost a
 race with a newer one. An invoice whose order is still executing is left to the order,
-which records its own charge (its payment row, PAID) when it completes."""
+which records its own charge (its payment row, PAID) when it completes. A declined
+renewal's invoice that the provider says is PAID (its pay link, in grace) has the renewal's
+next attempt brought to today, so the grace job renews the subscription from that payment."""
 
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.repositories import payments as payments_repo
 from app.db.repositories import webhooks as repo
 from app.db.tables import Invoice, Order
 from app.domain.enums import InvoiceStatus, NotificationKind, OrderStatus
+from app.domain.lifecycle import RenewalStatus
 from app.domain.money import Money
 from app.providers.billing import InvoiceRecord, PaymentRecord
 from app.providers.billing.records import PaymentStatus
@@ -41,7 +45,10 @@ async def refresh(runtime: Runtime, ref: str) -> Apply:
             return Outcome.UNKNOWN_OBJECT
         if await _order_in_flight(session, invoice):
             return Outcome.LEFT_TO_LOCAL_CHANGE
+        paid_now = invoice.status is not InvoiceStatus.PAID
         _copy(invoice, remote)
+        if paid_now and invoice.status is InvoiceStatus.PAID:
+            await _renew_soon(session, invoice, now)
         for payment in payments:
             if not await record_payment_once(session, invoice, payment):
                 continue  # recorded already (by the charge that made it, or a refresh)
@@ -60,6 +67,15 @@ def _copy(invoice: Invoice, remote: InvoiceRecord) -> None:
     if status is not None and not stale and not refunded:
         invoice.status = status
     invoice.amount_paid = max(invoice.amount_paid, remote.total - remote.balance)
+
+
+async def _renew_soon(session: AsyncSession, invoice: Invoice, now: datetime) -> None:
+    """A declined renewal's invoice paid at the provider (its pay link): its next attempt is
+    today, so the grace job's next round renews from that payment (the billing room's charge
+    finds it collected and charges nothing more)."""
+    renewal = await payments_repo.renewal_of_invoice(session, invoice.id or 0)
+    if renewal is not None and renewal.status is RenewalStatus.DECLINED:
+        renewal.next_attempt_on = now.date()
 
 
 async def _order_in_flight(session: AsyncSession, invoice: Invoice) -> bool:

@@ -107,15 +107,19 @@ async def lapse_renewal(
 ) -> None:
     """The declined automatic renewal into the term starting on `term_start` will not happen
     (the subscription expired, or an order renewed it): LAPSED, its open invoice voided here
-    and, by a message queued now, at the provider (lapsed.py). A PENDING one is never lapsed:
-    its charge may have gone through (expiry and orders wait for its outcome instead)."""
+    and, by a message queued now, at the provider (lapsed.py). One a webhook already copied
+    PAID (its pay link paid in grace) gets the same message, which refunds it: the term it
+    billed is never served. A PENDING one is never lapsed: its charge may have gone through
+    (expiry and orders wait for its outcome instead)."""
     for renewal in await repo.renewals_of(session, subscription_id):
         if renewal.term_start != term_start or renewal.status is not RenewalStatus.DECLINED:
             continue
         renewal.status, renewal.completed_at = RenewalStatus.LAPSED, now
         renewal.next_attempt_on = None
         invoice = await session.get(Invoice, renewal.invoice_id)
-        if invoice is not None and invoice.status is InvoiceStatus.OPEN:
+        if invoice is None or invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
+            continue
+        if invoice.status is InvoiceStatus.OPEN:
             outcomes.voided(invoice)
-            charge = keys.renewal(subscription_id, renewal.term_start)
-            await lapsed.void_at_provider(session, invoice.id or 0, charge, now)
+        charge = keys.renewal(subscription_id, renewal.term_start)
+        await lapsed.void_at_provider(session, invoice.id or 0, charge, now)

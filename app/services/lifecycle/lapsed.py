@@ -7,7 +7,8 @@ collectable (a provider may retry it on its own, or the customer pay its link). 
 
 1. in the transaction that lapses the renewal (the expiry, or the order's completion): the
    renewal LAPSED, the local invoice VOID (nothing here charges it again: the grace retries
-   stop, pay-now refuses it), and a `billing.void_lapsed_invoice` message queued with the
+   stop, pay-now refuses it; one a webhook already copied PAID stays PAID until step 3
+   refunds it), and a `billing.void_lapsed_invoice` message queued with the
    key `renewal:<subscription>:<term start>:void`. The subscription expires on time,
    whether or not the provider can be reached;
 2. the outbox worker (the same round's outbox pass, no transaction open during the call)

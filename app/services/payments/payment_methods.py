@@ -36,10 +36,13 @@ UNAVAILABLE = DomainError(
 
 
 def checked_key(key: str) -> str:
+    """1-128 printable ASCII characters: a payment method's key is part of the provider's
+    Idempotency-Key header, where a control or non-ASCII character cannot be sent."""
     key = key.strip()
-    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
         raise DomainError(
-            ErrorCode.VALIDATION, f"The idempotency key must be 1-{MAX_KEY_LENGTH} characters."
+            ErrorCode.VALIDATION,
+            f"The idempotency key must be 1-{MAX_KEY_LENGTH} printable ASCII characters.",
         )
     return key
 
@@ -82,7 +85,9 @@ async def set_payment_method(
         raise NO_ACCOUNT
     check_may_pay(principal, account, account.customer_id or 0)
     method = await _at_provider(runtime, account, token, keys.payment_method(account.id, key))
-    return await record_payment_method(runtime, principal, attributed, account.id, method)
+    return await record_payment_method(
+        runtime, principal, attributed, account.id, method, replaced=account.payment_method
+    )
 
 
 async def record_payment_method(
@@ -91,21 +96,25 @@ async def record_payment_method(
     attributed: audit.Attribution,
     account_id: int,
     method: str,
+    *,
+    replaced: str | None,
 ) -> BillingAccount:
-    """Our copy of the method the provider now has, audited (nothing written when it is
-    already the account's method)."""
+    """Our copy of the method the provider now has, audited against `replaced` (the method
+    read before the provider call): a webhook refresh may have copied the new method onto
+    the row in between, and the change is still this caller's. Nothing is audited when the
+    caller replaced nothing (a retry, or the same card again)."""
     async with unit_of_work(runtime.sessions) as session:
         row = await session.get(BillingAccount, account_id, with_for_update=True)
         assert row is not None
-        if row.payment_method == method:
+        row.payment_method = method
+        if replaced == method:
             return row
-        before, row.payment_method = row.payment_method, method
         await audit.record(
             session,
             principal,
             "billing_account.payment_method_set",
             ("BillingAccount", account_id),
-            before={"payment_method": before},
+            before={"payment_method": replaced},
             after={"payment_method": method},
             attributed=attributed,
             now=runtime.clock.now(),
