@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
     crm_provider: str = "local"
     provisioning_target: str = "local"
+    # PROVISIONING_TARGET=http: the receiver's base URL, the secret the requests are signed
+    # with, and how long one request may take (README "Provisioning over HTTP").
+    provisioning_url: str | None = None
+    provisioning_signing_secret: str | None = None
+    provisioning_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # Development only: an admin can move the clock forward (testClockAdvance), and the
     # server can run the worker's jobs in-process.
     test_clock: bool = False
@@ -169,6 +174,25 @@ class Settings(BaseSettings):
                 raise ValueError("STRIPE_WEBHOOK_SECRET must be set in production")
             if not self.stripe_api_base.startswith("https://"):
                 raise ValueError("STRIPE_API_BASE must be an https:// URL in production")
+        return self
+
+    @model_validator(mode="after")
+    def _provisioning_over_http(self) -> Settings:
+        """The HTTP target cannot start without where to send and what to sign with; in
+        production the entitlements (and the signature) travel over TLS only."""
+        if self.provisioning_target != "http":
+            return self
+        parts = urlsplit(self.provisioning_url or "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("PROVISIONING_TARGET=http needs PROVISIONING_URL (http[s]://host)")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("PROVISIONING_URL takes no query, fragment or credentials")
+        if self.environment is Environment.PRODUCTION and parts.scheme != "https":
+            raise ValueError("PROVISIONING_URL must be https:// in production")
+        if len(self.provisioning_signing_secret or "") < 32:
+            raise ValueError(
+                "PROVISIONING_TARGET=http needs PROVISIONING_SIGNING_SECRET (>= 32 characters)"
+            )
         return self
 
     @cached_property

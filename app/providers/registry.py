@@ -20,6 +20,7 @@ from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
 from app.providers.crm import CrmProvider, LocalCrmProvider
 from app.providers.mailer import LocalMailer, Mailer, SmtpMailer, SmtpSettings
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
+from app.providers.provisioning.http import HttpProvisioningTarget, HttpTargetSettings
 
 P = TypeVar("P")
 
@@ -44,6 +45,7 @@ CRM_PROVIDERS: Mapping[str, Factory[CrmProvider]] = {
 }
 PROVISIONING_TARGETS: Mapping[str, Factory[ProvisioningTarget]] = {
     "local": lambda deps: LocalProvisioningTarget(deps.session_factory, deps.clock),
+    "http": lambda deps: HttpProvisioningTarget(_http_target_settings(deps.settings)),
 }
 
 MAILERS: Mapping[str, Factory[Mailer]] = {
@@ -71,6 +73,13 @@ def _stripe_settings(settings: Settings) -> StripeSettings:
         timeout_seconds=settings.stripe_timeout_seconds,
         max_network_retries=settings.stripe_max_network_retries,
     )
+
+
+def _http_target_settings(settings: Settings) -> HttpTargetSettings:
+    url, secret = settings.provisioning_url, settings.provisioning_signing_secret
+    if not url or not secret:  # Settings refuse this already; a copy may have skipped them
+        raise ValueError("PROVISIONING_TARGET=http needs PROVISIONING_URL and a signing secret")
+    return HttpTargetSettings(url, secret, settings.provisioning_timeout_seconds)
 
 
 def uses_app_database(provider: object) -> bool:

@@ -7,11 +7,13 @@ from datetime import date
 from typing import Any
 
 from app.providers.billing import InvoiceLineRecord, NewAccount, NewInvoice, SubscriptionItem
-from app.providers.crm import CrmAccount, NewOpportunity
+from app.providers.crm import CrmAccount, CrmContact, NewOpportunity
 from app.providers.provisioning import Entitlement
 
 TERM_START = date(2026, 1, 1)
 TERM_END = date(2027, 1, 1)
+NAMESPACE = "100042"  # a SaaS deployment: its top-level group id
+INSTANCE = "0b6e3c9a-5f2d-4e1b-9a7c-3d8f1e2a4b61"  # a self-managed deployment: its uuid
 PREMIUM = SubscriptionItem(product_code="premium", quantity=10, unit_amount=34_800)
 
 
@@ -56,6 +58,12 @@ def crm_account(ref: str = "crm-acme", **overrides: Any) -> CrmAccount:
     return replace(base, **overrides)
 
 
+def crm_contact(ref: str, account_ref: str = "crm-acme") -> CrmContact:
+    return CrmContact(
+        ref=ref, account_ref=account_ref, name=f"Person {ref}", email=f"{ref}@acme.test"
+    )
+
+
 def new_opportunity(account_ref: str = "crm-acme", **overrides: Any) -> NewOpportunity:
     base = NewOpportunity(
         account_ref=account_ref,
@@ -70,7 +78,7 @@ def new_opportunity(account_ref: str = "crm-acme", **overrides: Any) -> NewOppor
 
 def entitlement(**overrides: Any) -> Entitlement:
     base = Entitlement(
-        deployment_ref="namespace-42",
+        deployment_ref=NAMESPACE,
         plan_code="premium",
         seats=10,
         term_start=TERM_START,
@@ -79,4 +87,10 @@ def entitlement(**overrides: Any) -> Entitlement:
         compute_minutes=10_000,
         storage_gib=10,
     )
+    return replace(base, **overrides)
+
+
+def instance_entitlement(**overrides: Any) -> Entitlement:
+    """A self-managed instance's: no compute minutes or storage (GitLab.com only)."""
+    base = entitlement(deployment_ref=INSTANCE, compute_minutes=0, storage_gib=0)
     return replace(base, **overrides)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import FixedClock
@@ -9,6 +10,7 @@ from app.providers import Providers, build_providers
 from app.providers.billing import LocalBillingProvider
 from app.providers.crm import LocalCrmProvider
 from app.providers.provisioning import LocalProvisioningTarget
+from app.providers.provisioning.http import HttpProvisioningTarget
 from tests.providers.factories import new_account
 
 
@@ -30,7 +32,7 @@ async def test_local_is_the_default(
     [
         ("billing_provider", "unknown billing_provider 'zuora'; valid choices: local, stripe"),
         ("crm_provider", "unknown crm_provider 'zuora'; valid choices: local"),
-        ("provisioning_target", "unknown provisioning_target 'zuora'; valid choices: local"),
+        ("provisioning_target", "unknown provisioning_target 'zuora'; valid choices: http, local"),
     ],
 )
 def test_an_unknown_name_is_refused(
@@ -68,3 +70,49 @@ async def test_aclose_closes_each_implementation_once_even_after_a_failure() -> 
 
     assert (failing.closed, shared.closed) == (1, 1)
     assert [str(error) for error in caught.value.exceptions] == ["boom"]
+
+
+HTTP_TARGET = {
+    "provisioning_target": "http",
+    "provisioning_url": "https://gitlab.example.com",
+    "provisioning_signing_secret": "s" * 32,
+}
+
+
+async def test_the_http_target_is_built_from_its_settings(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    settings = Settings(environment="test", database_url=database_url, **HTTP_TARGET)
+
+    providers = build_providers(settings, session_factory, clock)
+
+    assert isinstance(providers.provisioning, HttpProvisioningTarget)
+    assert settings.provisioning_timeout_seconds == 10.0
+    await providers.aclose()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"provisioning_url": None}, "needs PROVISIONING_URL"),
+        ({"provisioning_url": "ftp://gitlab.example.com"}, "needs PROVISIONING_URL"),
+        ({"provisioning_url": "https://u:p@gitlab.example.com"}, "no query, fragment or cred"),
+        ({"provisioning_signing_secret": None}, "needs PROVISIONING_SIGNING_SECRET"),
+        ({"provisioning_signing_secret": "s" * 31}, "needs PROVISIONING_SIGNING_SECRET"),
+        ({"provisioning_timeout_seconds": 0}, "greater than 0"),
+    ],
+)
+def test_the_http_target_refuses_to_start_without_its_settings(
+    database_url: str, overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(environment="test", database_url=database_url, **(HTTP_TARGET | overrides))
+
+
+def test_in_production_the_http_target_needs_tls(database_url: str) -> None:
+    production = {"environment": "production", "jwt_secret": "x" * 40, "license_signing_key": "k"}
+    plain = HTTP_TARGET | {"provisioning_url": "http://gitlab.example.com"}
+
+    with pytest.raises(ValidationError, match="must be https:// in production"):
+        Settings(database_url=database_url, **production, **plain)
+    assert Settings(database_url=database_url, **production, **HTTP_TARGET).provisioning_url

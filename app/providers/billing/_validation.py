@@ -19,14 +19,24 @@ from app.providers.errors import ProviderRejected
 PROVIDER = "local"
 
 # Test payment-method tokens of the local provider -> the failure code of a charge (None:
-# the charge succeeds). Any other token is refused with "invalid_payment_method".
+# the charge succeeds). Any other token is refused with "invalid_payment_method". The
+# pm_card_charge* names are Stripe's documented test payment methods, so one set of tokens
+# serves every billing implementation.
 TEST_PAYMENT_METHODS: Final[Mapping[str, str | None]] = MappingProxyType(
     {
         "pm_card_visa": None,
         "pm_card_mastercard": None,
         "pm_card_declined": "card_declined",
         "pm_card_insufficient_funds": "insufficient_funds",
+        "pm_card_chargeCustomerFail": "card_declined",
+        "pm_card_chargeDeclined": "card_declined",
     }
+)
+
+# Tokens refused when set on an account (Stripe declines them when attaching: the card check
+# fails) -> the code of the ProviderRejected. They may still be charged directly (and decline).
+REFUSED_ON_ACCOUNT: Final[Mapping[str, str]] = MappingProxyType(
+    {"pm_card_chargeDeclined": "card_declined"}
 )
 
 
@@ -35,12 +45,20 @@ def check_payment_method(token: str) -> None:
         raise ProviderRejected(PROVIDER, "invalid_payment_method", f"unknown token {token!r}")
 
 
+def check_account_payment_method(token: str) -> None:
+    """A token to keep on an account: known, and one whose card check passes."""
+    check_payment_method(token)
+    if token in REFUSED_ON_ACCOUNT:
+        code = REFUSED_ON_ACCOUNT[token]
+        raise ProviderRejected(PROVIDER, code, f"the card check of {token!r} failed")
+
+
 def check_new_account(account: NewAccount) -> None:
     check_text("name", account.name)
     check_text("email", account.email)
     check_currency(account.currency)
     if account.payment_method is not None:
-        check_payment_method(account.payment_method)
+        check_account_payment_method(account.payment_method)
 
 
 def check_new_invoice(invoice: NewInvoice, issued_on: date) -> int:

@@ -6,12 +6,17 @@ refs are readable and sequential by row id: "acct_000001", "sub_000001", "inv_00
 "pay_000001".
 
 Test payment-method tokens (TEST_PAYMENT_METHODS), accepted by create_account,
-set_payment_method and collect_payment:
+set_payment_method and collect_payment; the pm_card_charge* ones are Stripe's documented test
+payment methods and behave as they do there, so one set of tokens serves every implementation:
 
 - "pm_card_visa", "pm_card_mastercard": the charge succeeds; the invoice becomes PAID with
   balance 0.
-- "pm_card_declined": the payment is FAILED with failure_code "card_declined".
+- "pm_card_declined", "pm_card_chargeCustomerFail": the card is kept on the account, and the
+  payment is FAILED with failure_code "card_declined".
 - "pm_card_insufficient_funds": the payment is FAILED with "insufficient_funds".
+- "pm_card_chargeDeclined": refused when set on an account (create_account,
+  set_payment_method: ProviderRejected(code="card_declined")); charged directly, the payment
+  is FAILED with "card_declined".
 - any other token: ProviderRejected(code="invalid_payment_method"), nothing is recorded.
 
 A failed payment is recorded (and replayed for its key); the invoice stays OPEN, and a new
@@ -117,7 +122,7 @@ class LocalBillingProvider:
     async def set_payment_method(
         self, account_ref: str, payment_method: str, *, idempotency_key: str
     ) -> BillingAccountRecord:
-        check.check_payment_method(payment_method)
+        check.check_account_payment_method(payment_method)
 
         async def work(s: AsyncSession) -> BillingAccountRecord:
             row = await ledger.find(s, LedgerAccount, account_ref)

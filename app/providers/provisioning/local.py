@@ -13,8 +13,8 @@ from sqlmodel import col
 
 from app.clock import Clock
 from app.db.tables.local_providers import ProvisionedEntitlement
-from app.providers import _checks as checks
 from app.providers._sql import load_json, read_session, retry_on_conflict, write_session
+from app.providers.provisioning._validation import check_push
 from app.providers.provisioning.records import Entitlement, ProvisioningResult
 
 
@@ -39,8 +39,7 @@ class LocalProvisioningTarget:
         return {row.deployment_ref: load_json(Entitlement, row.entitlement) for row in rows}
 
     async def push(self, entitlement: Entitlement, *, idempotency_key: str) -> ProvisioningResult:
-        _check(entitlement)
-        checks.check_text("idempotency_key", idempotency_key)
+        check_push(entitlement, idempotency_key)
         return await retry_on_conflict(lambda: self._upsert(entitlement))
 
     async def _upsert(self, entitlement: Entitlement) -> ProvisioningResult:
@@ -62,15 +61,3 @@ async def _locked(s: AsyncSession, deployment_ref: str) -> ProvisionedEntitlemen
     table = ProvisionedEntitlement
     query = select(table).where(col(table.deployment_ref) == deployment_ref).with_for_update()
     return (await s.execute(query)).scalar_one_or_none()
-
-
-def _check(entitlement: Entitlement) -> None:
-    checks.check_text("deployment_ref", entitlement.deployment_ref)
-    checks.check_text("plan_code", entitlement.plan_code)
-    counts = [entitlement.seats, entitlement.compute_minutes, entitlement.storage_gib]
-    counts += [quantity for _, quantity in entitlement.add_ons]
-    checks.check_amounts(*counts)
-    if min(counts) < 0:
-        raise checks.invalid("seats, quantities, minutes and storage must not be negative")
-    if entitlement.term_end <= entitlement.term_start:
-        raise checks.invalid("term_end must be after term_start")
