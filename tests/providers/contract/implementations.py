@@ -40,11 +40,14 @@ from app.db.tables.local_providers import (
     ProvisionedEntitlement,
 )
 from app.providers.billing import BillingProvider, LocalBillingProvider
+from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
 from app.providers.crm import CrmProvider, LocalCrmProvider
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
 from app.providers.provisioning.http import HttpProvisioningTarget, HttpTargetSettings
 from tests.fakes.faults import Fault, FaultControls, outage
 from tests.fakes.provisioning import FakeReceiver
+from tests.fakes.stripe import TEST_KEY as STRIPE_TEST_KEY
+from tests.fakes.stripe import running_fake
 
 P = TypeVar("P")
 __all__ = [
@@ -91,6 +94,9 @@ class PaymentTokens:
     declines_at_charge: str = "pm_card_chargeCustomerFail"  # attaches; the charge declines
     refused_on_account: str = "pm_card_chargeDeclined"  # its card check fails
     unknown: str = "pm_card_unknown"
+    # The failure_code of a charge of `declines_at_charge`: Stripe reports the decline code
+    # ("generic_decline") of its card error.
+    declined_code: str = "card_declined"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +213,47 @@ async def http_provisioning(deps: ContractDeps) -> AsyncIterator[Harness[Provisi
             await target.aclose()
 
 
+# -- Stripe, over real HTTP to the fake Stripe API (tests/fakes/stripe) ------------------------
+
+STRIPE_TIMEOUT_SECONDS = 0.5  # what a TIMEOUT fault outlasts (the fake hangs 1 s)
+
+# Stripe counts: the fake's live objects of each kind ("payment": charges).
+_STRIPE_OBJECTS = {
+    "account": "customer",
+    "subscription": "subscription",
+    "invoice": "invoice",
+    "payment": "charge",
+    "refund": "refund",
+}
+
+
+@asynccontextmanager
+async def stripe_billing(deps: ContractDeps) -> AsyncIterator[Harness[BillingProvider]]:
+    """The Stripe provider against the fake Stripe API, on the test's clock."""
+    async with running_fake() as fake:
+        fake.store.clock = lambda: deps.clock.now().timestamp()
+        settings = StripeSettings(
+            api_key=STRIPE_TEST_KEY, api_base=fake.url, timeout_seconds=STRIPE_TIMEOUT_SECONDS
+        )
+        provider = StripeBillingProvider(settings, deps.clock)
+
+        async def count(kind: str) -> int:
+            return len(fake.objects(_STRIPE_OBJECTS[kind]))
+
+        try:
+            yield Harness(provider, count, fake.faults)
+        finally:
+            await provider.aclose()
+
+
+STRIPE_BILLING_UNKNOWN = {
+    "account": "cus_unknown",
+    "subscription": "sub_unknown",
+    "invoice": "in_unknown",
+    "payment": "ch_unknown",
+}
+
+
 LOCAL_BILLING_UNKNOWN = {
     "account": "acct_999999",
     "subscription": "sub_999999",
@@ -216,6 +263,12 @@ LOCAL_BILLING_UNKNOWN = {
 
 BILLING: list[Implementation[BillingProvider]] = [
     Implementation("local", _local_billing, LOCAL_BILLING_UNKNOWN),
+    Implementation(
+        "stripe",
+        stripe_billing,
+        STRIPE_BILLING_UNKNOWN,
+        PaymentTokens(declined_code="generic_decline"),
+    ),
 ]
 CRM: list[Implementation[CrmProvider]] = [
     Implementation("local", _local_crm, {"account": "crm-unknown"}),

@@ -734,7 +734,10 @@ async def test_a_decline_is_a_failed_payment_and_the_invoice_stays_open(
         invoice.ref, billing_subject.tokens.declines_at_charge, idempotency_key="pay-1"
     )
 
-    assert (payment.status, payment.failure_code) == ("FAILED", "card_declined")
+    assert (payment.status, payment.failure_code) == (
+        "FAILED",
+        billing_subject.tokens.declined_code,
+    )
     assert (payment.invoice_ref, payment.amount, payment.currency) == (invoice.ref, 87_238, "USD")
     assert await billing_subject.count("payment") == 1
     assert await _invoice_now(billing, invoice.ref) == invoice
