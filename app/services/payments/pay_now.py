@@ -15,8 +15,9 @@ keys and the provider replays it.
 A declined renewal in grace is charged as the renewal's next attempt, through the renewal
 job's own steps (`claim_for_charge`, `renew_at_provider`, `record_outcome`): paid, the
 subscription renews exactly as after a successful grace retry; declined, it stays in grace
-with the next retry scheduled. Any other open invoice (a declined reconciliation, a seeded
-one) just becomes PAID. An order's invoice is the order's to collect (INVOICE_NOT_PAYABLE)."""
+with the next retry scheduled. Any other open invoice just becomes PAID (a declined
+reconciliation's quarter with it, as its job records a paid charge). An order's invoice is
+the order's to collect (INVOICE_NOT_PAYABLE)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from app.providers.errors import ProviderError, ProviderRejected
 from app.runtime import Runtime
 from app.services import audit, outbox
 from app.services.billing import charging, keys, outcomes
-from app.services.lifecycle import renewal
+from app.services.lifecycle import reconciliation, renewal
 from app.services.lifecycle.common import CHARGE_TIMEOUT, Claim
 from app.services.orders.errors import INVOICE_STAYS_OPEN, PaymentDeclined
 from app.services.payments.access import check_may_pay, require_payer
@@ -296,6 +297,7 @@ async def _record(
     else:
         if not await _recorded(session, invoice, charged):
             await outcomes.record_charge(session, invoice, charged)
+        await _reconciled(session, invoice, charged, now)
         if step.subscription_id is not None:
             await lifecycle_repo.release_lease(session, step.subscription_id, step.claim.until)
             if charged.paid:  # the billing sync checks the paid invoice against the provider
@@ -326,6 +328,15 @@ async def _record(
         attributed=attributed,
         now=now,
     )
+
+
+async def _reconciled(
+    session: AsyncSession, invoice: Invoice, charged: charging.Charged, now: datetime
+) -> None:
+    """A declined quarter's invoice paid now makes the quarter PAID, as its job would have."""
+    quarter = await repo.reconciliation_of_invoice(session, invoice.id or 0)
+    if charged.paid and quarter is not None and quarter.status is ReconciliationStatus.DECLINED:
+        reconciliation.record_charged(quarter, True, now)
 
 
 async def _recorded(session: AsyncSession, invoice: Invoice, charged: charging.Charged) -> bool:
