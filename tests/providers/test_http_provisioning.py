@@ -174,6 +174,34 @@ async def test_the_signature_is_an_hmac_of_the_timestamp_and_the_raw_body(
     assert receiver.refused == []
 
 
+@pytest.mark.parametrize(
+    "receipt",
+    [
+        {"applied": True, "pushes": "many"},
+        {"applied": True, "pushes": None},
+        {"applied": True, "pushes": [1]},
+        {"applied": True, "pushes": 1.5},
+        {"applied": True, "pushes": -1},
+        {"applied": "yes", "pushes": 1},
+        ["applied"],
+        "applied",
+    ],
+)
+async def test_a_malformed_receipt_is_unavailable_not_a_crash(
+    target: HttpProvisioningTarget, receiver: FakeReceiver, receipt: object
+) -> None:
+    """A broken receiver's 2xx is retried (the outbox backs off), never read as a result."""
+    receiver.answer_with(receipt)
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        await target.push(entitlement(), idempotency_key="prov-1")
+
+    assert type(caught.value) is ProviderUnavailable
+    assert caught.value.message.startswith("malformed receipt in a 2xx answer: ")
+    result = await target.push(entitlement(), idempotency_key="prov-1")  # the retry lands
+    assert (result.applied, result.pushes) == (True, 1)
+
+
 async def _raw_post(receiver: FakeReceiver, body: bytes, headers: dict[str, str]) -> int:
     async with (
         aiohttp.ClientSession() as session,

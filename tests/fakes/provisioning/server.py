@@ -12,6 +12,8 @@ an aiohttp server on 127.0.0.1 with a random port that speaks GitLab's provision
   422 with the failed sections (PARTIAL: nothing is applied), an answer that never comes
   (TIMEOUT: applied, then the server hangs) or a closed connection (DROP: applied, then the
   connection is cut), so a lost answer's retry must be recognised by its key.
+- `answer_with(body)`: the next upsert is applied but answered 200 with `body` (a broken
+  receiver's receipt) instead of its own.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class FakeReceiver:
         self.refused: list[Received] = []
         self._replies: dict[str, tuple[str, dict[str, Any]]] = {}
         self._faults: deque[Fault] = deque()
+        self._receipts: deque[Any] = deque()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -81,6 +84,9 @@ class FakeReceiver:
 
     def inject(self, fault: Fault, *, times: int = 1) -> None:
         self._faults.extend([fault] * times)
+
+    def answer_with(self, body: Any) -> None:
+        self._receipts.append(body)
 
     def clear(self) -> None:
         self._faults.clear()
@@ -113,6 +119,8 @@ class FakeReceiver:
         if fault is Fault.DROP:
             assert request.transport is not None
             request.transport.abort()
+        if request.method == "POST" and self._receipts:
+            return web.json_response(self._receipts.popleft())
         return answer
 
     def _read(self, ref: str) -> web.Response:
