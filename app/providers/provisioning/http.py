@@ -2,8 +2,9 @@
 upserts each deployment's entitlement at the product with a signed POST (README
 "Provisioning over HTTP"; the body is GitLab's provision call, see _gitlab.py).
 
-Every request carries `X-Fulfillment-Signature` (app/providers/signing.py: Stripe's webhook
-scheme, over the raw body, an empty one for a GET) so the receiver can tell it is us. A POST
+Every request carries `X-Fulfillment-Signature` (app/providers/signing.py: the provisioning
+scheme, over the method, the URL's path and the raw body, an empty one for a GET) so the
+receiver can tell it is us, and that the request was meant for that path. A POST
 also carries `Idempotency-Key`: the caller's key and the entitlement's digest, so a retried
 POST of the same state is recognised, while a retry of the same outbox message that carries
 a newer state (rebuilt at push time) is a new request rather than a reused key.
@@ -25,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -32,7 +34,7 @@ from app.providers.errors import ProviderRejected, ProviderUnavailable
 from app.providers.provisioning import _gitlab as wire
 from app.providers.provisioning._validation import check_push
 from app.providers.provisioning.records import Entitlement, ProvisioningResult
-from app.providers.signing import signature_header
+from app.providers.signing import request_signature_header
 
 PROVIDER = "http"
 SIGNATURE_HEADER = "X-Fulfillment-Signature"
@@ -120,17 +122,15 @@ class HttpProvisioningTarget:
     async def _send(
         self, method: str, path: str, body: bytes, headers: Mapping[str, str]
     ) -> _Answer:
-        signed = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature_header(
-                body, self._settings.signing_secret, int(self._wall_clock())
-            ),
-            **headers,
-        }
+        url = self._base + path
+        signature = request_signature_header(
+            method, urlsplit(url).path, body, self._settings.signing_secret, int(self._wall_clock())
+        )
+        signed = {"Content-Type": "application/json", SIGNATURE_HEADER: signature, **headers}
         try:
             # No redirects: the signed request goes to the configured receiver or nowhere.
             async with self._client().request(
-                method, self._base + path, data=body or None, headers=signed, allow_redirects=False
+                method, url, data=body or None, headers=signed, allow_redirects=False
             ) as response:
                 return _Answer(response.status, _json(await _capped(response)))
         except TimeoutError as error:
