@@ -7,7 +7,9 @@ key for another invoice is IDEMPOTENCY_KEY_REUSED.
 
 At most one charge per invoice at a time: the claim locks the invoice row and takes the
 subscription's order lease (`order_lease`, as the lifecycle jobs hold it: an order or a job
-holding it makes this PAYMENT_IN_PROGRESS, and none of them starts while this holds it). The
+holding it makes this PAYMENT_IN_PROGRESS, and none of them starts while this holds it); an
+invoice without a subscription is PAYMENT_IN_PROGRESS while another of its requests is being
+charged. The
 charge is the billing room's (app/services/billing/), with its keys, so a request whose
 outcome was not recorded (the provider unreachable) is resumed by its retry with the same
 keys and the provider replays it.
@@ -203,8 +205,16 @@ async def _leased(
 async def _lease(
     session: AsyncSession, invoice: Invoice, now: datetime, until: datetime
 ) -> Subscription | None:
-    """The invoice's subscription, locked and leased until `until` (None: it has none)."""
+    """The invoice's subscription, locked and leased until `until`. None: it has none, and
+    nothing else charges it, so the lease is the invoice's own request being charged (under
+    the invoice's row lock, which `_claim` holds): while one processes, another key waits."""
     if invoice.subscription_id is None:
+        if await repo.processing_request(session, invoice.id or 0, now) is not None:
+            raise PaymentInProgress(
+                "Another request is paying this invoice now; nothing was charged. Retry in a "
+                "moment to see its outcome.",
+                RETRY_AFTER_SECONDS,
+            )
         return None
     busy = PaymentInProgress(
         "The subscription is being changed or charged now (an order or a billing job); "
