@@ -101,7 +101,7 @@ def read(text: str) -> Delivery:
         if _text(found_ref, MAX_ID_LENGTH):
             assert isinstance(found_ref, str)
             kind, ref = found_kind, found_ref
-    return Delivery(PROVIDER, event_id, event_type, kind, ref, event)
+    return Delivery(PROVIDER, event_id, event_type, kind, ref)
 
 
 def _text(value: object, max_length: int) -> bool:

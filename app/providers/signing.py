@@ -1,10 +1,16 @@
-"""One signature scheme for every signed request we send or receive (the provisioning
-target's POSTs, webhooks): Stripe's webhook signature.
-
-The header is `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`; the receiver
-recomputes the HMAC over the raw body with the shared secret, compares in constant time,
-and refuses a timestamp further than a tolerance from its own clock, so a captured request
+"""The signatures of signed requests we send or receive, both in the shape of Stripe's
+webhook signature: a header `t=<unix seconds>,v1=<hex HMAC-SHA256>` with the shared secret.
+The receiver recomputes the HMAC over the raw content, compares in constant time, and
+refuses a timestamp further than a tolerance from its own clock, so a captured request
 cannot be replayed later. Several `v1=` entries may be sent while a secret is rotated.
+
+- Stripe's webhook scheme (`signature_header`, `verify_signature`): the HMAC of
+  `<t>.<body>`. Stripe signs its deliveries so; the test fake of Stripe signs with it.
+- The provisioning scheme (`request_signature_header`, `verify_request_signature`): the HMAC
+  of `<t>.<METHOD>.<path>.<body>`. A webhook goes to one URL, but the provisioning target
+  POSTs to one path per deployment: signing the method and path too means a captured POST
+  cannot be replayed, within the tolerance, to another namespace's path (or as another
+  method). It is Stripe's scheme over the content `<METHOD>.<path>.<body>`.
 """
 
 from __future__ import annotations
@@ -18,11 +24,25 @@ MAX_TIMESTAMP_DIGITS = 12
 
 
 class InvalidSignature(ValueError):
-    """The signature header is missing, malformed, stale or does not match the body."""
+    """The signature header is missing, malformed, stale or does not match the request."""
 
 
 def signature_header(payload: bytes, secret: str, timestamp: int) -> str:
+    """Stripe's webhook scheme: `payload` is the raw body."""
     return f"t={timestamp},{SCHEME}={_digest(payload, secret, timestamp)}"
+
+
+def request_signature_header(
+    method: str, path: str, body: bytes, secret: str, timestamp: int
+) -> str:
+    """The provisioning scheme: the method, the request path (as the receiver sees it, no
+    query) and the raw body, an empty one for a GET."""
+    return signature_header(signed_request(method, path, body), secret, timestamp)
+
+
+def signed_request(method: str, path: str, body: bytes) -> bytes:
+    """`<METHOD>.<path>.<body>`: what the provisioning scheme signs after `<t>.`."""
+    return f"{method.upper()}.{path}.".encode() + body
 
 
 def verify_signature(
@@ -33,15 +53,30 @@ def verify_signature(
     now: float,
     tolerance: int = DEFAULT_TOLERANCE_SECONDS,
 ) -> int:
-    """Check `header` against the raw `payload`; return its timestamp, or raise
-    InvalidSignature saying why."""
+    """Check `header` against the raw `payload` (Stripe's scheme); return its timestamp, or
+    raise InvalidSignature saying why."""
     timestamp, signatures = _parse(header)
     expected = _digest(payload, secret, timestamp)
     if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
-        raise InvalidSignature("no signature matches the body")
+        raise InvalidSignature("no signature matches the request")
     if abs(now - timestamp) > tolerance:
         raise InvalidSignature("the timestamp is outside the tolerance")
     return timestamp
+
+
+def verify_request_signature(
+    method: str,
+    path: str,
+    body: bytes,
+    header: str | None,
+    secret: str,
+    *,
+    now: float,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+) -> int:
+    """Check `header` against the request (the provisioning scheme), as `verify_signature`."""
+    content = signed_request(method, path, body)
+    return verify_signature(content, header, secret, now=now, tolerance=tolerance)
 
 
 def _digest(payload: bytes, secret: str, timestamp: int) -> str:

@@ -257,7 +257,7 @@ async def test_a_subscription_held_by_an_order_or_a_job_is_not_charged_meanwhile
     assert leases == 0  # and gave the lease back
 
 
-async def test_a_declined_reconciliation_invoice_just_becomes_paid(
+async def test_a_declined_reconciliation_invoice_becomes_paid_with_its_quarter(
     api: Api, db: AsyncSession, settings: Settings
 ) -> None:
     p = await payer(db, settings, amounts=(261_000,))
@@ -282,7 +282,7 @@ async def test_a_declined_reconciliation_invoice_just_becomes_paid(
     assert answer == _paid(p.invoice, 261_000)
     assert (await reload(db, p.subscription)).seats == seats
     await db.refresh(quarter)
-    assert quarter.status is ReconciliationStatus.DECLINED  # its history: declined, paid later
+    assert quarter.status is ReconciliationStatus.PAID  # as its job records a paid charge
 
 
 # --- a declined renewal in grace ---------------------------------------------------------

@@ -181,3 +181,57 @@ async def test_pay_now_racing_the_grace_retry_charges_once(world: World) -> None
         date(2028, 1, 1),
     )
     assert list(payments) == ["FAILED", "SUCCEEDED"]  # the renewal's first try, then one
+
+
+class _SlowCollect:
+    """The billing provider with a collect that takes a while, so concurrent requests overlap
+    with it (each collect counted)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.collecting = 0
+        self.overlapped = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def collect_payment(self, *args: Any, **kwargs: Any) -> Any:
+        self.collecting += 1
+        self.overlapped = self.overlapped or self.collecting > 1
+        try:
+            await asyncio.sleep(0.3)
+            return await self._inner.collect_payment(*args, **kwargs)
+        finally:
+            self.collecting -= 1
+
+
+async def test_concurrent_keys_for_an_invoice_without_a_subscription_charge_once(
+    world: World, settings: Settings
+) -> None:
+    """No subscription, so no lease: the invoice's request being charged makes any other
+    key PAYMENT_IN_PROGRESS until it is done, rather than a second charge with its keys.
+    (Last in the module: the factories' invoice numbers it takes would otherwise meet the
+    numbers the renewal above is given in this shared database.)"""
+    async with world.sessions() as db, db.begin():
+        # Numbered apart from the factories' and the app's numbers (this database is shared).
+        p = await payer(db, settings, subscription_id=None, number="INV-NOSUB-1")
+    slow = _SlowCollect(world.runtime.providers.billing)
+    world.runtime.providers.billing = slow  # type: ignore[assignment]
+    world.calls.clear()
+
+    first = asyncio.create_task(_pay(world.api, p.owner, p.invoice_id, "key-0"))
+    await asyncio.sleep(0.1)  # the first request is collecting
+    others = await asyncio.gather(
+        *(_pay(world.api, p.owner, p.invoice_id, f"key-{n}") for n in range(1, 6))
+    )
+    answers = [body["data"]["invoicePay"] for body in [await first, *others]]
+
+    assert answers[0]["__typename"] == "InvoicePayPayload", answers[0]
+    assert [(a["code"], a["retryAfterSeconds"]) for a in answers[1:]] == [
+        ("PAYMENT_IN_PROGRESS", 5)
+    ] * 5
+    assert (world.calls["collect_payment"], slow.overlapped) == (1, False)
+    where = col(PayNowRequest.invoice_id) == p.invoice.id
+    assert await _count(world.sessions, PayNowRequest, where) == 1  # the refused left none
+    again = await _pay(world.api, p.owner, p.invoice_id, "key-1")  # done: it is paid now
+    assert again["data"]["invoicePay"]["code"] == "INVOICE_NOT_OPEN"

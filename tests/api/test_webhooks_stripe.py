@@ -323,6 +323,43 @@ class CountingBilling:
         return getattr(self.inner, name)
 
 
+async def test_only_the_events_id_type_and_object_ref_are_stored(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The event's customer data is never read, so it is not kept (README "Webhooks in")."""
+    customer = {
+        "id": "cus_stored_1",
+        "object": "customer",
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "address": {"line1": "12 St James's Square", "city": "London"},
+        "invoice_settings": {"default_payment_method": "pm_card_visa"},
+    }
+    body = event("customer.updated", customer, event_id="evt_stored_1")
+
+    assert (await deliver(client, body)).status_code == 202
+
+    row = (await db.execute(sa.text("SELECT * FROM webhook_event"))).mappings().one()
+    assert sorted(row) == [
+        "event_id",
+        "id",
+        "kind",
+        "object_ref",
+        "outcome",
+        "processed_at",
+        "provider",
+        "received_at",
+        "type",
+    ]
+    assert (row["event_id"], row["type"], row["kind"], row["object_ref"]) == (
+        "evt_stored_1",
+        "customer.updated",
+        "ACCOUNT",
+        "cus_stored_1",
+    )
+    assert not any("ada" in str(value).lower() for value in row.values())
+
+
 async def test_the_answer_comes_before_any_provider_call(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings, runtime: Runtime
 ) -> None:

@@ -90,6 +90,30 @@ async def test_0013_merges_payment_rows_recorded_twice_then_allows_one_per_ref(
     assert pointed == ids[0]
 
 
+async def test_0014_drops_the_webhook_payload_with_what_it_held(engine: AsyncEngine) -> None:
+    """Rows stored with the vendor's whole event keep only their id, type and object ref."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        await connection.run_sync(migrate.downgrade, "0013")
+        await connection.execute(
+            sa.text(
+                "INSERT INTO webhook_event (provider, event_id, type, kind, object_ref, payload,"
+                " received_at) VALUES ('stripe', 'evt_1', 'customer.updated', 'ACCOUNT',"
+                " 'cus_1', :payload, :now)"
+            ),
+            {"payload": '{"data": {"object": {"email": "ada@example.com"}}}', "now": NOW},
+        )
+        await connection.run_sync(migrate.upgrade)
+        row = (await connection.execute(sa.text("SELECT * FROM webhook_event"))).mappings().one()
+        await connection.run_sync(migrate.downgrade, "0013")
+        emptied = await connection.scalar(sa.text("SELECT payload FROM webhook_event"))
+        await transaction.rollback()
+
+    assert "payload" not in row
+    assert (row["event_id"], row["object_ref"]) == ("evt_1", "cus_1")
+    assert emptied in ({}, "{}")  # a downgrade brings the column back empty
+
+
 def _payment(invoice_id: int | None, ref: str | None) -> dict[str, Any]:
     return {
         "invoice_id": invoice_id,

@@ -9,8 +9,10 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -30,7 +32,7 @@ from app.providers.provisioning.http import (
     PartialProvisioning,
 )
 from app.providers.registry import build_providers
-from app.providers.signing import signature_header
+from app.providers.signing import request_signature_header, signature_header
 from app.runtime import Runtime, build_runtime
 from app.services import outbox
 from app.services.worker.options import WorkerOptions
@@ -42,6 +44,8 @@ from tests.support import factories as f
 
 SECRET = "test-provisioning-signing-secret-0123456789"
 PROVISION = "/api/v4/internal/gitlab_subscriptions/namespaces/100042/provision"
+README = Path(__file__).resolve().parents[2] / "README.md"
+OTHER_NAMESPACE = "/api/v4/internal/gitlab_subscriptions/namespaces/100043/provision"
 
 
 @pytest.fixture
@@ -154,7 +158,7 @@ async def test_a_dot_segment_ref_is_refused_before_anything_is_sent(
     assert receiver.received == []
 
 
-async def test_the_signature_is_an_hmac_of_the_timestamp_and_the_raw_body(
+async def test_the_signature_is_an_hmac_of_the_timestamp_method_path_and_raw_body(
     target: HttpProvisioningTarget, receiver: FakeReceiver
 ) -> None:
     before = int(time.time())
@@ -167,17 +171,75 @@ async def test_the_signature_is_an_hmac_of_the_timestamp_and_the_raw_body(
             item.split("=", 1) for item in request.headers["X-Fulfillment-Signature"].split(",")
         )
         assert sorted(fields) == ["t", "v1"]
-        signed = f"{fields['t']}.".encode() + request.body
+        signed = f"{fields['t']}.{request.method}.{PROVISION}.".encode() + request.body
         assert fields["v1"] == hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
         assert before <= int(fields["t"]) <= time.time()
     assert get.body == b""
     assert receiver.refused == []
 
 
-async def _raw_post(receiver: FakeReceiver, body: bytes, headers: dict[str, str]) -> int:
+def _readme_verify() -> Callable[..., bool]:
+    """The receiver's `verify` from README "Provisioning over HTTP", as a reader copies it."""
+    section = README.read_text().split("## Provisioning over HTTP", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    return scope["verify"]  # type: ignore[no-any-return]
+
+
+async def test_the_readme_receiver_verifies_the_targets_requests_and_no_replay(
+    target: HttpProvisioningTarget, receiver: FakeReceiver
+) -> None:
+    verify = _readme_verify()
+    await target.push(entitlement(), idempotency_key="prov-1")
+    await target.get([NAMESPACE])
+
+    post, get = receiver.received
+    for request in (post, get):
+        header = request.headers["X-Fulfillment-Signature"]
+        assert verify(request.method, request.path, request.body, header, SECRET)
+    header = post.headers["X-Fulfillment-Signature"]
+    assert not verify("POST", OTHER_NAMESPACE, post.body, header, SECRET)
+    assert not verify("GET", PROVISION, post.body, header, SECRET)
+    assert not verify("POST", PROVISION, post.body + b" ", header, SECRET)
+    assert not verify("POST", PROVISION, post.body, header, "another-secret")
+    assert not verify("POST", PROVISION, post.body, header, SECRET, tolerance=-1)
+
+
+@pytest.mark.parametrize(
+    "receipt",
+    [
+        {"applied": True, "pushes": "many"},
+        {"applied": True, "pushes": None},
+        {"applied": True, "pushes": [1]},
+        {"applied": True, "pushes": 1.5},
+        {"applied": True, "pushes": -1},
+        {"applied": "yes", "pushes": 1},
+        ["applied"],
+        "applied",
+    ],
+)
+async def test_a_malformed_receipt_is_unavailable_not_a_crash(
+    target: HttpProvisioningTarget, receiver: FakeReceiver, receipt: object
+) -> None:
+    """A broken receiver's 2xx is retried (the outbox backs off), never read as a result."""
+    receiver.answer_with(receipt)
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        await target.push(entitlement(), idempotency_key="prov-1")
+
+    assert type(caught.value) is ProviderUnavailable
+    assert caught.value.message.startswith("malformed receipt in a 2xx answer: ")
+    result = await target.push(entitlement(), idempotency_key="prov-1")  # the retry lands
+    assert (result.applied, result.pushes) == (True, 1)
+
+
+async def _raw_post(
+    receiver: FakeReceiver, body: bytes, headers: dict[str, str], *, path: str = PROVISION
+) -> int:
     async with (
         aiohttp.ClientSession() as session,
-        session.post(receiver.url + PROVISION, data=body, headers=headers) as response,
+        session.post(receiver.url + path, data=body, headers=headers) as response,
     ):
         return response.status
 
@@ -188,18 +250,41 @@ async def test_a_forged_or_unsigned_request_is_refused_by_the_receiver(
     body = json.dumps({"provision": {"base_product": {"seats": 1_000}}}).encode()
     now = int(time.time())
     key = {"Idempotency-Key": "forged-1"}
+
+    def signed(content: bytes, secret: str = SECRET, at: int = now, path: str = PROVISION) -> str:
+        return request_signature_header("POST", path, content, secret, at)
+
     attempts = [
         key,
-        key | {"X-Fulfillment-Signature": signature_header(body, "guessed-secret", now)},
-        key | {"X-Fulfillment-Signature": signature_header(b"{}", SECRET, now)},
-        key | {"X-Fulfillment-Signature": signature_header(body, SECRET, now - 3_600)},
+        key | {"X-Fulfillment-Signature": signed(body, secret="guessed-secret")},
+        key | {"X-Fulfillment-Signature": signed(b"{}")},
+        key | {"X-Fulfillment-Signature": signed(body, at=now - 3_600)},
+        key | {"X-Fulfillment-Signature": signed(body, path=OTHER_NAMESPACE)},
+        key | {"X-Fulfillment-Signature": signature_header(body, SECRET, now)},  # body only
     ]
 
     statuses = [await _raw_post(receiver, body, headers) for headers in attempts]
 
-    assert statuses == [401, 401, 401, 401]
-    assert len(receiver.refused) == 4
+    assert statuses == [401] * 6
+    assert len(receiver.refused) == 6
     assert receiver.provisions == {}
+
+
+async def test_a_captured_post_replayed_to_another_namespace_is_refused(
+    target: HttpProvisioningTarget, receiver: FakeReceiver
+) -> None:
+    """The signature covers the method and path: a captured POST, sent again within the
+    tolerance to another namespace's path with its body and headers, lands nothing."""
+    await target.push(entitlement(), idempotency_key="prov-1")
+    (post,) = receiver.posts()
+    captured = {name: post.headers[name] for name in ("X-Fulfillment-Signature", "Idempotency-Key")}
+
+    status = await _raw_post(receiver, post.body, captured, path=OTHER_NAMESPACE)
+
+    assert status == 401
+    assert [refused.path for refused in receiver.refused] == [OTHER_NAMESPACE]
+    assert list(receiver.provisions) == [NAMESPACE]
+    assert await _raw_post(receiver, post.body, captured) == 200  # where it was meant: a replay
 
 
 async def test_a_target_with_the_wrong_secret_is_rejected_and_lands_nothing(

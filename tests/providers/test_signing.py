@@ -1,4 +1,5 @@
-"""The one signature scheme (Stripe's webhook signature) of signed requests in and out."""
+"""The signature schemes of signed requests in and out: Stripe's webhook scheme over
+`<t>.<body>`, and the provisioning scheme over `<t>.<METHOD>.<path>.<body>`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import hmac
 
 import pytest
 
-from app.providers.signing import InvalidSignature, signature_header, verify_signature
+from app.providers.signing import (
+    InvalidSignature,
+    request_signature_header,
+    signature_header,
+    verify_request_signature,
+    verify_signature,
+)
 
 SECRET = "whsec-test-0123456789abcdef0123456789"
 BODY = b'{"provision":{"base_product":{"seats":10}}}'
 T = 1_767_260_000
+PATH = "/api/v4/internal/gitlab_subscriptions/namespaces/100042/provision"
+OTHER_PATH = "/api/v4/internal/gitlab_subscriptions/namespaces/100043/provision"
 
 
 def test_the_header_is_stripes_shape() -> None:
@@ -64,3 +73,39 @@ def test_the_timestamp_is_part_of_what_is_signed() -> None:
 
     with pytest.raises(InvalidSignature, match="no signature matches"):
         verify_signature(BODY, moved, SECRET, now=T)
+
+
+def test_the_provisioning_header_signs_the_method_and_path_too() -> None:
+    content = f"{T}.POST.{PATH}.".encode() + BODY
+    expected = hmac.new(SECRET.encode(), content, hashlib.sha256).hexdigest()
+
+    header = request_signature_header("post", PATH, BODY, SECRET, T)
+
+    assert header == f"t={T},v1={expected}"
+    assert verify_request_signature("POST", PATH, BODY, header, SECRET, now=T + 300) == T
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", OTHER_PATH, BODY),  # replayed to another namespace
+        ("GET", PATH, BODY),  # as another method
+        ("POST", PATH, BODY + b" "),
+    ],
+    ids=["other-path", "other-method", "other-body"],
+)
+def test_a_provisioning_signature_is_refused_for_another_request(
+    method: str, path: str, body: bytes
+) -> None:
+    header = request_signature_header("POST", PATH, BODY, SECRET, T)
+
+    with pytest.raises(InvalidSignature, match="no signature matches"):
+        verify_request_signature(method, path, body, header, SECRET, now=T)
+
+
+def test_the_two_schemes_do_not_verify_each_other() -> None:
+    """A webhook-style signature of the body alone is not a provisioning signature."""
+    with pytest.raises(InvalidSignature, match="no signature matches"):
+        verify_request_signature(
+            "POST", PATH, BODY, signature_header(BODY, SECRET, T), SECRET, now=T
+        )

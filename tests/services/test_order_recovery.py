@@ -19,7 +19,14 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import LedgerInvoice, Notification, Order, OutboxMessage, Promotion
+from app.db.tables import (
+    BillingAccount,
+    LedgerInvoice,
+    Notification,
+    Order,
+    OutboxMessage,
+    Promotion,
+)
 from app.domain.enums import InvoiceStatus, OrderStatus, SyncStatus
 from app.domain.errors import DomainError
 from app.domain.lifecycle import RenewalStatus
@@ -136,6 +143,36 @@ async def test_an_order_cut_after_its_charge_is_completed_by_the_worker(
     again = await place(runtime, who, token, "cut")
     assert again.order.status is OrderStatus.COMPLETED  # the key replays the completed order
     assert len(await ledger_payments(db)) == 1
+
+
+@pytest.mark.parametrize("card", ["pm_card_mastercard", None], ids=["changed", "removed"])
+async def test_an_order_cut_after_its_charge_then_a_card_change_completes_paid_once(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock, card: str | None
+) -> None:
+    """The provider collected the order's payment, then the customer changed (or removed)
+    the card: the resumed collect sends the order's key with another card, which the
+    provider refuses (or has no card to send). The order completes with the payment the
+    provider collected, never refunded as a refusal."""
+    who = await buyer(db)
+    await _cut_after_charge(runtime, who, "cut", crash())
+    invoice_ref = await _assert_charged_not_completed(db, who, "cut")
+    await db.execute(
+        sa.update(BillingAccount)
+        .where(col(BillingAccount.id) == who.subscription.billing_account_id)
+        .values(payment_method=card)
+    )
+    await db.commit()
+
+    await run_at(runtime, clock, LATER)
+
+    order = await order_of(db, "cut")
+    invoice = await invoice_of(db, order)
+    assert (order.status, order.refunded, order.refund_ref) == (OrderStatus.COMPLETED, 0, None)
+    assert (invoice.status, invoice.amount_paid) == (InvoiceStatus.PAID, FIVE_SEATS)
+    assert await ledger_payments(db) == [(invoice_ref, FIVE_SEATS, "SUCCEEDED")]
+    assert await ledger_refunds(db) == []
+    await db.refresh(who.subscription)
+    assert who.subscription.seats == 15
 
 
 async def test_a_charge_whose_answer_was_lost_is_completed_by_the_worker(

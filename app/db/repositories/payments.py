@@ -3,6 +3,8 @@ locked for the change, and the pay-now requests of an invoice."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -57,6 +59,18 @@ async def unsettled_requests(session: AsyncSession, invoice_id: int) -> list[Pay
         .with_for_update()
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def processing_request(
+    session: AsyncSession, invoice_id: int, now: datetime
+) -> PayNowRequest | None:
+    """A PENDING request of the invoice being charged now (its claim not run out)."""
+    stmt = sa.select(PayNowRequest).where(
+        col(PayNowRequest.invoice_id) == invoice_id,
+        col(PayNowRequest.status) == PayNowStatus.PENDING,
+        col(PayNowRequest.processing_until) > now,
+    )
+    return (await session.scalars(stmt)).first()
 
 
 async def declined_attempts(session: AsyncSession, invoice_id: int) -> int:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db.types import json_field, timestamp_field, utcnow
+from app.db.types import timestamp_field, utcnow
 
 
 class WebhookEvent(SQLModel, table=True):
     """One delivery as received (a replay of the same event id finds this row and stops).
     `kind` and `object_ref` are the neutral reading of the vendor's `type` (what object to
-    refresh from the provider); `kind` is None for a type nothing is done for."""
+    refresh from the provider); `kind` is None for a type nothing is done for. Nothing else
+    of the vendor's event is kept: its payload (customer data) is never read, since the
+    worker reads the object's current state from the provider (migration 0014)."""
 
     __tablename__ = "webhook_event"
     __table_args__ = (sa.UniqueConstraint("provider", "event_id"),)
@@ -25,7 +26,6 @@ class WebhookEvent(SQLModel, table=True):
     type: str = Field(max_length=128)
     kind: str | None = Field(default=None, max_length=32)
     object_ref: str | None = Field(default=None, max_length=255)
-    payload: dict[str, Any] = json_field(default_factory=dict)
     received_at: datetime = timestamp_field(default_factory=utcnow)
     processed_at: datetime | None = timestamp_field(default=None)
     # What processing did ("refreshed", "unknown_object", "ignored", ...), for operators.

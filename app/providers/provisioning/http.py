@@ -2,19 +2,20 @@
 upserts each deployment's entitlement at the product with a signed POST (README
 "Provisioning over HTTP"; the body is GitLab's provision call, see _gitlab.py).
 
-Every request carries `X-Fulfillment-Signature` (app/providers/signing.py: Stripe's webhook
-scheme, over the raw body, an empty one for a GET) so the receiver can tell it is us. A POST
+Every request carries `X-Fulfillment-Signature` (app/providers/signing.py: the provisioning
+scheme, over the method, the URL's path and the raw body, an empty one for a GET) so the
+receiver can tell it is us, and that the request was meant for that path. A POST
 also carries `Idempotency-Key`: the caller's key and the entitlement's digest, so a retried
 POST of the same state is recognised, while a retry of the same outbox message that carries
 a newer state (rebuilt at push time) is a new request rather than a reused key.
 
 Answers: 2xx is done (the receiver says in `applied` and `pushes` whether it changed
-anything); 422 is a partial failure (some sections were not applied): `PartialProvisioning`,
-a retryable ProviderUnavailable naming them, so the outbox retries the whole upsert with
-backoff; 408, 429 and 5xx, timeouts, connection failures and an answer over 1 MiB are
-ProviderUnavailable; any other 4xx is ProviderRejected. `get` reads each deployment's last
-provision body back with a GET of the same path (404: none); the product has no batch
-read, so the GETs run concurrently.
+anything; a malformed receipt is ProviderUnavailable); 422 is a partial failure (some
+sections were not applied): `PartialProvisioning`, a retryable ProviderUnavailable naming
+them, so the outbox retries the whole upsert with backoff; 408, 429 and 5xx, timeouts,
+connection failures and an answer over 1 MiB are ProviderUnavailable; any other 4xx is
+ProviderRejected. `get` reads each deployment's last provision body back with a GET of the
+same path (404: none); the product has no batch read, so the GETs run concurrently.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -32,7 +34,7 @@ from app.providers.errors import ProviderRejected, ProviderUnavailable
 from app.providers.provisioning import _gitlab as wire
 from app.providers.provisioning._validation import check_push
 from app.providers.provisioning.records import Entitlement, ProvisioningResult
-from app.providers.signing import signature_header
+from app.providers.signing import request_signature_header
 
 PROVIDER = "http"
 SIGNATURE_HEADER = "X-Fulfillment-Signature"
@@ -96,13 +98,7 @@ class HttpProvisioningTarget:
         if answer.status == 422:
             raise _partial(answer.body)
         _raise_for(answer)
-        # A 2xx without a receipt (a receiver that says nothing more) counts as applied.
-        receipt = answer.body if isinstance(answer.body, dict) else {}
-        return ProvisioningResult(
-            deployment_ref=entitlement.deployment_ref,
-            applied=bool(receipt.get("applied", True)),
-            pushes=int(receipt.get("pushes", 0)),
-        )
+        return _receipt(entitlement.deployment_ref, answer.body)
 
     async def get(self, deployment_refs: Sequence[str]) -> Mapping[str, Entitlement]:
         refs = sorted(set(deployment_refs))
@@ -126,17 +122,15 @@ class HttpProvisioningTarget:
     async def _send(
         self, method: str, path: str, body: bytes, headers: Mapping[str, str]
     ) -> _Answer:
-        signed = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature_header(
-                body, self._settings.signing_secret, int(self._wall_clock())
-            ),
-            **headers,
-        }
+        url = self._base + path
+        signature = request_signature_header(
+            method, urlsplit(url).path, body, self._settings.signing_secret, int(self._wall_clock())
+        )
+        signed = {"Content-Type": "application/json", SIGNATURE_HEADER: signature, **headers}
         try:
             # No redirects: the signed request goes to the configured receiver or nowhere.
             async with self._client().request(
-                method, self._base + path, data=body or None, headers=signed, allow_redirects=False
+                method, url, data=body or None, headers=signed, allow_redirects=False
             ) as response:
                 return _Answer(response.status, _json(await _capped(response)))
         except TimeoutError as error:
@@ -188,6 +182,19 @@ def _raise_for(answer: _Answer) -> None:
     if 400 <= status < 500:
         raise ProviderRejected(PROVIDER, _REJECTION_CODES.get(status, f"http_{status}"), message)
     raise ProviderUnavailable(PROVIDER, f"unexpected answer {message}")
+
+
+def _receipt(deployment_ref: str, body: Any) -> ProvisioningResult:
+    """A 2xx's receipt. An empty answer (a receiver that says nothing more) counts as
+    applied; anything but `{"applied": <bool>, "pushes": <int >= 0>}` (either may be left
+    out) is a broken receiver's answer: ProviderUnavailable, retried, never guessed at."""
+    receipt = {} if body is None else body
+    applied = receipt.get("applied", True) if isinstance(receipt, dict) else None
+    pushes = receipt.get("pushes", 0) if isinstance(receipt, dict) else None
+    if not isinstance(applied, bool) or type(pushes) is not int or pushes < 0:
+        shown = json.dumps(body)[:200] if not isinstance(body, str) else body[:200]
+        raise ProviderUnavailable(PROVIDER, f"malformed receipt in a 2xx answer: {shown}")
+    return ProvisioningResult(deployment_ref=deployment_ref, applied=applied, pushes=pushes)
 
 
 def _partial(body: Any) -> PartialProvisioning:

@@ -7,9 +7,9 @@ error; provider errors propagate (unavailable: the caller retries later with the
 but an invoice the provider has collected already (a resumed attempt whose card was
 changed or removed meanwhile) is paid by that payment, whatever the collect says.
 
-Orders compose the two with their own keys (app/services/orders/execution.py, storing the
-provider's invoice at once for settlement); the lifecycle jobs, and anything else charging an
-invoice it wrote, call `charge`."""
+Orders compose `issue` and `collect_once` with their own keys (app/services/orders/execution.py,
+storing the provider's invoice at once for settlement); the lifecycle jobs, and anything else
+charging an invoice it wrote, call `charge`."""
 
 from __future__ import annotations
 
@@ -85,30 +85,34 @@ async def charge(runtime: Runtime, invoice_id: int, key: str, attempt: int) -> C
     billing = runtime.providers.billing
     account_ref = await provider_account(runtime.sessions, billing, loaded.account)
     invoice_ref = await _issued(billing, loaded, account_ref, key)
-    if not loaded.account.payment_method:
-        declined = Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
-        return await _paid_already(billing, invoice_ref) or declined
-    try:
-        payment = await collect(
-            billing,
-            invoice_ref,
-            loaded.account.payment_method,
-            key=keys.charge_payment(key, attempt),
-        )
-    except ProviderRejected:
-        paid = await _paid_already(billing, invoice_ref)
-        if paid is None:
-            raise
-        return paid
+    payment = await collect_once(
+        billing,
+        invoice_ref,
+        loaded.account.payment_method,
+        key=keys.charge_payment(key, attempt),
+    )
+    if payment is None:
+        return Charged(False, None, NO_PAYMENT_METHOD, invoice_ref)
     return Charged.of(payment, invoice_ref)
 
 
-async def _paid_already(billing: BillingProvider, invoice_ref: str) -> Charged | None:
-    """When the card is gone or the collect is refused: an attempt whose answer was lost may
-    have been paid, and its resumption now comes with another card (its key is refused with
-    it), with none, or finds the invoice paid. That payment is the outcome, not a decline."""
-    payment = await collected_payment(billing, invoice_ref)
-    return Charged.of(payment, invoice_ref) if payment is not None else None
+async def collect_once(
+    billing: BillingProvider, invoice_ref: str, payment_method: str | None, *, key: str
+) -> PaymentRecord | None:
+    """Collect under `key`, unless the provider collected the invoice already: an attempt
+    whose answer was lost may have been paid, and its resumption now comes with another card
+    (its key is refused with it), with none, or finds the invoice paid. That payment is the
+    outcome, not a decline. None: no card and nothing collected; a refusal with nothing
+    collected propagates."""
+    if not payment_method:
+        return await collected_payment(billing, invoice_ref)
+    try:
+        return await collect(billing, invoice_ref, payment_method, key=key)
+    except ProviderRejected:
+        paid = await collected_payment(billing, invoice_ref)
+        if paid is None:
+            raise
+        return paid
 
 
 async def collected_payment(billing: BillingProvider, invoice_ref: str) -> PaymentRecord | None:

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,15 +27,15 @@ class ObjectKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A verified event. `kind` is None for a type nothing is done for (stored, then a
-    no-op); `object_ref` is the provider's id of the object (a local row's provider_ref)."""
+    """A verified event, as much of it as is used (and stored): nothing of its payload.
+    `kind` is None for a type nothing is done for (stored, then a no-op); `object_ref` is
+    the provider's id of the object (a local row's provider_ref)."""
 
     provider: str
     event_id: str
     type: str
     kind: ObjectKind | None
     object_ref: str | None
-    payload: dict[str, Any]
 
 
 async def receive(session: AsyncSession, delivery: Delivery, now: datetime) -> bool:
@@ -51,7 +50,6 @@ async def receive(session: AsyncSession, delivery: Delivery, now: datetime) -> b
             "type": delivery.type,
             "kind": delivery.kind.value if delivery.kind else None,
             "object_ref": delivery.object_ref,
-            "payload": delivery.payload,
             "received_at": now,
         },
     )

@@ -305,8 +305,7 @@ async def _invoiced(
     before = {"seats": subscription.seats}
     subscription.seats = max(subscription.seats, row.max_seats_used or 0)
     touch(subscription, now)
-    row.status = Status.PAID if charged.paid else Status.DECLINED
-    row.claimed_by, row.claimed_until, row.completed_at = None, None, now
+    record_charged(row, charged.paid, now)
     sid = subscription.id or 0
     await follow_up(session, sid, f"reconciliation:{row.id}", now)
     await _invoice_notices(session, subscription, row, invoice, charged, now)
@@ -319,6 +318,13 @@ async def _invoiced(
         now=now,
     )
     await repo.release_lease(session, sid, claim.until)
+
+
+def record_charged(row: Reconciliation, paid: bool, now: datetime) -> None:
+    """The quarter's outcome once its invoice was charged, by this job or later by pay-now
+    (a DECLINED quarter whose invoice is paid is PAID: its seats were raised already)."""
+    row.status = Status.PAID if paid else Status.DECLINED
+    row.claimed_by, row.claimed_until, row.completed_at = None, None, now
 
 
 def _still_ours(row: Reconciliation, charged: charging.Charged, claim: Claim) -> bool:

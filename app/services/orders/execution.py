@@ -171,7 +171,8 @@ async def _paying_account(
 
 async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> PaymentRecord | None:
     """Charge the invoice through the provider; every call is keyed by the order, so a resumed
-    order never charges twice. A zero total needs no payment."""
+    order never charges twice (one whose card was changed or removed meanwhile completes with
+    the payment the provider collected already). A zero total needs no payment."""
     if prepared.invoice is None or prepared.invoice.total == 0:
         return None
     assert prepared.account is not None
@@ -179,11 +180,11 @@ async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> Payment
     invoice_ref = prepared.invoice.provider_ref or await _provider_invoice(
         deps, order_id, account_ref, prepared
     )
-    if not prepared.account.payment_method:
-        raise DomainError(ErrorCode.PAYMENT_DECLINED, "There is no payment method on file.")
-    payment = await charging.collect(
+    payment = await charging.collect_once(
         deps.billing, invoice_ref, prepared.account.payment_method, key=keys.order_payment(order_id)
     )
+    if payment is None:
+        raise DomainError(ErrorCode.PAYMENT_DECLINED, "There is no payment method on file.")
     if deps.settings.order_pause_after_charge_seconds:  # tests only: room to kill the process
         await asyncio.sleep(deps.settings.order_pause_after_charge_seconds)
     return payment

@@ -7,7 +7,9 @@ key for another invoice is IDEMPOTENCY_KEY_REUSED.
 
 At most one charge per invoice at a time: the claim locks the invoice row and takes the
 subscription's order lease (`order_lease`, as the lifecycle jobs hold it: an order or a job
-holding it makes this PAYMENT_IN_PROGRESS, and none of them starts while this holds it). The
+holding it makes this PAYMENT_IN_PROGRESS, and none of them starts while this holds it); an
+invoice without a subscription is PAYMENT_IN_PROGRESS while another of its requests is being
+charged. The
 charge is the billing room's (app/services/billing/), with its keys, so a request whose
 outcome was not recorded (the provider unreachable) is resumed by its retry with the same
 keys and the provider replays it.
@@ -15,8 +17,9 @@ keys and the provider replays it.
 A declined renewal in grace is charged as the renewal's next attempt, through the renewal
 job's own steps (`claim_for_charge`, `renew_at_provider`, `record_outcome`): paid, the
 subscription renews exactly as after a successful grace retry; declined, it stays in grace
-with the next retry scheduled. Any other open invoice (a declined reconciliation, a seeded
-one) just becomes PAID. An order's invoice is the order's to collect (INVOICE_NOT_PAYABLE)."""
+with the next retry scheduled. Any other open invoice just becomes PAID (a declined
+reconciliation's quarter with it, as its job records a paid charge). An order's invoice is
+the order's to collect (INVOICE_NOT_PAYABLE)."""
 
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ from app.providers.errors import ProviderError, ProviderRejected
 from app.runtime import Runtime
 from app.services import audit, outbox
 from app.services.billing import charging, keys, outcomes
-from app.services.lifecycle import renewal
+from app.services.lifecycle import reconciliation, renewal
 from app.services.lifecycle.common import CHARGE_TIMEOUT, Claim
 from app.services.orders.errors import INVOICE_STAYS_OPEN, PaymentDeclined
 from app.services.payments.access import check_may_pay, require_payer
@@ -202,8 +205,16 @@ async def _leased(
 async def _lease(
     session: AsyncSession, invoice: Invoice, now: datetime, until: datetime
 ) -> Subscription | None:
-    """The invoice's subscription, locked and leased until `until` (None: it has none)."""
+    """The invoice's subscription, locked and leased until `until`. None: it has none, and
+    nothing else charges it, so the lease is the invoice's own request being charged (under
+    the invoice's row lock, which `_claim` holds): while one processes, another key waits."""
     if invoice.subscription_id is None:
+        if await repo.processing_request(session, invoice.id or 0, now) is not None:
+            raise PaymentInProgress(
+                "Another request is paying this invoice now; nothing was charged. Retry in a "
+                "moment to see its outcome.",
+                RETRY_AFTER_SECONDS,
+            )
         return None
     busy = PaymentInProgress(
         "The subscription is being changed or charged now (an order or a billing job); "
@@ -296,6 +307,7 @@ async def _record(
     else:
         if not await _recorded(session, invoice, charged):
             await outcomes.record_charge(session, invoice, charged)
+        await _reconciled(session, invoice, charged, now)
         if step.subscription_id is not None:
             await lifecycle_repo.release_lease(session, step.subscription_id, step.claim.until)
             if charged.paid:  # the billing sync checks the paid invoice against the provider
@@ -326,6 +338,15 @@ async def _record(
         attributed=attributed,
         now=now,
     )
+
+
+async def _reconciled(
+    session: AsyncSession, invoice: Invoice, charged: charging.Charged, now: datetime
+) -> None:
+    """A declined quarter's invoice paid now makes the quarter PAID, as its job would have."""
+    quarter = await repo.reconciliation_of_invoice(session, invoice.id or 0)
+    if charged.paid and quarter is not None and quarter.status is ReconciliationStatus.DECLINED:
+        reconciliation.record_charged(quarter, True, now)
 
 
 async def _recorded(session: AsyncSession, invoice: Invoice, charged: charging.Charged) -> bool:

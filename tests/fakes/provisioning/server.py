@@ -2,16 +2,19 @@
 an aiohttp server on 127.0.0.1 with a random port that speaks GitLab's provision call.
 
 - `POST {prefix}/namespaces/:id/provision` (and `instances/:uuid/provision`): refused with
-  401 unless `X-Fulfillment-Signature` verifies over the raw body; 400 without an
-  Idempotency-Key or a `provision` object; stores the body's `provision` per deployment and
+  401 unless `X-Fulfillment-Signature` verifies over the method, the path and the raw body
+  (a body signed for another path is refused); 400 without an Idempotency-Key or a
+  `provision` object; stores the body's `provision` per deployment and
   answers `{"applied", "pushes"}` (`pushes` counts the upserts that changed something).
   A key seen before replays its first answer; with another body it is refused with 409.
   Only successful answers are kept per key, so a retry after a failure is tried afresh.
-- `GET` of the same path (signed over an empty body): `{"provision": ...}` or 404.
+- `GET` of the same path (signed with an empty body): `{"provision": ...}` or 404.
 - `inject(fault, times=n)`: the next n requests fail: 400 (REJECT), 500 (SERVER_ERROR),
   422 with the failed sections (PARTIAL: nothing is applied), an answer that never comes
   (TIMEOUT: applied, then the server hangs) or a closed connection (DROP: applied, then the
   connection is cut), so a lost answer's retry must be recognised by its key.
+- `answer_with(body)`: the next upsert is applied but answered 200 with `body` (a broken
+  receiver's receipt) instead of its own.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.providers.signing import InvalidSignature, verify_signature
+from app.providers.signing import InvalidSignature, verify_request_signature
 from tests.fakes.faults import Fault
 
 PREFIX = "/api/v4/internal/gitlab_subscriptions"
@@ -51,6 +54,7 @@ class FakeReceiver:
         self.refused: list[Received] = []
         self._replies: dict[str, tuple[str, dict[str, Any]]] = {}
         self._faults: deque[Fault] = deque()
+        self._receipts: deque[Any] = deque()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -82,6 +86,9 @@ class FakeReceiver:
     def inject(self, fault: Fault, *, times: int = 1) -> None:
         self._faults.extend([fault] * times)
 
+    def answer_with(self, body: Any) -> None:
+        self._receipts.append(body)
+
     def clear(self) -> None:
         self._faults.clear()
 
@@ -93,8 +100,13 @@ class FakeReceiver:
         received = Received(request.method, request.path, dict(request.headers), raw)
         self.received.append(received)
         try:
-            verify_signature(
-                raw, request.headers.get("X-Fulfillment-Signature"), self.secret, now=time.time()
+            verify_request_signature(
+                request.method,
+                request.rel_url.raw_path,
+                raw,
+                request.headers.get("X-Fulfillment-Signature"),
+                self.secret,
+                now=time.time(),
             )
         except InvalidSignature as error:
             self.refused.append(received)
@@ -113,6 +125,8 @@ class FakeReceiver:
         if fault is Fault.DROP:
             assert request.transport is not None
             request.transport.abort()
+        if request.method == "POST" and self._receipts:
+            return web.json_response(self._receipts.popleft())
         return answer
 
     def _read(self, ref: str) -> web.Response:
