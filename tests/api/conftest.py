@@ -15,6 +15,8 @@ from app.config import Settings
 from app.main import create_app
 from app.providers.registry import build_providers
 from app.runtime import Runtime, build_runtime
+from tests.fakes.stripe import StripeFake
+from tests.fakes.stripe.setup import stripe_settings
 from tests.support.graphql import Api
 
 
@@ -24,11 +26,33 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
+def billing() -> str:
+    """The billing provider the app runs with: "" for the suite's (TEST_BILLING_PROVIDER); a
+    test parametrises it ("local", "stripe") to run both."""
+    return ""
+
+
+@pytest.fixture
+def app_settings(settings: Settings, billing: str, request: pytest.FixtureRequest) -> Settings:
+    """The app's settings: with "stripe", the Stripe provider against the fake Stripe API
+    (emptied, on the test's clock) and the webhook signing secret the fake signs with."""
+    if not billing:
+        return settings
+    if billing == "local":
+        return settings.model_copy(update={"billing_provider": "local"})
+    fake: StripeFake = request.getfixturevalue("stripe_fake")
+    fake.reset()
+    clock: FixedClock = request.getfixturevalue("clock")
+    fake.store.clock = lambda: clock.now().timestamp()
+    return settings.model_copy(update=stripe_settings(fake))
+
+
+@pytest.fixture
 async def runtime(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
+    app_settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> AsyncIterator[Runtime]:
-    providers = build_providers(settings, session_factory, clock)
-    yield build_runtime(settings, sessions=session_factory, clock=clock, providers=providers)
+    providers = build_providers(app_settings, session_factory, clock)
+    yield build_runtime(app_settings, sessions=session_factory, clock=clock, providers=providers)
     await providers.aclose()  # the Stripe provider's HTTP session (TEST_BILLING_PROVIDER)
 
 
