@@ -15,36 +15,12 @@ from app.config import Settings
 from app.main import create_app
 from app.providers.registry import build_providers
 from app.runtime import Runtime, build_runtime
-from tests.fakes.stripe import StripeFake
-from tests.fakes.stripe.setup import stripe_settings
 from tests.support.graphql import Api
 
 
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 6, 1, 12, tzinfo=UTC))
-
-
-@pytest.fixture
-def billing() -> str:
-    """The billing provider the app runs with: "" for the suite's (TEST_BILLING_PROVIDER); a
-    test parametrises it ("local", "stripe") to run both."""
-    return ""
-
-
-@pytest.fixture
-def app_settings(settings: Settings, billing: str, request: pytest.FixtureRequest) -> Settings:
-    """The app's settings: with "stripe", the Stripe provider against the fake Stripe API
-    (emptied, on the test's clock) and the webhook signing secret the fake signs with."""
-    if not billing:
-        return settings
-    if billing == "local":
-        return settings.model_copy(update={"billing_provider": "local"})
-    fake: StripeFake = request.getfixturevalue("stripe_fake")
-    fake.reset()
-    clock: FixedClock = request.getfixturevalue("clock")
-    fake.store.clock = lambda: clock.now().timestamp()
-    return settings.model_copy(update=stripe_settings(fake))
 
 
 @pytest.fixture
