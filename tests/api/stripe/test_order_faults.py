@@ -2,7 +2,8 @@
 HTTP): the invoice's payment times out, answers 500, answers 429 with Retry-After, or is run
 and its answer cut off. Each fault hits both of the SDK's attempts, so it reaches the order.
 Every order then ends once, charged once: COMPLETED when the client places again with its
-key, or when the order-recovery job resumes it."""
+key, or when the order-recovery job resumes it; FAILED with its charge refunded in Stripe
+when, meanwhile, another order changed the subscription its quote priced."""
 
 from __future__ import annotations
 
@@ -111,3 +112,38 @@ async def test_the_recovery_job_completes_an_order_charged_in_doubt_once(
     again = await place(api, acme["owner"], token, key=f"k-{fault}")
     assert (again["order"]["status"], again["order"]["subscription"]["seats"]) == ("COMPLETED", 15)
     _charged_once(stripe_fake)
+
+
+async def test_an_order_charged_in_doubt_that_no_longer_applies_is_refunded_once(
+    api: Api,
+    db: AsyncSession,
+    settings: Settings,
+    clock: FixedClock,
+    stripe_fake: StripeFake,
+    runtime: Any,
+) -> None:
+    acme, token, first = await _placed_under(
+        "drop-after-charge", api, db, settings, clock, stripe_fake
+    )
+    assert first.get("code") == "PROVIDER_UNAVAILABLE", first
+    clock.set(PLACED_AT + timedelta(seconds=90))  # the cut order's lease has run out
+    upgrade = await quote(
+        api,
+        acme["owner"],
+        subscriptionId=acme["id"],
+        actions=[{"changePlan": {"plan": "ultimate"}}],
+    )
+    upgraded = await place(api, acme["owner"], upgrade["token"], key="k-upgrade")
+    assert upgraded["order"]["status"] == "COMPLETED", upgraded
+
+    await run_at(runtime, clock, PLACED_AT + timedelta(minutes=2))
+
+    order = await order_of(db, "k-drop-after-charge")
+    assert (order.status, order.refunded) == (OrderStatus.FAILED, FIVE_SEATS)
+    charges = {c["id"]: c for c in stripe_fake.objects("charge")}
+    [refund] = stripe_fake.objects("refund")
+    assert (refund["amount"], charges[refund["charge"]]["amount"]) == (FIVE_SEATS, FIVE_SEATS)
+    assert len(charges) == 2  # the cut order's, once, and the upgrade's
+    replayed = await place(api, acme["owner"], token, key="k-drop-after-charge")
+    assert replayed.get("code") == "QUOTE_STALE", replayed
+    assert len(stripe_fake.objects("refund")) == 1
