@@ -16,6 +16,7 @@ from app.config import Settings
 from app.db.engine import create_engine
 from app.db.migrate import upgrade
 from tests.fakes.stripe import TEST_KEY, StripeFake, running_fake
+from tests.fakes.stripe.setup import stripe_settings
 from tests.support.database import reset_database
 
 
@@ -56,11 +57,35 @@ def _fresh_stripe_fake(request: pytest.FixtureRequest) -> None:
     test's clock when it has one."""
     if not STRIPE:
         return
-    fake: StripeFake = request.getfixturevalue("stripe_fake")
+    _fresh(request.getfixturevalue("stripe_fake"), request)
+
+
+def _fresh(fake: StripeFake, request: pytest.FixtureRequest) -> None:
     fake.reset()
     if "clock" in request.fixturenames:
         clock = request.getfixturevalue("clock")
         fake.store.clock = lambda: clock.now().timestamp()
+
+
+@pytest.fixture
+def billing() -> str:
+    """The billing provider the app runs with: "" for the suite's (TEST_BILLING_PROVIDER); a
+    test parametrises it ("local", "stripe") to run both."""
+    return ""
+
+
+@pytest.fixture
+def app_settings(settings: Settings, billing: str, request: pytest.FixtureRequest) -> Settings:
+    """The app's settings: with "stripe", the Stripe provider against the fake Stripe API
+    (emptied, on the test's clock when it has one) with the webhook secret the fake signs
+    with."""
+    if not billing:
+        return settings
+    if billing == "local":
+        return settings.model_copy(update={"billing_provider": "local"})
+    fake: StripeFake = request.getfixturevalue("stripe_fake")
+    _fresh(fake, request)
+    return settings.model_copy(update=stripe_settings(fake))
 
 
 @pytest.fixture(scope="session")

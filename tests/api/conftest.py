@@ -25,10 +25,10 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def runtime(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
+    app_settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> AsyncIterator[Runtime]:
-    providers = build_providers(settings, session_factory, clock)
-    yield build_runtime(settings, sessions=session_factory, clock=clock, providers=providers)
+    providers = build_providers(app_settings, session_factory, clock)
+    yield build_runtime(app_settings, sessions=session_factory, clock=clock, providers=providers)
     await providers.aclose()  # the Stripe provider's HTTP session (TEST_BILLING_PROVIDER)
 
 

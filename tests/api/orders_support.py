@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.config import Settings
 from app.db.tables import Invoice, LedgerPayment, Order, Payment, Subscription
-from tests.support.graphql import Api
+from app.domain.enums import MemberRole
+from resolvers.ids import to_global_id
+from tests.support import factories as f
+from tests.support.graphql import Api, user_token
 
 QUOTE = """mutation($input: OrderInput!) { orderQuote(input: $input) {
   __typename
@@ -29,6 +34,44 @@ PLACE = """mutation($token: String!, $key: String!) {
       subscription { number seats plan { code } } } }
   ... on PaymentDeclinedError { declineCode }
   ... on UserError { code message } } }"""
+
+
+# Every action an order of an existing subscription can carry: (plan, action, day).
+ACTION_CASES = [
+    pytest.param("premium", {"addSeats": {"seats": 3}}, date(2026, 3, 15), id="add-seats"),
+    pytest.param("premium", {"changePlan": {"plan": "ultimate"}}, date(2026, 5, 20), id="upgrade"),
+    pytest.param(
+        "premium", {"addAddOn": {"addOn": "duo_pro", "seats": 4}}, date(2026, 8, 9), id="add-on"
+    ),
+    pytest.param(
+        "premium",
+        {"buyPack": {"pack": "compute_minutes_1000", "quantity": 3}},
+        date(2026, 2, 2),
+        id="compute-pack",
+    ),
+    pytest.param(
+        "premium",
+        {"buyPack": {"pack": "storage_10gib", "quantity": 1}},
+        date(2026, 11, 30),
+        id="storage-pack",
+    ),
+    pytest.param("premium", {"renew": {"seats": 12}}, date(2026, 12, 20), id="renew"),
+]
+
+
+async def acme_world(db: AsyncSession, settings: Settings) -> dict[str, Any]:
+    """A customer with an owner, a viewer and a Premium subscription of 10 seats (8 used)."""
+    customer = await f.customer(db, name="Acme")
+    owner = await f.user(db, member_of=customer, role=MemberRole.OWNER)
+    viewer = await f.user(db, member_of=customer, role=MemberRole.VIEWER)
+    sub = await f.subscription(db, customer, seats=10, seats_in_use=8, max_seats_used=8)
+    return {
+        "customer": customer,
+        "sub": sub,
+        "id": to_global_id("Subscription", sub.id or 0),
+        "owner": user_token(settings, owner),
+        "viewer": user_token(settings, viewer),
+    }
 
 
 def at(day: date) -> datetime:

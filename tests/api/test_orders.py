@@ -13,9 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import FixedClock
 from app.config import Settings
 from app.db.tables import AuditEvent, OutboxMessage, Promotion
-from app.domain.enums import Channel, CustomerKind, MemberRole, ReconciliationMode, TokenKind
+from app.domain.enums import Channel, CustomerKind, ReconciliationMode, TokenKind
 from resolvers.ids import to_global_id
-from tests.api.orders_support import at, counts, invoices_of, place, quote, refreshed
+from tests.api.orders_support import (
+    ACTION_CASES,
+    acme_world,
+    at,
+    counts,
+    invoices_of,
+    place,
+    quote,
+    refreshed,
+)
 from tests.support import factories as f
 from tests.support.graphql import Api, api_token, error_codes, user_token
 from tests.support.snapshots import table_counts
@@ -23,17 +32,7 @@ from tests.support.snapshots import table_counts
 
 @pytest.fixture
 async def acme(db: AsyncSession, settings: Settings) -> dict[str, Any]:
-    customer = await f.customer(db, name="Acme")
-    owner = await f.user(db, member_of=customer, role=MemberRole.OWNER)
-    viewer = await f.user(db, member_of=customer, role=MemberRole.VIEWER)
-    sub = await f.subscription(db, customer, seats=10, seats_in_use=8, max_seats_used=8)
-    return {
-        "customer": customer,
-        "sub": sub,
-        "id": to_global_id("Subscription", sub.id or 0),
-        "owner": user_token(settings, owner),
-        "viewer": user_token(settings, viewer),
-    }
+    return await acme_world(db, settings)
 
 
 def actions(*items: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,28 +99,6 @@ async def test_worked_example_3_storage_packs(
     assert q["total"] == {"amount": "3025"}
     order = (await place(api, acme["owner"], q["token"]))["order"]
     assert order["invoice"]["total"] == {"amount": "3025"}
-
-
-ACTION_CASES = [
-    pytest.param("premium", {"addSeats": {"seats": 3}}, date(2026, 3, 15), id="add-seats"),
-    pytest.param("premium", {"changePlan": {"plan": "ultimate"}}, date(2026, 5, 20), id="upgrade"),
-    pytest.param(
-        "premium", {"addAddOn": {"addOn": "duo_pro", "seats": 4}}, date(2026, 8, 9), id="add-on"
-    ),
-    pytest.param(
-        "premium",
-        {"buyPack": {"pack": "compute_minutes_1000", "quantity": 3}},
-        date(2026, 2, 2),
-        id="compute-pack",
-    ),
-    pytest.param(
-        "premium",
-        {"buyPack": {"pack": "storage_10gib", "quantity": 1}},
-        date(2026, 11, 30),
-        id="storage-pack",
-    ),
-    pytest.param("premium", {"renew": {"seats": 12}}, date(2026, 12, 20), id="renew"),
-]
 
 
 @pytest.mark.parametrize(("plan", "action", "day"), ACTION_CASES)

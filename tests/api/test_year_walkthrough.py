@@ -9,14 +9,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import BillingAccount, LedgerPayment, LocalMail, ProvisionedEntitlement
+from app.db.tables import BillingAccount, Invoice, LocalMail, ProvisionedEntitlement
 from app.domain.enums import MemberRole, TokenKind
+from app.runtime import Runtime
 from resolvers.ids import to_global_id
 from tests.api.orders_support import place, quote
 from tests.support import factories as f
@@ -99,17 +101,22 @@ async def _year(api: Api, db: AsyncSession, settings: Settings) -> tuple[Year, B
     return Year(api, tokens, customer.id or 0), account
 
 
-async def _payments(db: AsyncSession) -> list[tuple[int, str]]:
-    rows = await db.execute(
-        sa.select(col(LedgerPayment.amount), col(LedgerPayment.status)).order_by(
-            col(LedgerPayment.id)
-        )
+async def _payments(db: AsyncSession, runtime: Runtime) -> list[tuple[int, str]]:
+    """Every payment the billing provider attempted, per invoice (oldest first): the money
+    that moved where it moves (the local ledger, or Stripe's charges), not our copy."""
+    refs = await db.scalars(
+        sa.select(col(Invoice.provider_ref))
+        .where(col(Invoice.provider_ref).is_not(None))
+        .order_by(col(Invoice.id))
     )
-    return [(amount, status) for amount, status in rows.all()]
+    wanted = [ref for ref in refs.all() if ref]
+    found = await runtime.providers.billing.get_invoice_payments(wanted)
+    return [(p.amount, p.status) for ref in wanted for p in found.get(ref, ())]
 
 
+@pytest.mark.parametrize("billing", ["local", "stripe"])
 async def test_a_year_of_one_subscription(
-    api: Api, db: AsyncSession, settings: Settings, clock: FixedClock
+    api: Api, db: AsyncSession, settings: Settings, clock: FixedClock, runtime: Runtime
 ) -> None:
     clock.set(datetime(2026, 1, 1, 9, tzinfo=UTC))
     year, account = await _year(api, db, settings)
@@ -165,8 +172,10 @@ async def test_a_year_of_one_subscription(
     }
     await year.report(date(2026, 12, 10), 118)
 
-    # The card expires before the renewal.
-    account.payment_method = "pm_card_declined"
+    # The card expires before the renewal: Stripe's test card that attaches and then declines
+    # every charge (both providers know it; "pm_card_declined" is the local provider's alone,
+    # which Stripe refuses at attach, so no charge would be attempted there).
+    account.payment_method = "pm_card_chargeCustomerFail"
     await db.flush()
 
     # January 1st 2027: renewal at max(120 seats, 118 users) on Premium (the downgrade
@@ -182,7 +191,7 @@ async def test_a_year_of_one_subscription(
     assert (await year.state())["status"] == "EXPIRED"
     assert (await year.invoices())[-1] == (4_176_000, "VOID", "2027-01-01")
 
-    assert await _payments(db) == [
+    assert await _payments(db, runtime) == [
         (3_480_000, "SUCCEEDED"),
         (261_000, "SUCCEEDED"),
         (87_000, "SUCCEEDED"),
