@@ -17,7 +17,8 @@ provider's ledgers: never change one; a new operation gets a new key.
 - the billing sync: `subscription:<id>:billing` (created once), `subscription:<id>:term:<term
   start>` (a term started here), and under the message's key `<message>:<digest>` (an
   amendment), `<message>:cancel`, `<message>:reactivate`; the messages' own keys are
-  `order:<id>:billing`, `<follow-up>:billing` and `subscription:<id>:v<version>:billing`;
+  `order:<id>:billing`, `<follow-up>:billing`, `subscription:<id>:v<version>:billing` and
+  `subscription:<id>:seeded:billing` (the demo seed's, with a provider other than the local);
 - a payment method set from the API: `payment-method:<account>:<client key>` (the same key
   with another token is refused by the provider);
 - paying an invoice now: `pay-now:invoice:<invoice>` as the base of the lifecycle charge's
@@ -130,6 +131,11 @@ def sync_message(follow_up: str) -> str:
 def subscription_change_sync(subscription_id: int, version: int) -> str:
     """The billing-sync message of a change to the subscription itself (auto-renew, ...)."""
     return f"subscription:{subscription_id}:v{version}:billing"
+
+
+def seeded_sync(subscription_id: int) -> str:
+    """The billing-sync message the demo seed queues for a subscription the provider lacks."""
+    return f"subscription:{subscription_id}:seeded:billing"
 
 
 def subscription_create(subscription_id: int) -> str:

@@ -20,6 +20,9 @@ class World:
     now: datetime
     products: dict[str, Product]
     prices: dict[str, int]
+    # The local billing provider's ledger is written too, and the provider refs are its refs;
+    # with another provider the refs stay empty, for the app to create them there.
+    ledger: bool = True
     partners: dict[str, Partner] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
     accounts: dict[str, BillingAccount] = field(default_factory=dict)
@@ -39,3 +42,7 @@ class World:
     def paying_account(self, subscription_key: str) -> BillingAccount:
         """The billing account that pays for a subscription: the partner's when it sold it."""
         return self.accounts[self.payers[subscription_key]]
+
+    def ref(self, local_ref: str) -> str | None:
+        """A provider ref: the local ledger's, or none yet (another provider's own, later)."""
+        return local_ref if self.ledger else None

@@ -55,13 +55,14 @@ async def add_invoice(world: World, spec: InvoiceSpec) -> Invoice:
     await world.session.flush()
     card = world.paying_account(spec.subscription).payment_method or PAYMENT_METHOD
     payments = [
-        _payment(world, invoice, payment_ref(spec.key, n), attempt, card)
+        _payment(world, invoice, world.ref(payment_ref(spec.key, n)), attempt, card)
         for n, attempt in enumerate(spec.payments, 1)
     ]
     world.session.add_all(_line(world, invoice, n, line) for n, line in enumerate(lines, 1))
     world.session.add_all(payments)
-    world.session.add(_ledger_invoice(world, invoice, spec, lines))
-    world.session.add_all(_ledger_payment(invoice, payment) for payment in payments)
+    if world.ledger:
+        world.session.add(_ledger_invoice(world, invoice, spec, lines))
+        world.session.add_all(_ledger_payment(invoice, payment) for payment in payments)
     return invoice
 
 
@@ -106,7 +107,7 @@ def _invoice(
         status=spec.status,
         issued_on=issued,
         due_on=issued + timedelta(days=spec.due_days),
-        provider_ref=invoice_ref(spec.key),
+        provider_ref=world.ref(invoice_ref(spec.key)),
         sync_status=SyncStatus.SYNCED,
         created_at=world.at(issued),
     )
@@ -127,7 +128,9 @@ def _line(world: World, invoice: Invoice, position: int, line: PricedLine) -> In
     )
 
 
-def _payment(world: World, invoice: Invoice, ref: str, attempt: PaymentSpec, card: str) -> Payment:
+def _payment(
+    world: World, invoice: Invoice, ref: str | None, attempt: PaymentSpec, card: str
+) -> Payment:
     return Payment(
         invoice_id=ident(invoice),
         amount=invoice.total,

@@ -94,7 +94,9 @@ async def _add_billing_accounts(world: World, specs: Sequence[PartySpec]) -> Non
     for spec in specs:
         account = _billing_account(world, spec)
         world.accounts[spec.key] = account
-        world.session.add_all([account, _ledger_account(account)])
+        world.session.add(account)
+        if world.ledger:
+            world.session.add(_ledger_account(account))
     await world.session.flush()
 
 
@@ -110,10 +112,15 @@ def _billing_account(world: World, spec: PartySpec) -> BillingAccount:
         bill_to_name=f"{spec.name} Accounts Payable",
         bill_to_email=spec.billing_email,
         tax_id=spec.tax_id,
-        payment_method=spec.payment_method,
-        provider_ref=account_ref(spec.key),
+        payment_method=_card(world, spec),
+        provider_ref=world.ref(account_ref(spec.key)),
         sync_status=SyncStatus.SYNCED,
     )
+
+
+def _card(world: World, spec: PartySpec) -> str:
+    """The local provider's token where its ledger is seeded, else one Stripe knows too."""
+    return spec.payment_method if world.ledger else spec.any_provider_card or spec.payment_method
 
 
 def _ledger_account(account: BillingAccount) -> LedgerAccount:

@@ -13,12 +13,12 @@ from sqlmodel import col
 
 from app.clock import Clock
 from app.config import Settings
-from app.db.tables import Customer, Invoice, Partner, Subscription
+from app.db.tables import Customer, Deployment, Invoice, Partner, Subscription
 from app.services.demo.catalog import add_promotions, seed_catalog, usd_prices
 from app.services.demo.context import World
 from app.services.demo.invoices import add_invoice
 from app.services.demo.parties import add_api_tokens, add_customers, add_partners, add_users
-from app.services.demo.specs import PartySpec, crm_account_ref, invoice_ref, subscription_ref
+from app.services.demo.specs import PartySpec, crm_account_ref
 from app.services.demo.subscriptions import add_subscription
 from app.services.demo.world import (
     API_TOKENS,
@@ -61,6 +61,7 @@ async def seed_demo(session: AsyncSession, settings: Settings, clock: Clock) -> 
         now=clock.now(),
         products=products,
         prices=await usd_prices(session, products),
+        ledger=settings.billing_provider == "local",
     )
     await _build(world, settings)
     summary = await summarize(session, created=True)
@@ -85,12 +86,10 @@ async def _build(world: World, settings: Settings) -> None:
 
 async def summarize(session: AsyncSession, *, created: bool) -> DemoSummary | None:
     """The demo's counts and numbers as stored, or None when no demo data is there."""
-    subscriptions = await _numbers(
-        session, Subscription, {subscription_ref(s.key): s.key for s in SUBSCRIPTIONS}
-    )
+    subscriptions = await _subscription_numbers(session)
     if not subscriptions:
         return None
-    invoices = await _numbers(session, Invoice, {invoice_ref(i.key): i.key for i in INVOICES})
+    invoices = await _invoice_numbers(session, subscriptions)
     return DemoSummary(
         created=created,
         partners=await _count(session, col(Partner.crm_ref), PARTNERS),
@@ -102,16 +101,38 @@ async def summarize(session: AsyncSession, *, created: bool) -> DemoSummary | No
     )
 
 
-async def _numbers(
-    session: AsyncSession, table: type[Subscription] | type[Invoice], keys: dict[str, str]
-) -> dict[str, str]:
-    """Spec key -> stored number, for the rows whose provider refs are the demo's."""
-    stmt = sa.select(col(table.provider_ref), col(table.number)).where(
-        col(table.provider_ref).in_(list(keys))
+async def _subscription_numbers(session: AsyncSession) -> dict[str, str]:
+    """Spec key -> stored number: the first subscription on each demo deployment (found by
+    the deployment, as the provider refs are empty until another provider has the rows)."""
+    keys = {spec.deployment.external_id: spec.key for spec in SUBSCRIPTIONS}
+    stmt = (
+        sa.select(col(Deployment.external_id), col(Subscription.number))
+        .join(Deployment, col(Deployment.id) == col(Subscription.deployment_id))
+        .where(col(Deployment.external_id).in_(list(keys)))
+        .order_by(col(Subscription.id).desc())
     )
-    rows = (await session.execute(stmt)).all()
-    found = {keys[ref]: number for ref, number in rows if ref is not None}
-    return {key: found[key] for key in keys.values() if key in found}
+    found = {keys[external_id]: number for external_id, number in await session.execute(stmt)}
+    return {spec.key: found[spec.key] for spec in SUBSCRIPTIONS if spec.key in found}
+
+
+async def _invoice_numbers(session: AsyncSession, subscriptions: dict[str, str]) -> dict[str, str]:
+    """Spec key -> stored number: a demo subscription's first invoices are the demo's, in
+    the order the specs list them (orders invoice after the seed)."""
+    stmt = (
+        sa.select(col(Subscription.number), col(Invoice.number))
+        .join(Subscription, col(Subscription.id) == col(Invoice.subscription_id))
+        .where(col(Subscription.number).in_(list(subscriptions.values())))
+        .order_by(col(Invoice.id))
+    )
+    stored: dict[str, list[str]] = {}
+    for subscription, number in await session.execute(stmt):
+        stored.setdefault(subscription, []).append(number)
+    numbers: dict[str, str] = {}
+    for spec in INVOICES:
+        queue = stored.get(subscriptions.get(spec.subscription, ""), [])
+        if queue:
+            numbers[spec.key] = queue.pop(0)
+    return numbers
 
 
 async def _count(session: AsyncSession, crm_ref: Any, specs: Sequence[PartySpec]) -> int:

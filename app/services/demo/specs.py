@@ -44,7 +44,9 @@ class PartySpec:
     contact: Person
     billing_email: str
     tax_id: str | None = None
-    payment_method: str = PAYMENT_METHOD  # on the billing account
+    payment_method: str = PAYMENT_METHOD  # on the billing account, with the local provider
+    # With another provider: a token of the same behaviour that Stripe documents too.
+    any_provider_card: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,6 +29,8 @@ from app.domain.enums import (
 from app.domain.licenses import ACTIVATION_CODE_ALPHABET, ACTIVATION_CODE_LENGTH
 from app.providers.billing.records import SubscriptionItem
 from app.providers.billing.records import SubscriptionStatus as LedgerStatus
+from app.services import outbox
+from app.services.billing import keys
 from app.services.demo.context import CURRENCY, World
 from app.services.demo.rows import ident
 from app.services.demo.specs import ConsumableSpec, SubscriptionSpec, subscription_ref
@@ -48,7 +50,10 @@ async def add_subscription(world: World, spec: SubscriptionSpec) -> Subscription
     await world.session.flush()
     world.subscriptions[spec.key] = subscription
     world.session.add_all(_seat_usage(world, spec, ident(deployment)))
-    world.session.add(_ledger_subscription(world, spec, subscription))
+    if world.ledger:
+        world.session.add(_ledger_subscription(world, spec, subscription))
+    elif subscription.term_end > world.today:
+        await _queue_billing_sync(world, subscription)
     world.session.add_all(_consumable(world, item, subscription) for item in spec.consumables)
     if spec.license:
         world.session.add(_license(world, spec, subscription, deployment))
@@ -92,12 +97,20 @@ def _subscription(
         term_end=end,
         auto_renew=spec.auto_renew,
         cancel_reason=spec.cancel_reason,
-        provider_ref=subscription_ref(spec.key),
+        provider_ref=world.ref(subscription_ref(spec.key)),
         sync_status=SyncStatus.SYNCED,
         provisioning_status=ProvisioningStatus.PROVISIONED,
         created_at=world.at(start),
         updated_at=world.now,
     )
+
+
+async def _queue_billing_sync(world: World, subscription: Subscription) -> None:
+    """The worker's billing sync creates it at the provider (its account too) with the items
+    the local rows hold. A term already over has no copy there: Stripe cannot anchor one."""
+    key = keys.seeded_sync(ident(subscription))
+    payload = {"subscription_id": ident(subscription)}
+    await outbox.enqueue(world.session, outbox.BILLING_SYNC, payload, key, now=world.now)
 
 
 def _seat_usage(world: World, spec: SubscriptionSpec, deployment_id: int) -> list[SeatUsage]:
@@ -122,7 +135,7 @@ async def _add_add_ons(world: World, spec: SubscriptionSpec, subscription: Subsc
             subscription_id=ident(subscription),
             product_id=world.product_id(add_on.product),
             quantity=add_on.quantity,
-            provider_ref=f"{subscription.provider_ref}_{add_on.product}",
+            provider_ref=world.ref(f"{subscription_ref(spec.key)}_{add_on.product}"),
             created_at=purchased,
         )
         world.session.add(purchase)

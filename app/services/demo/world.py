@@ -3,7 +3,8 @@
 - Acme Corp (direct): Premium over its paid seats, a Duo Pro add-on, packs, a self-managed
   Ultimate instance expiring in 10 days, and an Ultimate trial on a second namespace.
 - Globex Inc (direct): Premium in grace with a past-due invoice, and an expired namespace;
-  its card on file declines (`pm_card_insufficient_funds`), so its orders show a decline.
+  its card on file declines (`pm_card_insufficient_funds`; `pm_card_chargeCustomerFail` with
+  a billing provider other than the local one), so its orders show a decline.
 - Initech (managed by Northwind): Ultimate sold and invoiced through Northwind.
 - Umbrella Labs (managed by Contoso): Premium sold through Contoso (partner isolation).
 - Hooli (direct, nobody signs in): a Free namespace with seat usage, and a self-managed
@@ -59,7 +60,8 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
     CustomerSpec(key="globex", name="Globex Inc", country="GB", segment="SMB",
                  account_owner=_AE, contact=Person("Olga Other", "olga@globex.example"),
                  billing_email="accounts@globex.example", tax_id="GB123456789",
-                 payment_method="pm_card_insufficient_funds"),
+                 payment_method="pm_card_insufficient_funds",
+                 any_provider_card="pm_card_chargeCustomerFail"),
     CustomerSpec(key="initech", name="Initech", country="US", segment="ENTERPRISE",
                  account_owner=_AE, contact=Person("Ines Ito", "ines@initech.example"),
                  billing_email="ap@initech.example", managed_by="northwind"),
