@@ -61,7 +61,10 @@ MOMENTS = [NOW, datetime(2028, 2, 29, 8, tzinfo=UTC), datetime(2027, 1, 1, 0, tz
 
 
 async def _seed(db: AsyncSession, settings: Settings, now: datetime = NOW) -> DemoSummary:
-    return await seed_demo(db, settings, FixedClock(now))
+    """With the local provider (also under TEST_BILLING_PROVIDER=stripe): its ledger's rows
+    are what these tests check; tests/api/stripe/test_demo_on_stripe.py seeds for Stripe."""
+    local = settings.model_copy(update={"billing_provider": "local"})
+    return await seed_demo(db, local, FixedClock(now))
 
 
 async def _all(db: AsyncSession, table: type[Any]) -> list[Any]:
