@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from app.clock import Clock
 from app.config import Settings
 from app.db.tables import (
     AuditEvent,
@@ -24,10 +25,13 @@ from app.db.tables import (
 )
 from app.domain.enums import MemberRole
 from app.providers.billing import BillingProvider
+from app.runtime import Runtime
 from resolvers.ids import to_global_id
+from tests.support import counting_billing as counting
 from tests.support import factories as f
 from tests.support.graphql import Api, user_token
 
+# The writes the payment tests count (the subscription sync's are left to its own tests).
 WRITES = frozenset(
     {"create_account", "set_payment_method", "create_invoice", "collect_payment"}
     | {"renew_subscription", "void_invoice", "refund_payment"}
@@ -53,23 +57,20 @@ PAY = """mutation($input: InvoicePayInput!, $reason: String) {
     ... on UserError { code message } } }"""
 
 
-class CountingBilling:
-    """The billing provider as it is, with every write it is asked for counted by name."""
+class CountingBilling(counting.CountingBilling):
+    """The billing provider as it is, with the payment tests' writes counted by name."""
 
     def __init__(self, inner: BillingProvider, calls: Counter[str]) -> None:
-        self._inner = inner
-        self.calls = calls
+        super().__init__(inner, calls, WRITES)
 
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self._inner, name)
-        if name not in WRITES:
-            return found
 
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return await found(*args, **kwargs)
-
-        return counted
+def counted_runtime(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    calls: Counter[str],
+) -> Runtime:
+    return counting.counted_runtime(settings, sessions, clock, calls, WRITES)
 
 
 @dataclass

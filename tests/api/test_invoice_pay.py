@@ -41,13 +41,13 @@ from app.domain.errors import DomainError, ErrorCode
 from app.domain.lifecycle import RenewalStatus
 from app.domain.reconciliation import ReconciliationStatus
 from app.providers.errors import ProviderUnavailable
-from app.providers.registry import build_providers
-from app.runtime import Runtime, build_runtime
+from app.runtime import Runtime
 from app.services.payments.pay_now import pay_invoice
 from resolvers.ids import to_global_id
 from tests.api.payments_support import (
     CountingBilling,
     audit_of,
+    counted_runtime,
     money_rows,
     pay,
     payer,
@@ -71,9 +71,7 @@ def runtime(
     clock: FixedClock,
     calls: Counter[str],
 ) -> Runtime:
-    providers = build_providers(settings, session_factory, clock)
-    counted = replace(providers, billing=CountingBilling(providers.billing, calls))  # type: ignore[arg-type]
-    return build_runtime(settings, sessions=session_factory, clock=clock, providers=counted)
+    return counted_runtime(settings, session_factory, clock, calls)
 
 
 def _paid(invoice: Invoice, total: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -33,11 +33,10 @@ from app.db.tables import (
 )
 from app.domain.lifecycle import RenewalStatus
 from app.main import create_app
-from app.providers.registry import build_providers
-from app.runtime import Runtime, build_runtime
+from app.runtime import Runtime
 from app.services.worker.runner import Worker
 from resolvers.ids import to_global_id
-from tests.api.payments_support import PAY, CountingBilling, payer
+from tests.api.payments_support import PAY, counted_runtime, payer
 from tests.services.lifecycle_support import OPTIONS, at, subscribed
 from tests.support.fresh_database import fresh_database
 from tests.support.graphql import Api, user_token
@@ -63,9 +62,7 @@ async def world(engine: AsyncEngine, settings: Settings) -> AsyncIterator[World]
     sessions = create_session_factory(engine)
     clock = FixedClock(datetime(2026, 6, 1, 12, tzinfo=UTC))
     calls: Counter[str] = Counter()
-    providers = build_providers(settings, sessions, clock)
-    counted = replace(providers, billing=CountingBilling(providers.billing, calls))  # type: ignore[arg-type]
-    runtime = build_runtime(settings, sessions=sessions, clock=clock, providers=counted)
+    runtime = counted_runtime(settings, sessions, clock, calls)
     transport = httpx.ASGITransport(app=create_app(runtime=runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield World(Api(client), runtime, sessions, clock, calls)

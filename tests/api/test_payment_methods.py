@@ -18,13 +18,13 @@ from app.db.tables import BillingAccount, LedgerAccount
 from app.domain.enums import MemberRole, TokenKind
 from app.domain.errors import ErrorCode
 from app.providers.errors import ProviderRejected
-from app.providers.registry import build_providers
-from app.runtime import Runtime, build_runtime
+from app.runtime import Runtime
 from app.services.payments.errors import PaymentMethodRejected
 from app.services.payments.payment_methods import set_payment_method
 from tests.api.payments_support import (
     CountingBilling,
     audit_of,
+    counted_runtime,
     money_rows,
     payer,
     rows,
@@ -45,9 +45,7 @@ def runtime(
     clock: FixedClock,
     calls: Counter[str],
 ) -> Runtime:
-    providers = build_providers(settings, session_factory, clock)
-    counted = replace(providers, billing=CountingBilling(providers.billing, calls))  # type: ignore[arg-type]
-    return build_runtime(settings, sessions=session_factory, clock=clock, providers=counted)
+    return counted_runtime(settings, session_factory, clock, calls)
 
 
 async def test_the_owner_sets_a_card_at_the_provider_then_here(

@@ -7,9 +7,7 @@ FixedClock and the local billing provider; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -40,29 +38,12 @@ from tests.services.recovery_support import (
     quote,
     timeout,
 )
+from tests.support.counting_billing import CountingBilling
 
 PLACED_AT = datetime(2026, 7, 2, 12, tzinfo=UTC)
 LATER = PLACED_AT + timedelta(minutes=2)  # the order's lease (60 s) has run out
 FIVE_SEATS = 87_238  # worked example 1: 5 x 34 800 x 183 / 365
 WRITES = ("create_account", "create_invoice", "collect_payment", "void_invoice", "refund_payment")
-
-
-class Counting:
-    """The real provider, counting its writes."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.calls = inner, Counter[str]()
-
-    def __getattr__(self, name: str) -> Any:
-        call = getattr(self.inner, name)
-        if name not in WRITES:
-            return call
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return await call(*args, **kwargs)
-
-        return counted
 
 
 @pytest.fixture
@@ -77,13 +58,13 @@ def runtime(
     return local_runtime(settings, session_factory, clock)
 
 
-async def _declining(db: AsyncSession, runtime: Runtime) -> tuple[Buyer, Counting]:
+async def _declining(db: AsyncSession, runtime: Runtime) -> tuple[Buyer, CountingBilling]:
     who = await buyer(db)
     account = await db.get(BillingAccount, who.subscription.billing_account_id)
     assert account is not None
     account.payment_method = "pm_card_declined"
     await db.flush()
-    counting = Counting(runtime.providers.billing)
+    counting = CountingBilling(runtime.providers.billing, writes=WRITES)
     runtime.providers.billing = counting
     return who, counting
 
@@ -165,7 +146,7 @@ async def test_a_declined_order_gives_its_promotion_back(
 
 
 async def _void_unreachable(
-    db: AsyncSession, runtime: Runtime, who: Buyer, counting: Counting, key: str
+    db: AsyncSession, runtime: Runtime, who: Buyer, counting: CountingBilling, key: str
 ) -> str:
     """Place the declined order while the provider cannot be reached to void its invoice:
     PROVIDER_UNAVAILABLE, the order PENDING and settling for the decline, its failed payment
