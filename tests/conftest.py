@@ -5,8 +5,11 @@ the Stripe API (tests/fakes/stripe), emptied before each test."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,26 @@ from app.db.migrate import upgrade
 from tests.fakes.stripe import TEST_KEY, StripeFake, running_fake
 from tests.fakes.stripe.setup import stripe_settings
 from tests.support.database import reset_database
+
+ASYNC_TEST_SECONDS = 60.0  # the slowest test takes a tenth of this on a loaded machine
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """Every async test runs under a time limit: a wait that never ends fails that test with
+    a TimeoutError instead of hanging the run (the event loop is shared by the session)."""
+    test = getattr(item, "obj", None)
+    if inspect.iscoroutinefunction(test):
+        item.obj = _time_limited(test)  # type: ignore[attr-defined]
+
+
+def _time_limited(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    @functools.wraps(test)
+    async def limited(*args: object, **kwargs: object) -> None:
+        async with asyncio.timeout(ASYNC_TEST_SECONDS):
+            await test(*args, **kwargs)
+
+    return limited
 
 
 @pytest.fixture(scope="session")

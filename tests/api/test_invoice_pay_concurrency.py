@@ -180,14 +180,15 @@ async def test_pay_now_racing_the_grace_retry_charges_once(world: World) -> None
     assert list(payments) == ["FAILED", "SUCCEEDED"]  # the renewal's first try, then one
 
 
-class _SlowCollect:
-    """The billing provider with a collect that takes a while, so concurrent requests overlap
-    with it (each collect counted)."""
+class _HeldCollect:
+    """The billing provider with a collect held at a gate until the test lets it go, so
+    concurrent requests meet it mid-charge (each collect counted)."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self.collecting = 0
         self.overlapped = False
+        self.arrived, self.released = asyncio.Event(), asyncio.Event()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -196,7 +197,8 @@ class _SlowCollect:
         self.collecting += 1
         self.overlapped = self.overlapped or self.collecting > 1
         try:
-            await asyncio.sleep(0.3)
+            self.arrived.set()
+            await asyncio.wait_for(self.released.wait(), timeout=10)
             return await self._inner.collect_payment(*args, **kwargs)
         finally:
             self.collecting -= 1
@@ -212,22 +214,23 @@ async def test_concurrent_keys_for_an_invoice_without_a_subscription_charge_once
     async with world.sessions() as db, db.begin():
         # Numbered apart from the factories' and the app's numbers (this database is shared).
         p = await payer(db, settings, subscription_id=None, number="INV-NOSUB-1")
-    slow = _SlowCollect(world.runtime.providers.billing)
-    world.runtime.providers.billing = slow  # type: ignore[assignment]
+    held = _HeldCollect(world.runtime.providers.billing)
+    world.runtime.providers.billing = held  # type: ignore[assignment]
     world.calls.clear()
 
     first = asyncio.create_task(_pay(world.api, p.owner, p.invoice_id, "key-0"))
-    await asyncio.sleep(0.1)  # the first request is collecting
+    await asyncio.wait_for(held.arrived.wait(), timeout=10)  # the first request is collecting
     others = await asyncio.gather(
         *(_pay(world.api, p.owner, p.invoice_id, f"key-{n}") for n in range(1, 6))
     )
+    held.released.set()
     answers = [body["data"]["invoicePay"] for body in [await first, *others]]
 
     assert answers[0]["__typename"] == "InvoicePayPayload", answers[0]
     assert [(a["code"], a["retryAfterSeconds"]) for a in answers[1:]] == [
         ("PAYMENT_IN_PROGRESS", 5)
     ] * 5
-    assert (world.calls["collect_payment"], slow.overlapped) == (1, False)
+    assert (world.calls["collect_payment"], held.overlapped) == (1, False)
     where = col(PayNowRequest.invoice_id) == p.invoice.id
     assert await _count(world.sessions, PayNowRequest, where) == 1  # the refused left none
     again = await _pay(world.api, p.owner, p.invoice_id, "key-1")  # done: it is paid now

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,6 +98,7 @@ class World:
     sessions: async_sessionmaker[AsyncSession]
     runtime: Runtime
     billing: GatedBilling
+    settings: Settings
 
     @property
     def gid(self) -> str:
@@ -108,8 +110,29 @@ class World:
         token: str = data["orderQuote"]["token"]
         return token
 
-    async def place(self, token: str, key: str) -> httpx.Response:
-        return await self.api.post(PLACE, {"token": token, "key": key}, token=self.owner)
+    async def place(self, token: str, key: str, *, api: Api | None = None) -> httpx.Response:
+        variables = {"token": token, "key": key}
+        return await (api or self.api).post(PLACE, variables, token=self.owner)
+
+    @asynccontextmanager
+    async def patient(self) -> AsyncIterator[Api]:
+        """Another app on the same database, subscription and gated billing, with the
+        default request limits: an order placed through it is not cut by a short limit."""
+        clock = self.runtime.clock
+        assert isinstance(clock, FixedClock)
+        runtime = _runtime(self.settings, self.sessions, clock)
+        runtime.providers.billing = self.billing
+        async with _client(runtime) as api:
+            yield api
+
+    async def charging(self, holder: asyncio.Task[httpx.Response]) -> None:
+        """Wait (at most 5 s) until the order placed by `holder` is in its charge."""
+        arrival = asyncio.ensure_future(self.billing.arrived.wait())
+        await asyncio.wait({arrival, holder}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        if not arrival.done():
+            arrival.cancel()
+            answer = holder.result().text if holder.done() else "still running"
+            raise AssertionError(f"the holding order never reached its charge: {answer}")
 
     async def figures(self) -> tuple[int, int, int]:
         """Seats, charges at the provider, orders completed."""
@@ -140,16 +163,25 @@ async def _world(engine: AsyncEngine, settings: Settings, **limits: float) -> As
         owner = user_token(settings, await f.user(db, member_of=customer))
         sub = await f.subscription(db, customer, seats=10, seats_in_use=8)
     clock = FixedClock(datetime(2026, 7, 2, 12, tzinfo=UTC))
-    limited = settings.model_copy(update=limits)
-    runtime = build_runtime(
-        limited, sessions=sessions, clock=clock, providers=build_providers(limited, sessions, clock)
-    )
+    runtime = _runtime(settings.model_copy(update=limits), sessions, clock)
     billing = GatedBilling(runtime.providers.billing)
     runtime.providers.billing = billing
+    async with _client(runtime) as api:
+        yield World(api, owner, sub.id or 0, sessions, runtime, billing, settings)
+
+
+def _runtime(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> Runtime:
+    providers = build_providers(settings, sessions, clock)
+    return build_runtime(settings, sessions=sessions, clock=clock, providers=providers)
+
+
+@asynccontextmanager
+async def _client(runtime: Runtime) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=create_app(runtime=runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        api = Api(client)
-        yield World(api, owner, sub.id or 0, sessions, runtime, billing)
+        yield Api(client)
 
 
 @pytest.fixture
@@ -213,23 +245,28 @@ async def test_a_waiting_order_answers_in_progress_before_the_request_limit(
     first, second = await short.quote(1), await short.quote(2)
     seats, charges, completed = await short.figures()
     short.billing.close()
-    holder = asyncio.create_task(short.place(first, "slow"))
-    await short.billing.arrived.wait()  # the first order holds the lease, charging slowly
+    async with short.patient() as patient:
+        holder = asyncio.create_task(short.place(first, "slow", api=patient))
+        await short.charging(holder)  # the first order holds the lease, charging slowly
+        await _waiter_answers_in_progress(short, second)
+        short.billing.gate.set()
+        await holder
+    await _completed(short, completed + 1)
+    retried = _answer(await short.place(second, "behind"))
+    assert retried["order"] == {"status": "COMPLETED", "subscription": {"seats": seats + 3}}
+    assert await short.figures() == (seats + 3, charges + 2, completed + 2)
+
+
+async def _waiter_answers_in_progress(short: World, token: str) -> None:
     orders = await short.orders()
 
     began = time.monotonic()
-    waited = _answer(await short.place(second, "behind"))
+    waited = _answer(await short.place(token, "behind"))
     elapsed = time.monotonic() - began
 
     assert (waited["code"], waited["retryAfterSeconds"] >= 1) == ("ORDER_IN_PROGRESS", True)
     assert elapsed < 1.0  # answered within the request limit, not cut by it (a 503)
     assert await short.orders() == orders  # its claim was given back: nothing written
-    short.billing.gate.set()
-    await holder  # (its own request may have been cut meanwhile: it completes all the same)
-    await _completed(short, completed + 1)
-    retried = _answer(await short.place(second, "behind"))
-    assert retried["order"] == {"status": "COMPLETED", "subscription": {"seats": seats + 3}}
-    assert await short.figures() == (seats + 3, charges + 2, completed + 2)
 
 
 async def test_a_request_cut_during_its_charge_still_completes_the_order(short: World) -> None:
@@ -284,7 +321,7 @@ async def _statements_per_place(world: World, engine: AsyncEngine, waiting: int)
     try:
         world.billing.close()
         holder = asyncio.create_task(world.place(tokens[0], f"h{run}"))
-        await world.billing.arrived.wait()
+        await world.charging(holder)
         queued = [
             asyncio.create_task(world.place(token, f"w{run}-{i}"))
             for i, token in enumerate(tokens[1:])
