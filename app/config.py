@@ -13,6 +13,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"
+# Stripe's test-mode secret and restricted keys; the only ones the test clock runs with.
+STRIPE_TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
 
 
 class Environment(StrEnum):
@@ -183,6 +185,13 @@ class Settings(BaseSettings):
             return self
         if not self.stripe_api_key:
             raise ValueError("STRIPE_API_KEY must be set when BILLING_PROVIDER=stripe")
+        if self.test_clock and not self.stripe_api_key.startswith(STRIPE_TEST_KEY_PREFIXES):
+            # The app's test clock moves Stripe test clocks, which exist in test mode only; a
+            # live key would bill real customers in the app's simulated time.
+            raise ValueError(
+                "TEST_CLOCK=true with BILLING_PROVIDER=stripe needs a test-mode STRIPE_API_KEY "
+                "(sk_test_... or rk_test_...)"
+            )
         attempts = self.stripe_max_network_retries + 1
         if attempts * self.stripe_timeout_seconds > self.request_timeout_seconds / 2:
             raise ValueError(

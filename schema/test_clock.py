@@ -26,7 +26,15 @@ class TestClockAdvancePayload:
     jobs: list[JobRun]
     reached_target: bool = strawberry.field(
         description="False when the call stopped at `now`, short of `to`, its time budget "
-        "spent: what it applied is committed and audited; call again to go on."
+        "spent: what it applied is committed and audited; call again to go on. Also false "
+        "when a test clock of the billing provider did not reach `now` "
+        "(`billingClocksBehind`)."
+    )
+    billing_clocks_behind: list[str] = strawberry.field(
+        description="The billing provider's test clocks (Stripe's, under the test clock with "
+        "BILLING_PROVIDER=stripe) that did not reach `now`: refused, failed, or still "
+        "advancing when the wait ended (`unreachable`: the provider could not be asked). "
+        "The next advance moves them on. Empty with the local provider."
     )
 
 
@@ -52,4 +60,5 @@ class TestClockMutations:
             stops=found.stops,
             jobs=[JobRun(name=name, handled=count) for name, count in found.handled.items()],
             reached_target=found.reached_target,
+            billing_clocks_behind=list(found.billing_clocks_behind),
         )

@@ -79,6 +79,10 @@ def _stripe_settings(settings: Settings) -> StripeSettings:
         api_base=settings.stripe_api_base,
         timeout_seconds=settings.stripe_timeout_seconds,
         max_network_retries=settings.stripe_max_network_retries,
+        # Test mode only (Settings refuses a live key with TEST_CLOCK): customers on Stripe
+        # test clocks that follow the app's (app/providers/billing/stripe/test_clocks.py).
+        test_clocks=settings.test_clock,
+        clock_ready_seconds=settings.test_clock_budget_seconds,
     )
 
 

@@ -9,7 +9,11 @@ clock and is not moved.
 A call stops at the first stop after its time budget (well under the request limit) and says
 how far it got (`reached_target`); the client calls again. Each stop's jobs commit as they
 go, and the audit row records the span actually applied, also when the request is cancelled
-in the middle of a stop."""
+in the middle of a stop.
+
+A billing provider with test clocks of its own (Stripe's, app/services/billing/clocks.py) has
+them moved to where the walk stopped, once per call after the walk; one that did not get there
+makes `reached_target` false and is named in `billing_clocks_behind`."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.errors import DomainError, ErrorCode
 from app.runtime import Runtime
 from app.services import audit
+from app.services.billing import clocks
 from app.services.worker.jobs import Job
 from app.services.worker.runner import Worker
 
@@ -39,6 +44,8 @@ class Advanced:
     stops: int = 0
     handled: dict[str, int] = field(default_factory=dict)
     reached_target: bool = False
+    # The billing provider's test clocks that are not at `now` (ids; clocks.UNREACHABLE).
+    billing_clocks_behind: tuple[str, ...] = ()
 
 
 async def advance(
@@ -54,9 +61,12 @@ async def advance(
         _check_target(result.previous, to)
         try:
             await _walk(Worker(runtime, jobs=jobs), clock, to, result)
+            if result.stops:
+                moved = await clocks.advance(runtime.providers.billing, clock.now())
+                result.billing_clocks_behind = moved.behind
         finally:
             result.now = clock.now()
-            result.reached_target = result.now >= to
+            result.reached_target = result.now >= to and not result.billing_clocks_behind
             if result.stops:
                 await asyncio.shield(_record(runtime, principal, result, attributed))
         return result

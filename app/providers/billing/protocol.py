@@ -28,12 +28,13 @@ either way it replays a retry.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
-from typing import Protocol
+from datetime import date, datetime
+from typing import Protocol, runtime_checkable
 
 from app.providers.billing.records import (
     BillingAccountRecord,
     BillingSubscriptionRecord,
+    ClocksAdvanced,
     InvoiceRecord,
     NewAccount,
     NewInvoice,
@@ -132,3 +133,14 @@ class BillingProvider(Protocol):
         """Give back `amount` (> 0) of a SUCCEEDED payment: "payment_not_refundable" for a
         failed one, "refund_exceeds_payment" beyond what is left to refund."""
         ...
+
+
+@runtime_checkable
+class ClockedBilling(Protocol):
+    """An optional capability: a provider whose objects live on test clocks of its own
+    (Stripe's, under the app's test clock) moves them to the app's time when the app's test
+    clock moves (app/services/billing/test_clocks.py). It changes the provider's state, so it
+    is a write of the billing room; it takes no idempotency key: moving a clock to an
+    instant it has reached changes nothing."""
+
+    async def advance_test_clocks(self, to: datetime) -> ClocksAdvanced: ...

@@ -8,7 +8,7 @@ the strings).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -134,3 +134,13 @@ class NewInvoice:
     currency: str
     lines: tuple[InvoiceLineRecord, ...]
     due_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class ClocksAdvanced:
+    """A provider's test clocks moved to `to` (ClockedBilling): the ids of those that got there,
+    and of those that did not (refused, failed, or still moving when the wait ended)."""
+
+    to: datetime
+    advanced: tuple[str, ...] = ()
+    behind: tuple[str, ...] = ()

@@ -12,6 +12,7 @@ outside it calls a provider write.
   renewal's invoice); one paid with no payment to refund is an outcome for review.
 - `subscriptions`: the billing sync of a subscription (create, amend, renew, cancel).
 - `invoice_sync`: the local invoices checked against the provider's copies.
+- `clocks`: the provider's test clocks moved with the app's test clock.
 
 Import from the modules; this package imports nothing.
 """

@@ -5,12 +5,14 @@
   generic_decline).
 - "pm_card_chargeDeclined": refused at attach (402 card_error card_declined).
 Attaching a test PaymentMethod makes a new PaymentMethod (a new pm_ id) on the customer.
+A customer created with `test_clock` lives at that clock's time (clocks.py).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tests.fakes.stripe import clocks
 from tests.fakes.stripe.store import (
     Obj,
     StripeFault,
@@ -52,6 +54,10 @@ def customer(call: Call, ref: str, param: str | None = None, status: int = 404) 
 
 def create(call: Call) -> Obj:
     p = call.params
+    clock_ref = p.get("test_clock") or None
+    if clock_ref is not None:
+        on = clocks.clock(call, clock_ref, "test_clock", 400)  # its time is the request's
+        clocks.check_room(call.store, on["id"])
     cust = call.store.add(
         {
             "id": call.store.new_id("cus"),
@@ -78,7 +84,7 @@ def create(call: Call) -> Obj:
             "preferred_locales": [],
             "shipping": None,
             "tax_exempt": "none",
-            "test_clock": None,
+            "test_clock": clock_ref,
         }
     )
     merge_metadata(cust, p.get("metadata"))

@@ -46,8 +46,9 @@ def invoice(call: Call, ref: str, param: str | None = None, status: int = 404) -
 
 
 def create(call: Call) -> Obj:
-    p, now = call.params, call.store.now()
+    p = call.params
     cust = customers.customer(call, p.get("customer", ""), "customer", 400)
+    now = call.store.now()  # the customer's test clock's time, if it has one
     method = p.get("collection_method", "charge_automatically")
     if method == "charge_automatically" and "due_date" in p:
         raise invalid("due_date is only for collection_method=send_invoice.", "due_date")

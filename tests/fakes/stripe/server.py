@@ -4,7 +4,8 @@ objects, {"error": {...}} answers, `expand[]`, and Idempotency-Key replay (the s
 the same endpoint and params: the stored answer, errors included; other params or another
 endpoint: 400 idempotency_error; a key in flight: 409).
 
-Time stands still unless a test moves `store.clock`: nothing renews or expires on its own.
+Time stands still unless a test moves `store.clock`: nothing renews or expires on its own,
+except under a test clock (clocks.py): advancing one moves its customers' subscriptions.
 `log` records every request; `executed(method, pattern)` counts those that ran (not replays,
 not injected faults), so a test can prove a write happened once.
 """
@@ -21,7 +22,15 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.stripe import catalog, charges, customers, events, invoices, subscriptions
+from tests.fakes.stripe import (
+    catalog,
+    charges,
+    clocks,
+    customers,
+    events,
+    invoices,
+    subscriptions,
+)
 from tests.fakes.stripe.faults import Faults
 from tests.fakes.stripe.forms import parse
 from tests.fakes.stripe.store import Obj, Store, StripeFault
@@ -92,7 +101,7 @@ class StripeFake:
         self._runner: web.AppRunner | None = None
         self.url = ""
         router = Router()
-        for module in (customers, catalog, subscriptions, invoices, charges, events):
+        for module in (customers, catalog, subscriptions, invoices, charges, events, clocks):
             module.register(router)
         self.app = web.Application()
         for method, path, handler in router.routes:
@@ -184,6 +193,7 @@ class StripeFake:
                 return 409, _idempotency_error(key, in_flight=True)
             self._in_flight.add(key)
         call.store.request = {"id": call.store.new_id("req"), "idempotency_key": key}
+        call.store.frozen = None  # real time, until the request touches a test clock's object
         try:
             status, body, saved = 200, copy.deepcopy(handler(call)), True
         except StripeFault as fault:

@@ -70,10 +70,17 @@ class Store:
     prorations: list[str | None] = field(default_factory=list)
     # The request being run, as events name it: {"id": "req_...", "idempotency_key": ...}.
     request: Obj = field(default_factory=lambda: {"id": None, "idempotency_key": None})
+    # The frozen time of the test clock the request's objects live under (None: real time);
+    # set when the request touches a customer on a clock, or an object of one (clocks.py).
+    frozen: int | None = None
+    # How long a test clock stays "advancing" before its objects move (clocks.py), and
+    # the clocks whose next advance ends in internal_failure.
+    advance_seconds: float = 0.005
+    failing_clocks: set[str] = field(default_factory=set)
     _sequence: int = 0
 
     def now(self) -> int:
-        return int(self.clock())
+        return self.frozen if self.frozen is not None else int(self.clock())
 
     def new_id(self, prefix: str) -> str:
         self._sequence += 1
@@ -89,7 +96,17 @@ class Store:
         found = self.objects.get(ref)
         if found is None or found.get("object") != object:
             raise missing(kind, ref, param, status)
+        self.enter_clock_of(found)
         return found
+
+    def enter_clock_of(self, obj: Obj) -> None:
+        """Objects of a customer on a test clock live at its frozen time: so does the rest of
+        the request (Stripe: a subscription's, an invoice's times follow its customer's)."""
+        is_customer = obj.get("object") == "customer"
+        owner = obj if is_customer else self.objects.get(str(obj.get("customer")))
+        clock = self.objects.get(str((owner or {}).get("test_clock")))
+        if clock is not None and clock.get("object") == "test_helpers.test_clock":
+            self.frozen = int(clock["frozen_time"])
 
     def all(self, object: str) -> list[Obj]:
         return [obj for obj in self.objects.values() if obj.get("object") == object]

@@ -1,7 +1,9 @@
 """Subscriptions and their items. A subscription's current period runs from its creation to
 its billing_cycle_anchor (a year when none is given); nothing bills on its own here, as
-time only moves when a test moves it. `store.prorations` records the proration_behavior of
-every create, and of every update that changes items or names one (None: not given)."""
+time only moves when a test moves it, except under its customer's test clock (clocks.py:
+advancing it renews or ends the subscription at its period end). `store.prorations` records
+the proration_behavior of every create, and of every update that changes items or names one
+(None: not given)."""
 
 from __future__ import annotations
 
@@ -42,8 +44,9 @@ def subscription(call: Call, ref: str) -> Obj:
 
 
 def create(call: Call) -> Obj:
-    p, now = call.params, call.store.now()
+    p = call.params
     cust = customers.customer(call, p.get("customer", ""), "customer", 400)
+    now = call.store.now()  # the customer's test clock's time, if it has one
     _proration(call)
     anchor = integer(p, "billing_cycle_anchor")
     if anchor is not None and anchor <= now:
@@ -74,7 +77,7 @@ def create(call: Call) -> Obj:
         "pause_collection": None,
         "start_date": now,
         "status": "active",
-        "test_clock": None,
+        "test_clock": cust.get("test_clock"),
         "trial_end": None,
         "trial_start": None,
     }

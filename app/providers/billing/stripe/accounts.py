@@ -8,6 +8,10 @@ when the default was changed outside the app, it is the default's id.
 
 create_account is all or nothing: when Stripe refuses the payment method at attach, the
 customer just created is deleted again, so a refused account leaves no customer behind.
+
+Under the app's test clock the customer is created on a Stripe test clock of its own, frozen
+at the app's now (test_clocks.py); a refused account deletes that clock, and the customer
+with it.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from contextlib import suppress
 from dataclasses import asdict
 from typing import Any
 
+from stripe.params import CustomerCreateParams
+
+from app.clock import Clock
 from app.providers.billing.records import BillingAccountRecord, NewAccount
-from app.providers.billing.stripe import checks, keys, mapping
+from app.providers.billing.stripe import checks, keys, mapping, test_clocks
 from app.providers.billing.stripe.client import StripeApi
 from app.providers.billing.stripe.errors import PROVIDER
 from app.providers.errors import ProviderNotFound, ProviderRejected
@@ -37,26 +44,31 @@ async def customer_of(api: StripeApi, ref: str) -> dict[str, Any]:
     return found.to_dict()
 
 
-async def create_account(api: StripeApi, account: NewAccount, key: str) -> BillingAccountRecord:
+async def create_account(
+    api: StripeApi, clock: Clock, account: NewAccount, key: str
+) -> BillingAccountRecord:
     checks.new_account(account)
     keys.check_key(key)
     digest = keys.digest("create_account", asdict(account))
+    params: CustomerCreateParams = {
+        "name": account.name,
+        "email": account.email,
+        "metadata": {"currency": account.currency, keys.DIGEST: digest},
+    }
+    if api.settings.test_clocks:
+        params["test_clock"] = await test_clocks.clock_for(api, key, clock.now())
     created = await api.call(
-        lambda: api.client.v1.customers.create_async(
-            {
-                "name": account.name,
-                "email": account.email,
-                "metadata": {"currency": account.currency, keys.DIGEST: digest},
-            },
-            options=keys.claim(key),
-        )
+        lambda: api.client.v1.customers.create_async(params, options=keys.claim(key))
     )
     if account.payment_method is None:
         return mapping.account(created.to_dict())
     try:
         return await _use_payment_method(api, created.id, account.payment_method, key)
     except ProviderRejected:
-        await _delete_customer(api, created.id)
+        if "test_clock" in params:
+            await test_clocks.delete(api, params["test_clock"])
+        else:
+            await _delete_customer(api, created.id)
         raise
 
 

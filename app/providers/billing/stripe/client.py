@@ -38,6 +38,11 @@ class StripeSettings:
     max_retry_after_seconds: float = 2.0
     # Batch reads fetch each ref on its own; at most this many at a time.
     read_concurrency: int = 8
+    # Under the app's test clock (TEST_CLOCK=true): customers on Stripe test clocks that
+    # follow it (test_clocks.py); how long an advance waits for them to be ready, polling.
+    test_clocks: bool = False
+    clock_ready_seconds: float = 10.0
+    clock_poll_seconds: float = 0.5
 
 
 class _AiohttpClient(stripe.AIOHTTPClient):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from app.clock import Clock
 from app.providers.billing.records import (
     BillingAccountRecord,
     BillingSubscriptionRecord,
+    ClocksAdvanced,
     InvoiceRecord,
     NewAccount,
     NewInvoice,
@@ -16,12 +17,21 @@ from app.providers.billing.records import (
     RefundRecord,
     SubscriptionItem,
 )
-from app.providers.billing.stripe import accounts, invoices, payments, subscriptions
+from app.providers.billing.stripe import (
+    accounts,
+    invoices,
+    payments,
+    subscriptions,
+    test_clocks,
+)
 from app.providers.billing.stripe.client import StripeSettings, connect
 from app.providers.billing.stripe.errors import PROVIDER
 
 
 class StripeBillingProvider:
+    """The BillingProvider; under the app's test clock (`StripeSettings.test_clocks`) also
+    ClockedBilling: its customers live on Stripe test clocks that follow the app's."""
+
     name = PROVIDER
 
     def __init__(self, settings: StripeSettings, clock: Clock) -> None:
@@ -40,7 +50,7 @@ class StripeBillingProvider:
     async def create_account(
         self, account: NewAccount, *, idempotency_key: str
     ) -> BillingAccountRecord:
-        return await accounts.create_account(self._api, account, idempotency_key)
+        return await accounts.create_account(self._api, self._clock, account, idempotency_key)
 
     async def set_payment_method(
         self, account_ref: str, payment_method: str, *, idempotency_key: str
@@ -133,3 +143,12 @@ class StripeBillingProvider:
         self, payment_ref: str, amount: int, *, idempotency_key: str
     ) -> RefundRecord:
         return await payments.refund_payment(self._api, payment_ref, amount, idempotency_key)
+
+    # -- test clocks (ClockedBilling) --------------------------------------------------------
+
+    async def advance_test_clocks(self, to: datetime) -> ClocksAdvanced:
+        """Move the app's Stripe test clocks to `to` (test_clocks.py); none outside the
+        app's test clock."""
+        if not self._api.settings.test_clocks:
+            return ClocksAdvanced(to=to)
+        return await test_clocks.advance(self._api, to)
