@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # most half of REQUEST_TIMEOUT_SECONDS.
     stripe_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
+    # With TEST_CLOCK: how often an advance asks whether Stripe's test clocks are ready.
+    stripe_test_clock_poll_seconds: float = Field(default=0.5, gt=0, le=10)
     crm_provider: str = "local"
     provisioning_target: str = "local"
     # PROVISIONING_TARGET=http: the receiver's base URL, the secret the requests are signed

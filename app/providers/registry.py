@@ -83,6 +83,7 @@ def _stripe_settings(settings: Settings) -> StripeSettings:
         # test clocks that follow the app's (app/providers/billing/stripe/test_clocks.py).
         test_clocks=settings.test_clock,
         clock_ready_seconds=settings.test_clock_budget_seconds,
+        clock_poll_seconds=settings.stripe_test_clock_poll_seconds,
     )
 
 

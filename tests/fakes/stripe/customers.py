@@ -56,8 +56,9 @@ def create(call: Call) -> Obj:
     p = call.params
     clock_ref = p.get("test_clock") or None
     if clock_ref is not None:
-        on = clocks.clock(call, clock_ref, "test_clock", 400)  # its time is the request's
+        on = clocks.clock(call, clock_ref, "test_clock", 400)
         clocks.check_room(call.store, on["id"])
+        call.store.frozen = int(on["frozen_time"])  # the customer lives at the clock's time
     cust = call.store.add(
         {
             "id": call.store.new_id("cus"),

@@ -27,6 +27,21 @@ def test_stripe_needs_an_api_key() -> None:
         Settings(billing_provider="stripe")
 
 
+@pytest.mark.parametrize("key", ["sk_live_123", "rk_live_123", "pk_test_123"])
+def test_the_test_clock_runs_only_with_a_test_mode_key(key: str) -> None:
+    """Stripe's test clocks exist in test mode only: a live key with TEST_CLOCK is refused
+    at start, before anything is sent to Stripe."""
+    with pytest.raises(ValidationError, match="needs a test-mode STRIPE_API_KEY"):
+        Settings(billing_provider="stripe", stripe_api_key=key, test_clock=True)
+
+
+@pytest.mark.parametrize("key", [TEST_KEY, "rk_test_123"])
+def test_a_test_mode_key_runs_with_the_test_clock(key: str) -> None:
+    settings = Settings(billing_provider="stripe", stripe_api_key=key, test_clock=True)
+    assert settings.test_clock
+    assert Settings(billing_provider="stripe", stripe_api_key="sk_live_123").stripe_api_key
+
+
 def test_the_retries_must_fit_in_half_the_request_limit() -> None:
     with pytest.raises(ValidationError, match="half of REQUEST_TIMEOUT_SECONDS"):
         Settings(
