@@ -16,11 +16,18 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import BillingAccount, Invoice, LocalMail, ProvisionedEntitlement
+from app.db.tables import (
+    BillingAccount,
+    Invoice,
+    LocalMail,
+    ProvisionedEntitlement,
+    Subscription,
+)
 from app.domain.enums import MemberRole, TokenKind
 from app.runtime import Runtime
 from resolvers.ids import to_global_id
 from tests.api.orders_support import place, quote
+from tests.fakes.stripe import StripeFake
 from tests.support import factories as f
 from tests.support.graphql import Api, api_token, user_token
 
@@ -114,9 +121,26 @@ async def _payments(db: AsyncSession, runtime: Runtime) -> list[tuple[int, str]]
     return [(p.amount, p.status) for ref in wanted for p in found.get(ref, ())]
 
 
+@pytest.fixture
+def app_settings(app_settings: Settings, billing: str) -> Settings:
+    """With Stripe, as a developer runs it: TEST_CLOCK=true, so the customer is on a Stripe
+    test clock that each testClockAdvance moves to the app's time."""
+    if billing != "stripe":
+        return app_settings
+    return app_settings.model_copy(
+        update={"test_clock": True, "stripe_test_clock_poll_seconds": 0.01}
+    )
+
+
 @pytest.mark.parametrize("billing", ["local", "stripe"])
 async def test_a_year_of_one_subscription(
-    api: Api, db: AsyncSession, settings: Settings, clock: FixedClock, runtime: Runtime
+    api: Api,
+    db: AsyncSession,
+    settings: Settings,
+    clock: FixedClock,
+    runtime: Runtime,
+    billing: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     clock.set(datetime(2026, 1, 1, 9, tzinfo=UTC))
     year, account = await _year(api, db, settings)
@@ -213,6 +237,31 @@ async def test_a_year_of_one_subscription(
     assert kinds.count("RECONCILIATION_NOTICE") == 2  # quarters 1 and 3
     mailed = (await db.scalars(sa.select(LocalMail))).all()
     assert len(mailed) == len(kinds)  # every notification was e-mailed, once
+    if billing == "stripe":
+        await _stripe_agrees(request.getfixturevalue("stripe_fake"), db, runtime, clock)
+
+
+async def _stripe_agrees(
+    fake: StripeFake, db: AsyncSession, runtime: Runtime, clock: FixedClock
+) -> None:
+    """Stripe's view at the end, on the test clock the walk moved: its clock is at the app's
+    now; the subscription's term is the app's, and it no longer renews (the app expired it
+    and cancelled it there); the renewal Stripe made at its anchor (the term end) was voided
+    at once, so Stripe never charged on its own."""
+    (found,) = fake.objects("test_helpers.test_clock")
+    assert (found["frozen_time"], found["status"]) == (int(clock.now().timestamp()), "ready")
+    (sub,) = fake.objects("subscription")
+    assert fake.store.objects[sub["customer"]]["test_clock"] == found["id"]
+    local = (await db.scalars(sa.select(Subscription))).one()
+    remote = (await runtime.providers.billing.get_subscriptions([sub["id"]]))[sub["id"]]
+    assert (remote.term_start, remote.term_end) == (local.term_start, local.term_end)
+    assert (remote.auto_renew, local.auto_renew) == (False, False)
+    anchors = [inv for inv in fake.objects("invoice") if inv.get("billing_reason")]
+    assert [(inv["status"], inv["created"]) for inv in anchors] == [
+        ("void", int(datetime(2027, 1, 1, tzinfo=UTC).timestamp()))
+    ]
+    charged = [c["amount"] for c in fake.objects("charge") if c["status"] == "succeeded"]
+    assert charged == [3_480_000, 261_000, 87_000, 2_154_083]
 
 
 async def _target(year: Year) -> dict[str, str]:

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from app.providers.billing import BillingProvider
+from app.providers.billing.protocol import ClockedBilling
 from app.services.billing import keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +101,24 @@ def test_no_module_outside_the_billing_room_writes_to_the_billing_provider() -> 
         for line, name in _uses(source, writes)
     }
     assert outside == set(), "call app/services/billing/ instead"
+
+
+def test_moving_the_providers_test_clocks_is_a_write_of_the_billing_room() -> None:
+    """The optional capability changes the provider's state (its clocks and what falls due on
+    them): one call site, in the room (app/services/billing/clocks.py)."""
+    capability = frozenset(
+        name
+        for name, _ in inspect.getmembers(ClockedBilling, inspect.isfunction)
+        if not name.startswith("_")
+    )
+    assert capability == {"advance_test_clocks"}
+    sites = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for inside in (True, False)
+        for path, source in _sources(inside_room=inside).items()
+        for line, _ in _uses(source, capability)
+    ]
+    assert [site.split(":")[0] for site in sites] == ["app/services/billing/clocks.py"], sites
 
 
 def test_each_write_has_one_call_site_in_the_billing_room() -> None:

@@ -25,6 +25,6 @@ async def advance(billing: object, to: datetime) -> ClocksAdvanced:
     if not isinstance(billing, ClockedBilling):
         return ClocksAdvanced(to=to)
     try:
-        return await billing.advance_test_clocks(to)
+        return await billing.advance_test_clocks(to)  # the one call site
     except ProviderError:
         return ClocksAdvanced(to=to, behind=(UNREACHABLE,))
