@@ -82,7 +82,10 @@ def _stripe_settings(settings: Settings) -> StripeSettings:
         # Test mode only (Settings refuses a live key with TEST_CLOCK): customers on Stripe
         # test clocks that follow the app's (app/providers/billing/stripe/test_clocks.py).
         test_clocks=settings.test_clock,
-        clock_ready_seconds=settings.test_clock_budget_seconds,
+        # The wait for Stripe's clocks after a testClockAdvance walk: within the request.
+        clock_ready_seconds=min(
+            settings.test_clock_budget_seconds, settings.request_timeout_seconds / 4
+        ),
         clock_poll_seconds=settings.stripe_test_clock_poll_seconds,
     )
 

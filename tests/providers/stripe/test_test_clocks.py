@@ -124,13 +124,12 @@ async def test_advancing_40_days_moves_every_clock_to_the_instant_past_the_term_
     )
     for found in fake.objects("test_helpers.test_clock"):
         assert (found["frozen_time"], found["status"]) == (_stamp(clock.now()), "ready")
-    # One list, one advance per clock, one list per polling round (one round here).
-    assert _clock_requests(fake) == [
-        ("GET", CLOCKS),
-        ("POST", f"{CLOCKS}/{moved.advanced[0]}/advance"),
-        ("POST", f"{CLOCKS}/{moved.advanced[1]}/advance"),
-        ("GET", CLOCKS),
-    ]
+    # One list, one advance per clock (at once), one list per polling round (one here).
+    requests = _clock_requests(fake)
+    assert (requests[0], requests[-1]) == (("GET", CLOCKS), ("GET", CLOCKS))
+    assert sorted(requests[1:-1]) == sorted(
+        ("POST", f"{CLOCKS}/{ref}/advance") for ref in moved.advanced
+    )
     assert len(fake.log) == 4
 
     ended = fake.store.objects[ending]

@@ -14,7 +14,8 @@ clock's create carries no key of its own: its frozen_time is the app's now at ea
 and clocks other tools made in the same account are never moved.
 
 `advance(to)`, after the app's clock moved, brings every app clock behind `to` there: one
-list (one page: at most 100 clocks), one advance per clock, then a list per polling round
+list (one page: at most 100 clocks), one advance per clock (`read_concurrency` at a time),
+then a list per polling round
 until each is `ready` again (Stripe advances asynchronously, `advancing` -> `ready`), for
 at most `clock_ready_seconds`: at most 1 + N + ceil(wait / poll) requests for N clocks.
 Its answer names the clocks that did not get there (refused, failed in Stripe:
@@ -79,18 +80,23 @@ async def advance(api: StripeApi, to: datetime) -> ClocksAdvanced:
     target = int(to.timestamp())
     clocks = await ours(api)
     behind = [clock for clock in clocks if int(clock["frozen_time"]) < target]
-    refused: list[str] = []
-    moving: list[str] = []
-    for clock in behind:
-        ref = str(clock["id"])
+    gate = asyncio.Semaphore(api.settings.read_concurrency)
+
+    async def start(ref: str) -> bool:
         move = partial(
             api.client.v1.test_helpers.test_clocks.advance_async, ref, {"frozen_time": target}
         )
-        try:
-            await api.call(move)
-            moving.append(ref)
-        except ProviderError:
-            refused.append(ref)
+        async with gate:
+            try:
+                await api.call(move)
+            except ProviderError:
+                return False
+            return True
+
+    refs = [str(clock["id"]) for clock in behind]
+    started = await asyncio.gather(*(start(ref) for ref in refs))
+    moving = [ref for ref, ok in zip(refs, started, strict=True) if ok]
+    refused = [ref for ref, ok in zip(refs, started, strict=True) if not ok]
     waited = await _wait_ready(api, moving, target)
     return ClocksAdvanced(
         to=to,
