@@ -187,11 +187,11 @@ def _furthest(store: Store, found: Obj) -> int:
 def _pass(store: Store, sub: Obj, to: int) -> None:
     """Every period end of `sub` up to `to`: it ends there, or renews for one more interval
     with its anchor invoice."""
-    while sub["status"] != "canceled":
+    while sub["status"] != "canceled" and sub["items"]:
         items = [store.objects[ref] for ref in sub["items"]]
         end = min(item["current_period_end"] for item in items)
         if end > to:
-            return
+            break
         store.frozen = end
         if sub["cancel_at_period_end"]:
             sub["status"], sub["ended_at"], sub["canceled_at"] = "canceled", end, end
