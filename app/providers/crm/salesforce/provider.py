@@ -15,7 +15,8 @@ the key is read back, and is the answer when it holds the same request; other fi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 from app.providers.crm.records import (
     CrmAccount,
@@ -40,8 +41,10 @@ from app.providers.errors import ProviderRejected, ProviderUnavailable
 class SalesforceCrmProvider:
     name = PROVIDER
 
-    def __init__(self, settings: SalesforceSettings) -> None:
-        self.api = SalesforceApi(settings)
+    def __init__(
+        self, settings: SalesforceSettings, *, wall_clock: Callable[[], float] = time.time
+    ) -> None:
+        self.api = SalesforceApi(settings, wall_clock=wall_clock)
 
     async def aclose(self) -> None:
         """Close the HTTP session."""
