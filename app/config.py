@@ -9,6 +9,8 @@ from functools import cached_property
 from typing import Annotated
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -61,6 +63,16 @@ class Settings(BaseSettings):
     # With TEST_CLOCK: how often an advance asks whether Stripe's test clocks are ready.
     stripe_test_clock_poll_seconds: float = Field(default=0.5, gt=0, le=10)
     crm_provider: str = "local"
+    # CRM_PROVIDER=salesforce (app/providers/crm/salesforce/, README "Salesforce"): where
+    # the JWT bearer assertion is exchanged (its audience too), the connected app's consumer
+    # key, the integration user, and the app certificate's RSA private key as PEM text.
+    salesforce_login_url: str = "https://login.salesforce.com"
+    salesforce_client_id: str | None = None
+    salesforce_username: str | None = None
+    salesforce_private_key: str | None = None
+    salesforce_api_version: str = Field(default="v61.0", pattern=r"^v\d{2,3}\.0$")
+    # One HTTP call's limit; a call may take three (a new session, the call, its retry).
+    salesforce_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
     provisioning_target: str = "local"
     # PROVISIONING_TARGET=http: the receiver's base URL, the secret the requests are signed
     # with, and how long one request may take (README "Provisioning over HTTP").
@@ -207,6 +219,32 @@ class Settings(BaseSettings):
                 raise ValueError("STRIPE_API_BASE must be an https:// URL in production")
         return self
 
+    @model_validator(mode="after")
+    def _salesforce_configured(self) -> Settings:
+        """CRM_PROVIDER=salesforce cannot start without its connected app's credentials and
+        a key that signs RS256; the login URL is https:// in production."""
+        if self.crm_provider != "salesforce":
+            return self
+        missing = [
+            name.upper()
+            for name in ("salesforce_client_id", "salesforce_username", "salesforce_private_key")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ValueError(f"CRM_PROVIDER=salesforce needs {', '.join(missing)}")
+        parts = urlsplit(self.salesforce_login_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
+            raise ValueError("SALESFORCE_LOGIN_URL must be http[s]://host, without a path")
+        if self.environment is Environment.PRODUCTION and parts.scheme != "https":
+            raise ValueError("SALESFORCE_LOGIN_URL must be https:// in production")
+        if not _is_rsa_private_key(self.salesforce_private_key or ""):
+            raise ValueError("SALESFORCE_PRIVATE_KEY must be an RSA private key in PEM text")
+        if 3 * self.salesforce_timeout_seconds > self.request_timeout_seconds:
+            raise ValueError(
+                "SALESFORCE_TIMEOUT_SECONDS x 3 must be at most REQUEST_TIMEOUT_SECONDS"
+            )
+        return self
+
     @cached_property
     def quote_secret(self) -> bytes:
         """Signs quote tokens; derived from JWT_SECRET unless set on its own."""
@@ -221,3 +259,11 @@ class Settings(BaseSettings):
     @cached_property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _is_rsa_private_key(pem: str) -> bool:
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        return False
+    return isinstance(key, rsa.RSAPrivateKey)

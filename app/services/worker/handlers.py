@@ -15,7 +15,7 @@ from app.db.repositories import invoices as invoice_repo
 from app.db.repositories import outbox as repo
 from app.domain.enums import ProvisioningStatus, SyncStatus
 from app.runtime import Runtime
-from app.services import notifications, outbox, provisioning
+from app.services import crm_sync, notifications, outbox, provisioning
 from app.services.billing import invoice_sync, subscriptions
 from app.services.inbound import events as inbound
 from app.services.inbound.process import ProcessWebhook
@@ -102,6 +102,25 @@ class NotificationEmail:
         """The outbox row (attempts, last error) is the e-mail's delivery status."""
 
 
+class CrmOrderOpportunity:
+    """`crm.order_opportunity`: record an applied order as a won opportunity in the CRM
+    (app/services/crm_sync.py), under the message's key: once per order."""
+
+    async def perform(self, runtime: Runtime, message: Claimed) -> Record:
+        try:
+            opportunity = crm_sync.opportunity_of(message.payload)
+        except (KeyError, TypeError, ValueError) as error:
+            raise PermanentFailure(f"message {message.id} carries no opportunity") from error
+        crm = runtime.providers.crm
+        await crm.create_opportunity(opportunity, idempotency_key=message.idempotency_key)
+        return _nothing_to_record
+
+    async def record_failure(
+        self, session: AsyncSession, message: Claimed, *, gave_up: bool
+    ) -> None:
+        """The outbox row (attempts, last error) is the opportunity's status."""
+
+
 async def _nothing_to_record(session: AsyncSession) -> None:
     return None
 
@@ -110,6 +129,7 @@ HANDLERS: Mapping[str, Handler] = {
     outbox.PROVISION: ProvisioningPush(),
     outbox.BILLING_SYNC: BillingSync(),
     notifications.EMAIL: NotificationEmail(),
+    crm_sync.CRM_OPPORTUNITY: CrmOrderOpportunity(),
     inbound.PROCESS: ProcessWebhook(),
     lapsed.TOPIC: lapsed.VoidLapsedInvoice(),
 }

@@ -42,10 +42,13 @@ from app.db.tables.local_providers import (
 from app.providers.billing import BillingProvider, LocalBillingProvider
 from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
 from app.providers.crm import CrmProvider, LocalCrmProvider
+from app.providers.crm.salesforce import SalesforceCrmProvider
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
 from app.providers.provisioning.http import HttpProvisioningTarget, HttpTargetSettings
 from tests.fakes.faults import Fault, FaultControls, outage
 from tests.fakes.provisioning import FakeReceiver
+from tests.fakes.salesforce import running_fake as running_salesforce
+from tests.fakes.salesforce import settings_for as salesforce_settings
 from tests.fakes.stripe import TEST_KEY as STRIPE_TEST_KEY
 from tests.fakes.stripe import running_fake
 
@@ -246,6 +249,27 @@ async def stripe_billing(deps: ContractDeps) -> AsyncIterator[Harness[BillingPro
             await provider.aclose()
 
 
+# -- Salesforce, over real HTTP to the fake Salesforce API (tests/fakes/salesforce) -----------
+
+# Salesforce counts: the fake org's records of each kind.
+_SALESFORCE_OBJECTS = {"account": "Account", "contact": "Contact", "opportunity": "Opportunity"}
+
+
+@asynccontextmanager
+async def salesforce_crm(deps: ContractDeps) -> AsyncIterator[Harness[CrmProvider]]:
+    """The Salesforce provider against the fake Salesforce API."""
+    async with running_salesforce() as fake:
+        provider = SalesforceCrmProvider(salesforce_settings(fake))
+
+        async def count(kind: str) -> int:
+            return len(fake.records(_SALESFORCE_OBJECTS[kind]))
+
+        try:
+            yield Harness(provider, count, fake)
+        finally:
+            await provider.aclose()
+
+
 STRIPE_BILLING_UNKNOWN = {
     "account": "cus_unknown",
     "subscription": "sub_unknown",
@@ -272,6 +296,7 @@ BILLING: list[Implementation[BillingProvider]] = [
 ]
 CRM: list[Implementation[CrmProvider]] = [
     Implementation("local", _local_crm, {"account": "crm-unknown"}),
+    Implementation("salesforce", salesforce_crm, {"account": "crm-unknown"}),
 ]
 PROVISIONING: list[Implementation[ProvisioningTarget]] = [
     Implementation("local", _local_provisioning),
