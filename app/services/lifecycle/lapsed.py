@@ -76,7 +76,7 @@ async def _record(
     target = ("Invoice", invoice_id)
     if given_back.outcome is reversal.Outcome.REFUNDED:
         assert given_back.payment is not None and given_back.refund is not None
-        await outcomes.record_payment_once(session, invoice, given_back.payment)
+        await outcomes.record_payment_once(session, invoice, given_back.payment, now=now)
         outcomes.refunded(invoice, given_back.payment)
         after = {"refunded": given_back.refund.amount, "refund_ref": given_back.refund.ref}
         await record(session, "invoice.refunded", target, after=after, now=now)
