@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.auth.principals import Principal
-from app.config import Settings
-from app.db.tables import IntegrationEvent, IntegrationSubscriber
+from app.config import Environment, Settings
+from app.db.tables import IntegrationEvent, IntegrationSubscriber, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.public_ids import random_id
@@ -55,6 +55,7 @@ class Created:
 @dataclass(frozen=True, slots=True)
 class Redelivered:
     event: IntegrationEvent
+    number: str  # its subscription's
     queued: int  # deliveries queued (one per active subscriber taking the kind)
 
 
@@ -157,6 +158,9 @@ async def redeliver(
         )
         if event is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such integration event.")
+        number = await session.scalar(
+            sa.select(col(Subscription.number)).where(col(Subscription.id) == event.subscription_id)
+        )
         subscribers = await integration_events.subscribers_of(session, event.kind)
         for subscriber in subscribers:
             await integration_events.redeliver_to(session, event, subscriber, now=now)
@@ -169,7 +173,7 @@ async def redeliver(
             attributed=attributed,
             now=now,
         )
-    return Redelivered(event, len(subscribers))
+    return Redelivered(event, number or "", len(subscribers))
 
 
 def check_url(url: str | None, settings: Settings) -> str:
@@ -183,7 +187,7 @@ def check_url(url: str | None, settings: Settings) -> str:
         raise _invalid("The url must not carry credentials.")
     if parts.fragment:
         raise _invalid("The url must not have a #fragment.")
-    if settings.is_production and parts.scheme != "https":
+    if settings.environment is Environment.PRODUCTION and parts.scheme != "https":
         raise _invalid("The url must be https:// in production.")
     return cleaned
 
