@@ -35,7 +35,6 @@ from app.services.worker.runner import Worker
 from tests.fakes.faults import Fault
 from tests.fakes.integration.receiver import FakeSubscriber
 from tests.services.lifecycle_support import at, run_at, subscribed
-from tests.support import factories as f
 
 ADMIN = Principal(kind=PrincipalKind.ADMIN, id="admin-1", name="Admin")
 WHY = audit.Attribution("integration test")

@@ -58,15 +58,12 @@ async def list_deliveries(
     found = await fetch_page(session, stmt, IntegrationDelivery.id, page)
     deliveries: Sequence[IntegrationDelivery] = found.items
     events = await by_ids(session, IntegrationEvent, [d.event_id for d in deliveries])
-    numbers = dict(
-        (
-            await session.execute(
-                sa.select(col(Subscription.id), col(Subscription.number)).where(
-                    col(Subscription.id).in_({e.subscription_id for e in events.values()})
-                )
-            )
-        ).tuples()
+    found_numbers = await session.execute(
+        sa.select(col(Subscription.id), col(Subscription.number)).where(
+            col(Subscription.id).in_({e.subscription_id for e in events.values()})
+        )
     )
+    numbers = {sid: number for sid, number in found_numbers}
     attempts: dict[int, list[IntegrationAttempt]] = defaultdict(list)
     if deliveries:
         rows = await session.scalars(
