@@ -5,8 +5,11 @@ the delivery log keeps."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import textwrap
+from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +39,7 @@ from tests.fakes.faults import Fault
 from tests.fakes.integration.receiver import FakeSubscriber
 from tests.services.lifecycle_support import at, run_at, subscribed
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 ADMIN = Principal(kind=PrincipalKind.ADMIN, id="admin-1", name="Admin")
 WHY = audit.Attribution("integration test")
 START = at(date(2026, 6, 1))
@@ -278,3 +282,28 @@ def test_https_accepted_in_production_and_http_in_test(settings: Settings) -> No
         "https://dwh.example/h"
     )
     assert integration_subscribers.check_url("http://127.0.0.1:9/h", settings)
+
+
+def _readme_verify() -> Callable[..., bool]:
+    """The receiver's `verify` from README "Integration events", as a reader copies it."""
+    section = README.read_text().split("## Integration events", 1)[1].split("\n## ", 1)[0]
+    code = textwrap.dedent(section.split("```python\n", 1)[1].split("```", 1)[0])
+    scope: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    return scope["verify"]  # type: ignore[no-any-return]
+
+
+async def test_the_readme_receiver_verifies_deliveries_and_refuses_a_changed_body(
+    db: AsyncSession, runtime: Runtime, fake: FakeSubscriber
+) -> None:
+    verify = _readme_verify()
+    sub = await subscribed(db)
+    await subscribe(runtime, fake, "readme")
+    await emit(runtime, sub, "readme")
+    await run(runtime)
+
+    [delivery] = fake.deliveries["readme"]
+    header, secret = delivery.headers["Fulfillment-Signature"], fake.secrets["readme"]
+    assert verify(delivery.raw, header, secret)
+    assert not verify(delivery.raw.replace(b"readme", b"README"), header, secret)
+    assert not verify(delivery.raw, header, secret + "x")
