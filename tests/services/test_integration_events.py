@@ -5,6 +5,7 @@ the delivery log keeps."""
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
@@ -30,6 +31,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.public_ids import global_id
 from app.providers.registry import build_providers
+from app.providers.webhooks import WebhookSender
 from app.runtime import Runtime, build_runtime
 from app.services import audit, integration_events, integration_subscribers
 from app.services.integration_subscribers import SubscriberInput
@@ -38,6 +40,7 @@ from app.services.worker.runner import Worker
 from tests.fakes.faults import Fault
 from tests.fakes.integration.receiver import FakeSubscriber
 from tests.services.lifecycle_support import at, run_at, subscribed
+from tests.support import factories as f
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 ADMIN = Principal(kind=PrincipalKind.ADMIN, id="admin-1", name="Admin")
@@ -307,3 +310,74 @@ async def test_the_readme_receiver_verifies_deliveries_and_refuses_a_changed_bod
     assert verify(delivery.raw, header, secret)
     assert not verify(delivery.raw.replace(b"readme", b"README"), header, secret)
     assert not verify(delivery.raw, header, secret + "x")
+
+
+async def test_a_true_up_is_told_with_its_invoice(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock, fake: FakeSubscriber
+) -> None:
+    sub = await subscribed(db, seats=100)
+    await f.seat_report(db, sub, date(2026, 1, 1), 100)
+    await f.seat_report(db, sub, date(2026, 3, 31), 110)
+    await subscribe(runtime, fake, "dwh", ("reconciliation.invoiced",))
+
+    for day in (date(2026, 3, 31), date(2026, 4, 1), date(2026, 4, 8)):
+        await run_at(runtime, clock, at(day))
+
+    [told] = (each.body for each in fake.deliveries["dwh"])
+    assert told["kind"] == "reconciliation.invoiced"
+    assert told["data"]["reconciliation"] == {
+        "quarter": 1,
+        "quarterStart": "2026-01-01",
+        "quarterEnd": "2026-04-01",
+        "paidSeats": 100,
+        "maxSeatsUsed": 110,
+        "billedSeats": 10,
+        "status": "PAID",
+    }
+    assert told["data"]["invoice"]["total"] == {"amount": 261_000, "currency": "USD"}
+    assert told["data"]["subscription"]["seats"] == 110
+
+
+async def test_a_declined_renewal_then_expiry_are_told(
+    db: AsyncSession, runtime: Runtime, clock: FixedClock, fake: FakeSubscriber
+) -> None:
+    sub = await subscribed(db, seats=10, payment_method="pm_card_declined")
+    await subscribe(runtime, fake, "dwh")
+
+    await run_at(runtime, clock, at(TERM_END))
+    failed, declined = (each.body for each in fake.deliveries["dwh"])
+    assert (failed["kind"], declined["kind"]) == ("payment.failed", "renewal.failed")
+    assert failed["data"]["payment"]["amount"] == {"amount": 348_000, "currency": "USD"}
+    assert failed["data"]["payment"]["failureCode"] == "card_declined"
+    assert declined["data"]["renewal"]["failureCode"] == "card_declined"
+    assert declined["data"]["renewal"]["nextAttemptOn"] == "2027-01-04"
+    assert declined["data"]["subscription"]["status"] == "GRACE"
+
+    await run_at(runtime, clock, at(date(2027, 1, 15)))
+    expired = fake.deliveries["dwh"][-1].body
+    assert expired["kind"] == "subscription.expired"
+    assert expired["data"]["expiredOn"] == "2027-01-01" and expired["data"]["trial"] is False
+    assert expired["data"]["subscription"]["number"] == sub.number
+    sequences = [each.body["sequence"] for each in fake.deliveries["dwh"]]
+    assert sequences == list(range(1, len(sequences) + 1))
+
+
+async def test_a_receiver_that_never_answers_is_cut_off_at_the_timeout_and_retried(
+    db: AsyncSession, runtime: Runtime, fake: FakeSubscriber
+) -> None:
+    runtime.providers.webhooks = WebhookSender(timeout_seconds=0.2)
+    sub = await subscribed(db)
+    await subscribe(runtime, fake, "slow")
+    event = await emit(runtime, sub, "slow")
+    fake.inject(Fault.TIMEOUT, event_id=event.public_id)
+
+    await asyncio.wait_for(run(runtime), timeout=5)
+
+    [attempt] = await db.scalars(sa.select(IntegrationAttempt))
+    assert (attempt.status_code, attempt.error, attempt.delivered) == (
+        None,
+        "no answer within 0.2s",
+        False,
+    )
+    assert 150 <= attempt.duration_ms < 2000
+    assert await deliveries(db, event) == [("PENDING", 1)]

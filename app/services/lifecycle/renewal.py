@@ -382,14 +382,6 @@ async def _declined(
         dedupe_key=f"renewal-payment:{sid}:{renewal.term_start.isoformat()}:{renewal.attempts}",
         now=now,
     )
-    invoice = await session.get(Invoice, renewal.invoice_id) if renewal.invoice_id else None
-    await integration_events.emit(
-        session,
-        integration_events.RENEWAL_FAILED,
-        subscription,
-        integration_events.renewal_failed(renewal, invoice),
-        now=now,
-    )
     await record(
         session,
         "subscription.renewal_declined",
@@ -404,6 +396,14 @@ async def _declined(
     )
     if subscription.status is SubscriptionStatus.ACTIVE:
         await start_grace(session, subscription, now, reason=charged.failure_code or "declined")
+    invoice = await session.get(Invoice, renewal.invoice_id) if renewal.invoice_id else None
+    await integration_events.emit(
+        session,
+        integration_events.RENEWAL_FAILED,
+        subscription,
+        integration_events.renewal_failed(renewal, invoice),
+        now=now,
+    )
 
 
 def _declined_body(renewal: Renewal) -> str:
