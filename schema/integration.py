@@ -166,7 +166,10 @@ class IntegrationSubscriberPayload:
 @strawberry.type
 class IntegrationEventRedeliverPayload:
     event: IntegrationEvent
-    queued: int = strawberry.field(description="Subscribers it was queued to again.")
+    queued: int = strawberry.field(
+        description="Subscribers it is on its way to: queued again, or still queued (a "
+        "delivery still pending is not queued twice)."
+    )
 
 
 IntegrationSubscriberCreateResult = result_union(

@@ -121,9 +121,9 @@ async def redeliver_to(
     *,
     now: datetime,
 ) -> IntegrationDelivery:
-    """The event once more to `subscriber`: its delivery PENDING again (or a new one) and a
-    message keyed by the attempts made so far, so asking twice before the worker ran queues
-    one send."""
+    """The event once more to `subscriber`: its delivery PENDING again (or a new one) with a
+    message keyed by the attempts made so far. A delivery still PENDING is on its way
+    already (its message is queued or waiting for its retry): nothing more is queued."""
     delivery = await session.scalar(
         sa.select(IntegrationDelivery)
         .where(
@@ -134,6 +134,8 @@ async def redeliver_to(
     )
     if delivery is None:
         return await queue_delivery(session, event, subscriber, now=now)
+    if delivery.status is DeliveryStatus.PENDING:
+        return delivery
     delivery.status, delivery.delivered_at = DeliveryStatus.PENDING, None
     await _enqueue(session, delivery, event, round_=delivery.attempts, now=now)
     return delivery

@@ -56,7 +56,7 @@ class Created:
 class Redelivered:
     event: IntegrationEvent
     number: str  # its subscription's
-    queued: int  # deliveries queued (one per active subscriber taking the kind)
+    queued: int  # subscribers it is on its way to (queued now, or still queued)
 
 
 async def create(

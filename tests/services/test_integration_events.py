@@ -210,8 +210,11 @@ async def test_giving_up_is_logged_and_the_next_event_goes_out(
     # Redelivered by hand: the same event id and body, once more.
     redelivered = await integration_subscribers.redeliver(runtime, ADMIN, first.public_id, WHY)
     assert redelivered.queued == 1
+    again = await integration_subscribers.redeliver(runtime, ADMIN, first.public_id, WHY)
+    assert again.queued == 1  # still on its way: not queued twice
     await run(runtime)
     assert fake.event_ids("partner") == [second.public_id, first.public_id]
+    assert fake.duplicates["partner"] == []
     assert await deliveries(db, first) == [("DELIVERED", 4)]
 
 
