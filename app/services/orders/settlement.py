@@ -177,8 +177,8 @@ async def record(session: AsyncSession, order: Order, settled: Settled, now: dat
             session, order, "order.invoice_voided", {"invoice_id": invoice.id}, now
         )
         return
+    outcomes.refunded(invoice, settled.payment)  # first: the payment's event shows it
     await outcomes.record_payment_once(session, invoice, settled.payment, now=now)
-    outcomes.refunded(invoice, settled.payment)
     order.refunded, order.refund_ref = settled.refund.amount, settled.refund.ref
     order.result = {**(order.result or {}), "refunded": settled.refund.amount}
     after = {"invoice_id": invoice.id, "refunded": order.refunded, "refund_ref": order.refund_ref}
