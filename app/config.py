@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     provisioning_url: str | None = None
     provisioning_signing_secret: str | None = None
     provisioning_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Integration events out (README "Integration events"): one delivery POST's limit, and
+    # the key the subscribers' signing secrets are encrypted with (derived from JWT_SECRET
+    # when unset; changing it makes the stored secrets unreadable).
+    integration_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+    integration_secret_key: str | None = None
     # Development only: an admin can move the clock forward (testClockAdvance), and the
     # server can run the worker's jobs in-process.
     test_clock: bool = False
@@ -251,6 +256,12 @@ class Settings(BaseSettings):
         if self.quote_signing_secret:
             return self.quote_signing_secret.encode()
         return hmac.new(self.jwt_secret.encode(), b"quote-signing", hashlib.sha256).digest()
+
+    @cached_property
+    def integration_key(self) -> bytes:
+        """The AES-256 key of the subscribers' signing secrets (32 bytes)."""
+        source = (self.integration_secret_key or self.jwt_secret).encode()
+        return hmac.new(source, b"integration-secrets", hashlib.sha256).digest()
 
     @cached_property
     def is_production(self) -> bool:

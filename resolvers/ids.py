@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from app.db.pagination import PageRequest
+from app.domain.public_ids import global_id
 from resolvers.errors import invalid
 
 MAX_PAGE_SIZE = 100
@@ -25,7 +26,7 @@ def _decode(value: str) -> str | None:
 
 
 def to_global_id(type_name: str, pk: int) -> str:
-    return _encode(f"{type_name}:{pk}")
+    return global_id(type_name, pk)
 
 
 def from_global_id(global_id: str) -> tuple[str, int] | None:

@@ -17,6 +17,7 @@ from schema.catalog import Product
 from schema.common import Connection, Node
 from schema.customers import BillingAccount, Customer, Deployment
 from schema.inputs import InvoiceFilter, SubscriptionFilter
+from schema.integration import IntegrationQueries
 from schema.invoices import Invoice, invoice_connection
 from schema.notifications import Notification
 from schema.subscriptions import AddOnPurchase, Subscription, subscription_connection
@@ -68,7 +69,7 @@ async def _node(ctx: RequestContext, global_id: str) -> Node | None:
 
 
 @strawberry.type
-class Query:
+class Query(IntegrationQueries):
     @strawberry.field(description="The caller; null when not signed in.")
     def viewer(self, info: strawberry.Info) -> Viewer | None:
         principal = info.context.principal

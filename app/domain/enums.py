@@ -119,6 +119,14 @@ class OutboxStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class DeliveryStatus(StrEnum):
+    """An integration event's delivery to one subscriber."""
+
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
 class NotificationKind(StrEnum):
     SEAT_ALERT = "SEAT_ALERT"
     RECONCILIATION_NOTICE = "RECONCILIATION_NOTICE"

@@ -8,7 +8,7 @@ is one entry here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +22,7 @@ from app.providers.crm.salesforce import SalesforceCrmProvider, SalesforceSettin
 from app.providers.mailer import LocalMailer, Mailer, SmtpMailer, SmtpSettings
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
 from app.providers.provisioning.http import HttpProvisioningTarget, HttpTargetSettings
+from app.providers.webhooks import WebhookSender
 
 P = TypeVar("P")
 
@@ -124,13 +125,15 @@ class Providers:
     crm: CrmProvider
     provisioning: ProvisioningTarget
     mailer: Mailer
+    # Integration events out to subscribers (app/services/integration_delivery.py).
+    webhooks: WebhookSender = field(default_factory=WebhookSender)
 
     async def aclose(self) -> None:
         """Close what the implementations hold (HTTP sessions); each object once, all of them
         even if one fails."""
         errors: list[Exception] = []
         closed: set[int] = set()
-        for provider in (self.billing, self.crm, self.provisioning, self.mailer):
+        for provider in (self.billing, self.crm, self.provisioning, self.mailer, self.webhooks):
             if id(provider) in closed or not isinstance(provider, _Closeable):
                 continue
             closed.add(id(provider))
@@ -153,6 +156,7 @@ def build_providers(
             "provisioning_target", settings.provisioning_target, PROVISIONING_TARGETS, deps
         ),
         mailer=_build("mailer", settings.mailer, MAILERS, deps),
+        webhooks=WebhookSender(settings.integration_timeout_seconds),
     )
 
 

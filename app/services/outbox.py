@@ -27,11 +27,14 @@ async def enqueue(
     idempotency_key: str,
     *,
     now: datetime | None = None,
+    ordering_key: str | None = None,
 ) -> None:
     """Queue a message once per key: enqueueing the same key again is a no-op. It is due at
     `now`: pass the runtime clock's time, so a worker on the same (test) clock sees it due;
-    without it the wall clock is used. Queueing a push or a billing sync for a subscription
-    sets its provisioning or sync status to PENDING until the worker reports the outcome."""
+    without it the wall clock is used. Messages given one `ordering_key` are carried out in
+    the order they were queued, each after the one before is DONE or FAILED. Queueing a push
+    or a billing sync for a subscription sets its provisioning or sync status to PENDING
+    until the worker reports the outcome."""
     exists = await session.execute(
         sa.select(col(OutboxMessage.id)).where(
             col(OutboxMessage.idempotency_key) == idempotency_key
@@ -45,6 +48,7 @@ async def enqueue(
                 idempotency_key=idempotency_key,
                 subscription_id=subscription_of(payload),
                 available_at=now or utcnow(),
+                ordering_key=ordering_key,
             )
         )
         await _mark_pending(session, topic, subscription_of(payload))

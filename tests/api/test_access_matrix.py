@@ -94,6 +94,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "invoice":          row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
     "invoice@P":        row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
     "auditEvents":      row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "integrationSubscribers":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "integrationDeliveries":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     # Mutation              anon    owner   billing viewer  o_owner partner o_partn admin   service
     "orderQuote":       row(UNAUTH, OK,     OK,     OK,     NF,     NF,     NF,     OK,     FORBID),
     "orderQuote@P":     row(UNAUTH, MBP,    MBP,    MBP,    NF,     OK,     NF,     OK,     FORBID),
@@ -130,6 +134,15 @@ MATRIX: dict[str, dict[str, str]] = {
     "notificationsMarkRead":
                         row(UNAUTH, OK,     NF,     NF,     NF,     FORBID, FORBID, FORBID, FORBID),
     "testClockAdvance": row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    # Integration events out: admins only.
+    "integrationSubscriberCreate":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "integrationSubscriberUpdate":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "integrationSubscriberDeactivate":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "integrationEventRedeliver":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     # Usage comes from the product's service token only.
     "seatUsageReport":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK),
     "computeUsageReport":
@@ -214,6 +227,29 @@ async def _quoted(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any
     return {"token": data["orderQuote"]["token"]}
 
 
+async def _subscriber(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]:
+    """`$id`: a subscriber the admin registered."""
+    variables = {"input": SUBSCRIBER_INPUT, "reason": REASON}
+    data = await api.data(
+        document_for("integrationSubscriberCreate"), variables, token=world.tokens["admin"]
+    )
+    return {"id": data["integrationSubscriberCreate"]["subscriber"]["id"]}
+
+
+async def _event(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]:
+    """`$event`: the event of an order the admin placed, told to a subscriber."""
+    subscriber = await _subscriber(api, world, target)
+    quoted = await _quoted(api, world, target)
+    variables = {"key": "matrix-event-order", **quoted, "reason": REASON}
+    await api.data(document_for("orderPlace"), variables, token=world.tokens["admin"])
+    data = await api.data(
+        "query($id: ID!) { integrationDeliveries(subscriberId: $id) { nodes { event { id } } } }",
+        subscriber,
+        token=world.tokens["admin"],
+    )
+    return {"event": data["integrationDeliveries"]["nodes"][0]["event"]["id"]}
+
+
 async def _activated(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]:
     """`$key`: the license key of A's instance, activated (with its code, no bearer) first."""
     variables = {"code": world.license_a.activation_code, "instance": INSTANCE}
@@ -272,6 +308,23 @@ LICENSE_ACTIVATE = """mutation($code: String!, $instance: String!) {
 MARK_READ = """mutation($ids: [ID!]) {
   notificationsMarkRead(ids: $ids) {
     __typename ... on NotificationsMarkReadPayload { marked } ... on UserError { code } } }"""
+SUBSCRIBER_CREATE = """mutation($input: IntegrationSubscriberCreateInput! __REASON_VAR__) {
+  integrationSubscriberCreate(input: $input __REASON_ARG__) {
+    __typename ... on IntegrationSubscriberCreatePayload { secret subscriber { id } }
+    ... on UserError { code } } }"""
+SUBSCRIBER_UPDATE = """mutation($id: ID! __REASON_VAR__) {
+  integrationSubscriberUpdate(id: $id, input: {name: "renamed"} __REASON_ARG__) {
+    __typename ... on IntegrationSubscriberPayload { subscriber { name } }
+    ... on UserError { code } } }"""
+SUBSCRIBER_DEACTIVATE = """mutation($id: ID! __REASON_VAR__) {
+  integrationSubscriberDeactivate(id: $id __REASON_ARG__) {
+    __typename ... on IntegrationSubscriberPayload { subscriber { active } }
+    ... on UserError { code } } }"""
+EVENT_REDELIVER = """mutation($event: ID! __REASON_VAR__) {
+  integrationEventRedeliver(eventId: $event __REASON_ARG__) {
+    __typename ... on IntegrationEventRedeliverPayload { queued }
+    ... on UserError { code } } }"""
+SUBSCRIBER_INPUT = {"name": "Warehouse", "url": "https://dwh.example/hooks"}
 CLOCK = """mutation($to: DateTime! __REASON_VAR__) {
   testClockAdvance(to: $to __REASON_ARG__) {
     __typename ... on TestClockAdvancePayload { now } ... on UserError { code } } }"""
@@ -500,6 +553,51 @@ OPERATIONS: dict[str, Op] = {
         lambda w, t: {"ids": [to_global_id("Notification", w.notification_a)]},
         lambda w, t: result("NotificationsMarkReadPayload", lambda v: v["marked"] == 1),
         writes=True,
+    ),
+    "integrationSubscribers": Op(
+        "{ integrationSubscribers { nodes { id } } }",
+        _nothing,
+        lambda w, t: lambda v: OK if v["nodes"] else EMPTY,
+        prepare=_subscriber,
+    ),
+    "integrationDeliveries": Op(
+        "query($id: ID!) { integrationDeliveries(subscriberId: $id) { nodes { id } } }",
+        _nothing,
+        lambda w, t: _present,
+        prepare=_subscriber,
+    ),
+    "integrationSubscriberCreate": Op(
+        SUBSCRIBER_CREATE,
+        lambda w, t: {"input": SUBSCRIBER_INPUT},
+        lambda w, t: result(
+            "IntegrationSubscriberCreatePayload", lambda v: v["secret"].startswith("whsec_")
+        ),
+        writes=True,
+    ),
+    "integrationSubscriberUpdate": Op(
+        SUBSCRIBER_UPDATE,
+        _nothing,
+        lambda w, t: result(
+            "IntegrationSubscriberPayload", lambda v: v["subscriber"]["name"] == "renamed"
+        ),
+        writes=True,
+        prepare=_subscriber,
+    ),
+    "integrationSubscriberDeactivate": Op(
+        SUBSCRIBER_DEACTIVATE,
+        _nothing,
+        lambda w, t: result(
+            "IntegrationSubscriberPayload", lambda v: v["subscriber"]["active"] is False
+        ),
+        writes=True,
+        prepare=_subscriber,
+    ),
+    "integrationEventRedeliver": Op(
+        EVENT_REDELIVER,
+        _nothing,
+        lambda w, t: result("IntegrationEventRedeliverPayload", lambda v: v["queued"] == 1),
+        writes=True,
+        prepare=_event,
     ),
     "testClockAdvance": Op(
         CLOCK,

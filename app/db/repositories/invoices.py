@@ -114,11 +114,12 @@ async def set_sync_statuses(session: AsyncSession, statuses: dict[int, SyncStatu
         )
 
 
-async def insert_payment_once(session: AsyncSession, payment: Payment) -> bool:
+async def insert_payment_once(session: AsyncSession, payment: Payment) -> int | None:
     """Insert the payment unless a row for the same provider payment exists (the unique
-    index on provider_ref): True when this call inserted it. A concurrent insert of the same
-    ref waits on the index (PostgreSQL) or the write lock (SQLite) and then does nothing, so
-    the loser's transaction goes on instead of failing with an IntegrityError."""
+    index on provider_ref): the new row's id when this call inserted it, else None. A
+    concurrent insert of the same ref waits on the index (PostgreSQL) or the write lock
+    (SQLite) and then does nothing, so the loser's transaction goes on instead of failing
+    with an IntegrityError."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {
@@ -132,4 +133,5 @@ async def insert_payment_once(session: AsyncSession, payment: Payment) -> bool:
         .on_conflict_do_nothing(index_elements=["provider_ref"])
         .returning(col(Payment.id))
     )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    found: int | None = (await session.execute(stmt)).scalar_one_or_none()
+    return found

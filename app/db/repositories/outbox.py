@@ -39,7 +39,9 @@ async def claim_due(
     """Claim up to `limit` due messages of `topics`, oldest due first, for `worker_id` until
     `lease_until`. A message whose subscription already has a message of the same topic
     under a live lease waits, and one claim takes at most one message per subscription and
-    topic: handlers push a subscription's current state, so two in flight could race."""
+    topic: handlers push a subscription's current state, so two in flight could race. A
+    message with an ordering key waits while an older message with that key is PENDING
+    (in flight, or waiting for its retry): they are carried out one by one, in order."""
     if not topics or limit <= 0:
         return []
     message = OutboxMessage
@@ -54,6 +56,16 @@ async def claim_due(
         )
         .exists()
     )
+    earlier = aliased(OutboxMessage)
+    queued_behind = (
+        sa.select(sa.literal(1))
+        .where(
+            col(earlier.ordering_key) == col(message.ordering_key),
+            col(earlier.status) == OutboxStatus.PENDING,
+            col(earlier.id) < col(message.id),
+        )
+        .exists()
+    )
     stmt = (
         sa.select(message)
         .where(
@@ -62,6 +74,7 @@ async def claim_due(
             col(message.topic).in_(sorted(topics)),
             _claimable(now),
             ~busy,
+            sa.or_(col(message.ordering_key).is_(None), ~queued_behind),
         )
         .order_by(col(message.available_at), col(message.id))
         .limit(limit)

@@ -6,6 +6,12 @@ from app.db.tables.billing import BillingAccount, Invoice, InvoiceLine, Order, P
 from app.db.tables.catalog import Price, Product
 from app.db.tables.commerce import NumberSequence, OrderLease, Promotion
 from app.db.tables.customers import ApiToken, Customer, Deployment, Membership, Partner, PortalUser
+from app.db.tables.integration import (
+    IntegrationAttempt,
+    IntegrationDelivery,
+    IntegrationEvent,
+    IntegrationSubscriber,
+)
 from app.db.tables.lifecycle import LifecycleEvent, Reconciliation, Renewal
 from app.db.tables.local_providers import (
     CrmAccountRecord,
@@ -51,6 +57,10 @@ __all__ = [
     "CrmOpportunityRecord",
     "Customer",
     "Deployment",
+    "IntegrationAttempt",
+    "IntegrationDelivery",
+    "IntegrationEvent",
+    "IntegrationSubscriber",
     "Invoice",
     "InvoiceLine",
     "LedgerAccount",

@@ -38,6 +38,8 @@ class OutboxMessage(SQLModel, table=True):
         # A subscription's messages of one topic: its latest provisioning state, and one
         # message in flight per subscription and topic.
         sa.Index("ix_outbox_message_subscription_id_topic", "subscription_id", "topic"),
+        # Messages sharing an ordering key are carried out one after the other.
+        sa.Index("ix_outbox_message_ordering_key_status", "ordering_key", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -57,3 +59,7 @@ class OutboxMessage(SQLModel, table=True):
     locked_by: str | None = Field(default=None, max_length=64)
     locked_until: datetime | None = timestamp_field(default=None)
     last_attempt_at: datetime | None = timestamp_field(default=None)
+    # Messages with one key run in id order: one waits while an older one is PENDING
+    # (claimed, or waiting for its retry), so a failing message holds back those after it
+    # until it is DONE or FAILED. None: no ordering (migration 0016).
+    ordering_key: str | None = Field(default=None, max_length=128)

@@ -6,17 +6,22 @@ provider's ref of an order's invoice is stored at once, in a transaction of its 
 Every payment row is inserted by `record_payment_once`, once per provider payment (the
 unique index on payment.provider_ref, migration 0013): a webhook refresh may record the
 payment between a lifecycle charge and the recording of its outcome, and whichever comes
-second finds it there (or, racing, waits and inserts nothing) instead of failing."""
+second finds it there (or, racing, waits and inserts nothing) instead of failing. A payment
+row recorded for a subscription's invoice emits `payment.succeeded` or `payment.failed`
+(app/services/integration_events.py) in the same transaction, once per provider payment."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.repositories import invoices as invoice_repo
-from app.db.tables import Invoice, Payment
+from app.db.tables import Invoice, Payment, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import InvoiceStatus, PaymentStatus, SyncStatus
 from app.providers.billing import PaymentRecord
+from app.services import integration_events
 from app.services.billing.charging import Charged, succeeded
 
 
@@ -33,28 +38,42 @@ def payment_row(invoice: Invoice, payment: PaymentRecord) -> Payment:
 
 
 async def record_payment_once(
-    session: AsyncSession, invoice: Invoice, payment: PaymentRecord
+    session: AsyncSession, invoice: Invoice, payment: PaymentRecord, *, now: datetime
 ) -> bool:
     """The payment row, unless one for the same provider payment is already there (an
-    outcome recorded again by a resumed run, or by a webhook refresh): True when new."""
-    return await invoice_repo.insert_payment_once(session, payment_row(invoice, payment))
+    outcome recorded again by a resumed run, or by a webhook refresh): True when new. A new
+    row of a subscription's invoice is told to integration subscribers."""
+    row = payment_row(invoice, payment)
+    row.id = await invoice_repo.insert_payment_once(session, row)
+    if row.id is None:
+        return False
+    sid = invoice.subscription_id
+    subscription = await session.get(Subscription, sid) if sid is not None else None
+    if subscription is not None:
+        kind, body = integration_events.payment(row, invoice)
+        await integration_events.emit(session, kind, subscription, body, now=now)
+    return True
 
 
-async def paid(session: AsyncSession, invoice: Invoice, payment: PaymentRecord | None) -> None:
+async def paid(
+    session: AsyncSession, invoice: Invoice, payment: PaymentRecord | None, *, now: datetime
+) -> None:
     """The invoice PAID in full, with its payment (None: a zero total, nothing collected)."""
-    if payment is not None:
-        await record_payment_once(session, invoice, payment)
     invoice.status, invoice.amount_paid = InvoiceStatus.PAID, invoice.total
+    if payment is not None:
+        await record_payment_once(session, invoice, payment, now=now)
 
 
-async def record_charge(session: AsyncSession, invoice: Invoice, charged: Charged) -> None:
+async def record_charge(
+    session: AsyncSession, invoice: Invoice, charged: Charged, *, now: datetime
+) -> None:
     """The provider's invoice ref, the payment row, and the invoice PAID when the charge
     succeeded."""
     invoice.provider_ref = invoice.provider_ref or charged.invoice_ref
     if charged.paid:
-        await paid(session, invoice, charged.payment)
+        await paid(session, invoice, charged.payment, now=now)
     elif charged.payment is not None:
-        await record_payment_once(session, invoice, charged.payment)
+        await record_payment_once(session, invoice, charged.payment, now=now)
     invoice.sync_status = SyncStatus.PENDING  # the copy changed: the next billing sync checks
 
 

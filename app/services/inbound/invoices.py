@@ -50,7 +50,7 @@ async def refresh(runtime: Runtime, ref: str) -> Apply:
         if paid_now and invoice.status is InvoiceStatus.PAID:
             await _renew_soon(session, invoice, now)
         for payment in payments:
-            if not await record_payment_once(session, invoice, payment):
+            if not await record_payment_once(session, invoice, payment, now=now):
                 continue  # recorded already (by the charge that made it, or a refresh)
             if payment.status == PaymentStatus.FAILED and invoice.status is InvoiceStatus.OPEN:
                 await _notify_failed(session, invoice, payment, now)

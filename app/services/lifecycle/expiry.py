@@ -21,7 +21,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.enums import InvoiceStatus, NotificationKind, SubscriptionStatus
 from app.domain.lifecycle import RenewalStatus
 from app.runtime import Runtime
-from app.services import outbox
+from app.services import integration_events, outbox
 from app.services.billing import keys, outcomes
 from app.services.lifecycle import lapsed
 from app.services.lifecycle.common import (
@@ -90,6 +90,13 @@ async def expire(session: AsyncSession, subscription: Subscription, now: datetim
         "on the Free plan. Buy a plan to get its features back.",
         dedupe_key=f"{'trial-ended' if trial else 'expired'}:{sid}:"
         f"{subscription.term_end.isoformat()}",
+        now=now,
+    )
+    await integration_events.emit(
+        session,
+        integration_events.SUBSCRIPTION_EXPIRED,
+        subscription,
+        integration_events.subscription_expired(subscription, trial=trial),
         now=now,
     )
     await record(

@@ -76,8 +76,8 @@ async def _record(
     target = ("Invoice", invoice_id)
     if given_back.outcome is reversal.Outcome.REFUNDED:
         assert given_back.payment is not None and given_back.refund is not None
-        await outcomes.record_payment_once(session, invoice, given_back.payment)
-        outcomes.refunded(invoice, given_back.payment)
+        outcomes.refunded(invoice, given_back.payment)  # first: the payment's event shows it
+        await outcomes.record_payment_once(session, invoice, given_back.payment, now=now)
         after = {"refunded": given_back.refund.amount, "refund_ref": given_back.refund.ref}
         await record(session, "invoice.refunded", target, after=after, now=now)
         log.warning("lapsed invoice %s was paid at the provider: refunded", invoice.number)

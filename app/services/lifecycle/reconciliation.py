@@ -49,6 +49,7 @@ from app.domain.reconciliation import (
 )
 from app.providers.errors import ProviderError, ProviderRejected
 from app.runtime import Runtime
+from app.services import integration_events
 from app.services.billing import charging, invoices, keys, outcomes
 from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
@@ -301,7 +302,7 @@ async def _invoiced(
         return
     invoice = await session.get(Invoice, work.invoice_id)
     assert invoice is not None
-    await outcomes.record_charge(session, invoice, charged)
+    await outcomes.record_charge(session, invoice, charged, now=now)
     before = {"seats": subscription.seats}
     subscription.seats = max(subscription.seats, row.max_seats_used or 0)
     touch(subscription, now)
@@ -309,6 +310,13 @@ async def _invoiced(
     sid = subscription.id or 0
     await follow_up(session, sid, f"reconciliation:{row.id}", now)
     await _invoice_notices(session, subscription, row, invoice, charged, now)
+    await integration_events.emit(
+        session,
+        integration_events.RECONCILIATION_INVOICED,
+        subscription,
+        integration_events.reconciliation_invoiced(row, invoice),
+        now=now,
+    )
     await record(
         session,
         "reconciliation.invoiced",

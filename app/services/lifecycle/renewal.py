@@ -41,6 +41,7 @@ from app.domain.pricing import PricedOrder, Renew, price_order
 from app.providers.billing import SubscriptionItem
 from app.providers.errors import ProviderError, ProviderRejected
 from app.runtime import Runtime
+from app.services import integration_events
 from app.services.billing import charging, invoices, keys, outcomes, subscriptions
 from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
@@ -274,7 +275,7 @@ async def record_outcome(
         return False
     invoice = await session.get(Invoice, work.invoice_id)
     assert invoice is not None
-    await outcomes.record_charge(session, invoice, charged)
+    await outcomes.record_charge(session, invoice, charged, now=now)
     renewal.claimed_by, renewal.claimed_until = None, None
     if charged.paid:
         await _renewed(session, subscription, renewal, now)
@@ -321,6 +322,14 @@ async def _renewed(
         body=f"Your subscription renewed for {renewal.seats:,} seats until "
         f"{renewal.term_end.isoformat()}.",
         dedupe_key=f"renewed:{sid}:{renewal.term_start.isoformat()}",
+        now=now,
+    )
+    invoice = await session.get(Invoice, renewal.invoice_id) if renewal.invoice_id else None
+    await integration_events.emit(
+        session,
+        integration_events.RENEWAL_COMPLETED,
+        subscription,
+        integration_events.renewal_completed(renewal, invoice),
         now=now,
     )
     await record(
@@ -387,6 +396,14 @@ async def _declined(
     )
     if subscription.status is SubscriptionStatus.ACTIVE:
         await start_grace(session, subscription, now, reason=charged.failure_code or "declined")
+    invoice = await session.get(Invoice, renewal.invoice_id) if renewal.invoice_id else None
+    await integration_events.emit(
+        session,
+        integration_events.RENEWAL_FAILED,
+        subscription,
+        integration_events.renewal_failed(renewal, invoice),
+        now=now,
+    )
 
 
 def _declined_body(renewal: Renewal) -> str:

@@ -21,7 +21,7 @@ from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
 from app.providers.billing import PaymentRecord
 from app.providers.errors import ProviderError, ProviderRejected
-from app.services import audit
+from app.services import audit, integration_events
 from app.services.billing import accounts, charging, invoices, keys, outcomes
 from app.services.orders import settlement
 from app.services.orders.applying import apply_order
@@ -223,10 +223,19 @@ async def complete(
         )
         if invoice is not None:
             invoice.subscription_id = subscription_id
-            await outcomes.paid(session, invoice, payment)
+            await outcomes.paid(session, invoice, payment, now=deps.now())
         order.subscription_id = subscription_id
         result = {"invoice_id": invoice.id if invoice else None}
         _finish(order, OrderStatus.COMPLETED, result, deps.now())
+        subscription = await session.get(Subscription, subscription_id)
+        assert subscription is not None
+        await integration_events.emit(
+            session,
+            integration_events.ORDER_COMPLETED,
+            subscription,
+            integration_events.order_completed(order, invoice),
+            now=deps.now(),
+        )
         await commerce.release_lease(session, request.lease_resource, order_id)
 
 

@@ -121,7 +121,7 @@ async def begin(
         if invoice is None:
             return Begun.UNINVOICED
         if declined is not None:
-            await outcomes.record_payment_once(session, invoice, declined)
+            await outcomes.record_payment_once(session, invoice, declined, now=deps.now())
         order.result = {**failure_result(error), "settling": True}
         return Begun.SETTLING
 
@@ -177,8 +177,8 @@ async def record(session: AsyncSession, order: Order, settled: Settled, now: dat
             session, order, "order.invoice_voided", {"invoice_id": invoice.id}, now
         )
         return
-    await outcomes.record_payment_once(session, invoice, settled.payment)
-    outcomes.refunded(invoice, settled.payment)
+    outcomes.refunded(invoice, settled.payment)  # first: the payment's event shows it
+    await outcomes.record_payment_once(session, invoice, settled.payment, now=now)
     order.refunded, order.refund_ref = settled.refund.amount, settled.refund.ref
     order.result = {**(order.result or {}), "refunded": settled.refund.amount}
     after = {"invoice_id": invoice.id, "refunded": order.refunded, "refund_ref": order.refund_ref}

@@ -306,7 +306,7 @@ async def _record(
         await renewal.record_outcome(session, step.renewal, charged, step.claim, now)
     else:
         if not await _recorded(session, invoice, charged):
-            await outcomes.record_charge(session, invoice, charged)
+            await outcomes.record_charge(session, invoice, charged, now=now)
         await _reconciled(session, invoice, charged, now)
         if step.subscription_id is not None:
             await lifecycle_repo.release_lease(session, step.subscription_id, step.claim.until)

@@ -15,10 +15,11 @@ from app.db.repositories import invoices as invoice_repo
 from app.db.repositories import outbox as repo
 from app.domain.enums import ProvisioningStatus, SyncStatus
 from app.runtime import Runtime
-from app.services import crm_sync, notifications, outbox, provisioning
+from app.services import crm_sync, integration_events, notifications, outbox, provisioning
 from app.services.billing import invoice_sync, subscriptions
 from app.services.inbound import events as inbound
 from app.services.inbound.process import ProcessWebhook
+from app.services.integration_delivery import DeliverEvent
 from app.services.lifecycle import lapsed
 from app.services.worker.handler import Claimed, Handler, PermanentFailure, Record
 
@@ -132,4 +133,5 @@ HANDLERS: Mapping[str, Handler] = {
     crm_sync.CRM_OPPORTUNITY: CrmOrderOpportunity(),
     inbound.PROCESS: ProcessWebhook(),
     lapsed.TOPIC: lapsed.VoidLapsedInvoice(),
+    integration_events.DELIVER: DeliverEvent(),
 }
