@@ -32,6 +32,8 @@ from resolvers.ids import to_global_id
 from schema.build import schema as built_schema
 from tests.support.graphql import Api
 from tests.support.matrix import (
+    ADDRESS_A,
+    ADDRESS_P,
     EMPTY,
     FORBID,
     HELD_SEAT,
@@ -58,6 +60,9 @@ from tests.support.matrix import (
     single,
 )
 from tests.support.snapshots import table_counts
+
+
+GONE = "gone"  # the object came back, the edge asked for is null
 
 
 def row(*outcomes: str) -> dict[str, str]:
@@ -89,6 +94,11 @@ MATRIX: dict[str, dict[str, str]] = {
                         row(UNAUTH, OK,     OK,     HIDDEN, NULL,   NULL,   NULL,   OK,     FORBID),
     "subscription@codeP":
                         row(UNAUTH, OK,     OK,     HIDDEN, NULL,   OK,     NULL,   OK,     FORBID),
+    # BillingAccount.billingAddress: wherever the paying account shows (`gone`: it is null).
+    "subscription@address":
+                        row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "subscription@addressP":
+                        row(UNAUTH, GONE,   GONE,   GONE,   NULL,   OK,     NULL,   OK,     FORBID),
     "invoices":         row(UNAUTH, OK,     OK,     OK,     EMPTY,  EMPTY,  EMPTY,  OK,     FORBID),
     "invoices@P":       row(UNAUTH, OK,     OK,     OK,     EMPTY,  OK,     EMPTY,  OK,     FORBID),
     "invoice":          row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
@@ -197,6 +207,22 @@ def _activation_code(expected: str) -> Classify:
     return classify
 
 
+def _billing_address(expected: dict[str, str]) -> Classify:
+    """The subscription's paying account's address: as set (OK), or no account (GONE)."""
+
+    def classify(value: Any) -> str:
+        if value is None:
+            return NULL
+        account = value["billingAccount"]
+        if account is None:
+            return GONE
+        found = account["billingAddress"]
+        wanted = {"city": expected["billing_city"], "country": expected["billing_country"]}
+        return OK if found == wanted else f"wrong address {found!r}"
+
+    return classify
+
+
 def _add_seat(world: MatrixWorld, target: Tenant) -> dict[str, Any]:
     return {
         "subscriptionId": gid("Subscription", target.subscription),
@@ -230,6 +256,8 @@ SUBSCRIPTIONS = """query($c: ID!) {
   subscriptions(first: 10, filter: {customerId: $c}) { nodes { id } } }"""
 SUBSCRIPTION_BY_ID = "query($id: ID!) { subscription(id: $id) { id } }"
 ACTIVATION_CODE = "query($id: ID!) { subscription(id: $id) { license { activationCode } } }"
+BILLING_ADDRESS = """query($id: ID!) {
+  subscription(id: $id) { billingAccount { billingAddress { city country } } } }"""
 INVOICES = "query($c: ID!) { invoices(first: 10, filter: {customerId: $c}) { nodes { id } } }"
 INVOICE = "query($id: ID!) { invoice(id: $id) { id } }"
 
@@ -472,6 +500,17 @@ OPERATIONS: dict[str, Op] = {
         ACTIVATION_CODE,
         lambda w, t: {"id": gid("Subscription", t.subscription)},
         lambda w, t: _activation_code(w.license_p.activation_code),
+        "P",
+    ),
+    "subscription@address": Op(
+        BILLING_ADDRESS,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: _billing_address(ADDRESS_A),
+    ),
+    "subscription@addressP": Op(
+        BILLING_ADDRESS,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: _billing_address(ADDRESS_P),
         "P",
     ),
     "auditEvents": Op(
