@@ -61,7 +61,6 @@ from tests.support.matrix import (
 )
 from tests.support.snapshots import table_counts
 
-
 GONE = "gone"  # the object came back, the edge asked for is null
 
 
