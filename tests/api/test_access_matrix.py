@@ -93,16 +93,20 @@ MATRIX: dict[str, dict[str, str]] = {
                         row(UNAUTH, OK,     OK,     HIDDEN, NULL,   NULL,   NULL,   OK,     FORBID),
     "subscription@codeP":
                         row(UNAUTH, OK,     OK,     HIDDEN, NULL,   OK,     NULL,   OK,     FORBID),
-    # BillingAccount.billingAddress: wherever the paying account shows (`gone`: it is null).
-    "subscription@address":
+    # Subscription.history (whoever reads the subscription reads its customer-safe history)
+    # and BillingAccount.billingAddress (wherever the paying account shows; GONE: the
+    # history came back, the partner's account is null to P's members).
+    "subscription@history":
                         row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
-    "subscription@addressP":
+    "subscription@historyP":
                         row(UNAUTH, GONE,   GONE,   GONE,   NULL,   OK,     NULL,   OK,     FORBID),
     "invoices":         row(UNAUTH, OK,     OK,     OK,     EMPTY,  EMPTY,  EMPTY,  OK,     FORBID),
     "invoices@P":       row(UNAUTH, OK,     OK,     OK,     EMPTY,  OK,     EMPTY,  OK,     FORBID),
     "invoice":          row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
     "invoice@P":        row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
     "auditEvents":      row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "auditEvents@customer":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     # Mutation              anon    owner   billing viewer  o_owner partner o_partn admin   service
     "orderQuote":       row(UNAUTH, OK,     OK,     OK,     NF,     NF,     NF,     OK,     FORBID),
     "orderQuote@P":     row(UNAUTH, MBP,    MBP,    MBP,    NF,     OK,     NF,     OK,     FORBID),
@@ -206,18 +210,21 @@ def _activation_code(expected: str) -> Classify:
     return classify
 
 
-def _billing_address(expected: dict[str, str]) -> Classify:
-    """The subscription's paying account's address: as set (OK), or no account (GONE)."""
+def _history(expected: list[dict[str, Any]], address: dict[str, str]) -> Classify:
+    """The subscription's history (exactly the seeded change, its actor named safely) and
+    its paying account's address: both (OK), or the history and no account (GONE)."""
 
     def classify(value: Any) -> str:
         if value is None:
             return NULL
+        found = value["history"]["nodes"]
+        if found != expected:
+            return f"wrong history {found!r}"
         account = value["billingAccount"]
         if account is None:
             return GONE
-        found = account["billingAddress"]
-        wanted = {"city": expected["billing_city"], "country": expected["billing_country"]}
-        return OK if found == wanted else f"wrong address {found!r}"
+        wanted = {"city": address["billing_city"], "country": address["billing_country"]}
+        return OK if account["billingAddress"] == wanted else f"wrong address {account!r}"
 
     return classify
 
@@ -255,8 +262,9 @@ SUBSCRIPTIONS = """query($c: ID!) {
   subscriptions(first: 10, filter: {customerId: $c}) { nodes { id } } }"""
 SUBSCRIPTION_BY_ID = "query($id: ID!) { subscription(id: $id) { id } }"
 ACTIVATION_CODE = "query($id: ID!) { subscription(id: $id) { license { activationCode } } }"
-BILLING_ADDRESS = """query($id: ID!) {
-  subscription(id: $id) { billingAccount { billingAddress { city country } } } }"""
+HISTORY = """query($id: ID!) { subscription(id: $id) {
+  history(first: 10) { nodes { kind action actor { kind name } } }
+  billingAccount { billingAddress { city country } } } }"""
 INVOICES = "query($c: ID!) { invoices(first: 10, filter: {customerId: $c}) { nodes { id } } }"
 INVOICE = "query($id: ID!) { invoice(id: $id) { id } }"
 
@@ -501,20 +509,43 @@ OPERATIONS: dict[str, Op] = {
         lambda w, t: _activation_code(w.license_p.activation_code),
         "P",
     ),
-    "subscription@address": Op(
-        BILLING_ADDRESS,
+    "subscription@history": Op(
+        HISTORY,
         lambda w, t: {"id": gid("Subscription", t.subscription)},
-        lambda w, t: _billing_address(ADDRESS_A),
+        lambda w, t: _history(
+            [
+                {
+                    "kind": "CHANGE",
+                    "action": "subscription.auto_renew_changed",
+                    "actor": {"kind": "STAFF", "name": "staff"},
+                }
+            ],
+            ADDRESS_A,
+        ),
     ),
-    "subscription@addressP": Op(
-        BILLING_ADDRESS,
+    "subscription@historyP": Op(
+        HISTORY,
         lambda w, t: {"id": gid("Subscription", t.subscription)},
-        lambda w, t: _billing_address(ADDRESS_P),
+        lambda w, t: _history(
+            [
+                {
+                    "kind": "CHANGE",
+                    "action": "subscription.grace_started",
+                    "actor": {"kind": "SYSTEM", "name": "system"},
+                }
+            ],
+            ADDRESS_P,
+        ),
         "P",
     ),
     "auditEvents": Op(
         "query($t: ID!) { auditEvents(first: 10, filter: {targetId: $t}) { nodes { id } } }",
         lambda w, t: {"t": gid("Subscription", t.subscription)},
+        lambda w, t: listing([gid("AuditEvent", w.audit_a)]),
+    ),
+    "auditEvents@customer": Op(
+        "query($c: ID!) { auditEvents(first: 10, filter: {customerId: $c}) { nodes { id } } }",
+        lambda w, t: {"c": gid("Customer", t.customer)},
         lambda w, t: listing([gid("AuditEvent", w.audit_a)]),
     ),
     # The credential is the activation code, then the license key; a bearer adds nothing.

@@ -266,6 +266,17 @@ async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
             reason="seeded for the access matrix",
         ),
     )
+    # P's history: one change by the billing lifecycle (app.services.lifecycle.common.SYSTEM).
+    await f.add(
+        db,
+        AuditEvent(
+            actor_kind="SERVICE",
+            actor_id="billing-lifecycle",
+            action="subscription.grace_started",
+            target_type="Subscription",
+            target_id=str(sub_p.id),
+        ),
+    )
 
     assert sub_a.id is not None
     license_a, license_p = [
