@@ -45,6 +45,7 @@ async def enqueue(
                 idempotency_key=idempotency_key,
                 subscription_id=subscription_of(payload),
                 available_at=now or utcnow(),
+                created_at=now or utcnow(),  # the history's time for a push (business time)
             )
         )
         await _mark_pending(session, topic, subscription_of(payload))
