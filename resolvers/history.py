@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.db.repositories.history import history_page
 from app.db.tables import Subscription
 from app.domain.history import HistoryEvent, Position, Source
 from resolvers.context import RequestContext
@@ -44,7 +43,8 @@ async def page(
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise invalid(f"`first` must be between 1 and {MAX_PAGE_SIZE}.")
     position = None if after is None else from_cursor(after)
-    return await ctx.read(lambda session: history_page(session, subscription, size, position))
+    assert subscription.id is not None
+    return await ctx.loaders.history_pages.load((subscription.id, size, position))
 
 
 def viewer_actor(ctx: RequestContext) -> str | None:

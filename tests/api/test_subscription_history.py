@@ -267,3 +267,35 @@ async def test_a_cursor_from_elsewhere_is_refused(
     assert [error["extensions"]["code"] for error in body["errors"]] == ["VALIDATION"]
     count = await db.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     assert count == 0
+
+
+async def test_a_list_of_histories_costs_one_statement_per_source_however_long(
+    api: Api, db: AsyncSession, settings: Settings, sql_statements: StatementCounter
+) -> None:
+    listing = """query($c: ID!) { subscriptions(first: 100, filter: {customerId: $c}) {
+      nodes { number history(first: 2) { nodes { action } pageInfo { hasNextPage } } } } }"""
+    counts, answers, index = [], [], {}
+    for size in (2, 12):
+        customer = await f.customer(db)
+        token = user_token(settings, await f.user(db, member_of=customer))
+        subs = [await f.subscription(db, customer) for _ in range(size)]
+        for n, sub in enumerate(subs):
+            index[sub.number] = n
+            db.add_all(_audit(sub, m, f"change.{n}.{m}", "ADMIN", "1") for m in range(3))
+            db.add(_push(sub, 5, 1000 * size + n))
+        await db.flush()
+        sql_statements.reset()
+        data = await api.data(
+            listing, {"c": to_global_id("Customer", customer.id or 0)}, token=token
+        )
+        counts.append(sql_statements.count)
+        answers.append(data["subscriptions"]["nodes"])
+
+    assert counts[0] == counts[1], sql_statements.statements
+    assert len(answers[1]) == 12
+    for node in answers[1]:
+        n = index[node["number"]]
+        assert node["history"] == {
+            "nodes": [{"action": "provisioning.push"}, {"action": f"change.{n}.2"}],
+            "pageInfo": {"hasNextPage": True},
+        }

@@ -1,11 +1,13 @@
-"""A subscription's history, read from the rows that already record it: one statement per
-source per page, each newest first from the cursor and limited to the page (plus one), merged
-by app.domain.history. Each source's time is set once when its row is written, so a cursor
-stays valid while new events arrive."""
+"""Subscriptions' histories, read from the rows that already record them: one statement per
+source for a page of any number of subscriptions (each source's rows ranked per subscription,
+newest first from the cursor, the page plus one kept), merged by app.domain.history. Each
+source's time is set once when its row is written, so a cursor stays valid while new events
+arrive."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,15 +40,25 @@ COVERED_ACTIONS = (
 PROVISION_TOPIC = "provisioning.push"  # app.services.outbox.PROVISION (db may not import it)
 _USER_ACTOR = "customer_user:"
 
-Reader = Callable[[AsyncSession, Subscription, int, Position | None], Awaitable[list[HistoryEvent]]]
+Events = list[tuple[int, HistoryEvent]]  # (subscription id, event)
+Reader = Callable[[AsyncSession, Sequence[int], int, Position | None], Awaitable[Events]]
+HistoryPage = tuple[list[HistoryEvent], bool]
 
 
-async def history_page(
-    session: AsyncSession, subscription: Subscription, first: int, after: Position | None
-) -> tuple[list[HistoryEvent], bool]:
-    """The `first` events older than `after` (newest first), and whether more follow."""
-    pages = [await read(session, subscription, first + 1, after) for read in _READERS]
-    return newest_first(pages, first)
+async def history_pages(
+    session: AsyncSession, subscription_ids: Sequence[int], first: int, after: Position | None
+) -> dict[int, HistoryPage]:
+    """For each subscription: the `first` events older than `after` (newest first), and
+    whether more follow."""
+    ids = sorted(set(subscription_ids))
+    found: dict[int, list[list[HistoryEvent]]] = defaultdict(list)
+    for read in _READERS:
+        per_subscription: dict[int, list[HistoryEvent]] = defaultdict(list)
+        for sid, event in await read(session, ids, first + 1, after):
+            per_subscription[sid].append(event)
+        for sid in ids:
+            found[sid].append(per_subscription[sid])
+    return {sid: newest_first(found[sid], first) for sid in ids}
 
 
 def _older(
@@ -63,11 +75,17 @@ def _older(
 
 
 async def _rows(
-    session: AsyncSession, stmt: Any, source: Source, time: Any, key: Any,
+    session: AsyncSession, stmt: Any, subscription: Any, source: Source, time: Any, key: Any,
     limit: int, after: Position | None,
 ) -> list[Any]:  # fmt: skip
-    stmt = stmt.where(*_older(source, time, key, after)).order_by(time.desc(), key.desc())
-    return list((await session.execute(stmt.limit(limit))).all())
+    """`stmt`'s rows after the cursor, the newest `limit` of each subscription (`sub`)."""
+    rank = sa.func.row_number().over(partition_by=subscription, order_by=(time.desc(), key.desc()))
+    ranked = (
+        stmt.add_columns(subscription.label("sub"), rank.label("rank"))
+        .where(*_older(source, time, key, after))
+        .subquery()
+    )
+    return list((await session.execute(sa.select(ranked).where(ranked.c.rank <= limit))).all())
 
 
 def _user_named(actor: Any) -> Any:
@@ -76,8 +94,8 @@ def _user_named(actor: Any) -> Any:
 
 
 async def _audit(
-    session: AsyncSession, sub: Subscription, limit: int, after: Position | None
-) -> list[HistoryEvent]:
+    session: AsyncSession, ids: Sequence[int], limit: int, after: Position | None
+) -> Events:
     time, key = col(AuditEvent.occurred_at), col(AuditEvent.id)
     stmt = (
         sa.select(key, time, col(AuditEvent.action), col(AuditEvent.actor_kind))
@@ -91,97 +109,121 @@ async def _audit(
         )
         .where(
             col(AuditEvent.target_type) == "Subscription",
-            col(AuditEvent.target_id) == str(sub.id),
+            col(AuditEvent.target_id).in_([str(sid) for sid in ids]),
             col(AuditEvent.action).not_in(COVERED_ACTIONS),
         )
     )
+    rows = await _rows(
+        session, stmt, col(AuditEvent.target_id), Source.AUDIT, time, key, limit, after
+    )
     return [
-        HistoryEvent(
-            Position(row.occurred_at, Source.AUDIT, row.id),
-            HistoryKind.CHANGE,
-            row.action,
-            actor=f"{row.actor_kind.lower()}:{row.actor_id}",
-            actor_name=row.name,
+        (
+            int(row.sub),
+            HistoryEvent(
+                Position(row.occurred_at, Source.AUDIT, row.id),
+                HistoryKind.CHANGE,
+                row.action,
+                actor=f"{row.actor_kind.lower()}:{row.actor_id}",
+                actor_name=row.name,
+            ),
         )
-        for row in await _rows(session, stmt, Source.AUDIT, time, key, limit, after)
+        for row in rows
     ]
 
 
 async def _orders(
-    session: AsyncSession, sub: Subscription, limit: int, after: Position | None
-) -> list[HistoryEvent]:
+    session: AsyncSession, ids: Sequence[int], limit: int, after: Position | None
+) -> Events:
     time, key = col(Order.created_at), col(Order.id)
     stmt = (
         sa.select(key, time, col(Order.status), col(Order.total), col(Order.currency))
         .add_columns(col(Order.placed_by), col(PortalUser.name))
         .outerjoin(PortalUser, _user_named(col(Order.placed_by)))
-        .where(col(Order.subscription_id) == sub.id)
+        .where(col(Order.subscription_id).in_(ids))
+    )
+    rows = await _rows(
+        session, stmt, col(Order.subscription_id), Source.ORDER, time, key, limit, after
     )
     return [
-        HistoryEvent(
-            Position(row.created_at, Source.ORDER, row.id),
-            HistoryKind.ORDER,
-            "order.placed",
-            status=row.status,
-            amount=row.total,
-            currency=row.currency,
-            actor=row.placed_by,
-            actor_name=row.name,
+        (
+            row.sub,
+            HistoryEvent(
+                Position(row.created_at, Source.ORDER, row.id),
+                HistoryKind.ORDER,
+                "order.placed",
+                status=row.status,
+                amount=row.total,
+                currency=row.currency,
+                actor=row.placed_by,
+                actor_name=row.name,
+            ),
         )
-        for row in await _rows(session, stmt, Source.ORDER, time, key, limit, after)
+        for row in rows
     ]
 
 
 async def _renewals(
-    session: AsyncSession, sub: Subscription, limit: int, after: Position | None
-) -> list[HistoryEvent]:
+    session: AsyncSession, ids: Sequence[int], limit: int, after: Position | None
+) -> Events:
     time, key = col(Renewal.created_at), col(Renewal.id)
     stmt = (
         sa.select(key, time, col(Renewal.status), col(Invoice.total), col(Invoice.currency))
         .outerjoin(Invoice, col(Invoice.id) == col(Renewal.invoice_id))
-        .where(col(Renewal.subscription_id) == sub.id)
+        .where(col(Renewal.subscription_id).in_(ids))
+    )
+    rows = await _rows(
+        session, stmt, col(Renewal.subscription_id), Source.RENEWAL, time, key, limit, after
     )
     return [
-        HistoryEvent(
-            Position(row.created_at, Source.RENEWAL, row.id),
-            HistoryKind.RENEWAL,
-            "subscription.renewal",
-            status=row.status,
-            amount=row.total,
-            currency=row.currency,
+        (
+            row.sub,
+            HistoryEvent(
+                Position(row.created_at, Source.RENEWAL, row.id),
+                HistoryKind.RENEWAL,
+                "subscription.renewal",
+                status=row.status,
+                amount=row.total,
+                currency=row.currency,
+            ),
         )
-        for row in await _rows(session, stmt, Source.RENEWAL, time, key, limit, after)
+        for row in rows
     ]
 
 
 async def _reconciliations(
-    session: AsyncSession, sub: Subscription, limit: int, after: Position | None
-) -> list[HistoryEvent]:
+    session: AsyncSession, ids: Sequence[int], limit: int, after: Position | None
+) -> Events:
     """Quarters once noticed (a scheduled quarter is not an event yet): the invoiced total,
     else the estimate of the notice."""
     time, key = col(Reconciliation.noticed_at), col(Reconciliation.id)
     amount = sa.func.coalesce(col(Invoice.total), col(Reconciliation.amount)).label("amount")
     stmt = (
-        sa.select(key, time, col(Reconciliation.status), amount)
+        sa.select(key, time, col(Reconciliation.status), amount, col(Subscription.currency))
+        .join(Subscription, col(Subscription.id) == col(Reconciliation.subscription_id))
         .outerjoin(Invoice, col(Invoice.id) == col(Reconciliation.invoice_id))
-        .where(col(Reconciliation.subscription_id) == sub.id, time.is_not(None))
+        .where(col(Reconciliation.subscription_id).in_(ids), time.is_not(None))
     )
+    sub = col(Reconciliation.subscription_id)
+    rows = await _rows(session, stmt, sub, Source.RECONCILIATION, time, key, limit, after)
     return [
-        HistoryEvent(
-            Position(row.noticed_at, Source.RECONCILIATION, row.id),
-            HistoryKind.RECONCILIATION,
-            "reconciliation",
-            status=row.status,
-            amount=row.amount,
-            currency=None if row.amount is None else sub.currency,
+        (
+            row.sub,
+            HistoryEvent(
+                Position(row.noticed_at, Source.RECONCILIATION, row.id),
+                HistoryKind.RECONCILIATION,
+                "reconciliation",
+                status=row.status,
+                amount=row.amount,
+                currency=None if row.amount is None else row.currency,
+            ),
         )
-        for row in await _rows(session, stmt, Source.RECONCILIATION, time, key, limit, after)
+        for row in rows
     ]
 
 
 async def _payments(
-    session: AsyncSession, sub: Subscription, limit: int, after: Position | None
-) -> list[HistoryEvent]:
+    session: AsyncSession, ids: Sequence[int], limit: int, after: Position | None
+) -> Events:
     """Payments of the subscription's invoices; one asked for with "pay now" is its
     requester's, the others (charges of orders and renewals) the system's."""
     time, key = col(Payment.created_at), col(Payment.id)
@@ -191,39 +233,50 @@ async def _payments(
         .join(Invoice, col(Invoice.id) == col(Payment.invoice_id))
         .outerjoin(PayNowRequest, col(PayNowRequest.payment_id) == key)
         .outerjoin(PortalUser, _user_named(col(PayNowRequest.requested_by)))
-        .where(col(Invoice.subscription_id) == sub.id)
+        .where(col(Invoice.subscription_id).in_(ids))
+    )
+    rows = await _rows(
+        session, stmt, col(Invoice.subscription_id), Source.PAYMENT, time, key, limit, after
     )
     return [
-        HistoryEvent(
-            Position(row.created_at, Source.PAYMENT, row.id),
-            HistoryKind.PAYMENT,
-            "invoice.payment",
-            status=row.status,
-            amount=row.amount,
-            currency=row.currency,
-            actor=row.requested_by,
-            actor_name=row.name,
+        (
+            row.sub,
+            HistoryEvent(
+                Position(row.created_at, Source.PAYMENT, row.id),
+                HistoryKind.PAYMENT,
+                "invoice.payment",
+                status=row.status,
+                amount=row.amount,
+                currency=row.currency,
+                actor=row.requested_by,
+                actor_name=row.name,
+            ),
         )
-        for row in await _rows(session, stmt, Source.PAYMENT, time, key, limit, after)
+        for row in rows
     ]
 
 
 async def _provisioning(
-    session: AsyncSession, sub: Subscription, limit: int, after: Position | None
-) -> list[HistoryEvent]:
+    session: AsyncSession, ids: Sequence[int], limit: int, after: Position | None
+) -> Events:
     """Pushes of the entitlement to the product, with their state (never their errors)."""
     time, key = col(OutboxMessage.created_at), col(OutboxMessage.id)
     stmt = sa.select(key, time, col(OutboxMessage.status)).where(
-        col(OutboxMessage.subscription_id) == sub.id, col(OutboxMessage.topic) == PROVISION_TOPIC
+        col(OutboxMessage.subscription_id).in_(ids), col(OutboxMessage.topic) == PROVISION_TOPIC
     )
+    sub = col(OutboxMessage.subscription_id)
+    rows = await _rows(session, stmt, sub, Source.PROVISIONING, time, key, limit, after)
     return [
-        HistoryEvent(
-            Position(row.created_at, Source.PROVISIONING, row.id),
-            HistoryKind.PROVISIONING,
-            "provisioning.push",
-            status=row.status,
+        (
+            row.sub,
+            HistoryEvent(
+                Position(row.created_at, Source.PROVISIONING, row.id),
+                HistoryKind.PROVISIONING,
+                "provisioning.push",
+                status=row.status,
+            ),
         )
-        for row in await _rows(session, stmt, Source.PROVISIONING, time, key, limit, after)
+        for row in rows
     ]
 
 
