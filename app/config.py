@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     # Where clients reach this API (links such as an invoice's pdfUrl); app/http/links.py.
     public_base_url: str | None = None
     quote_signing_secret: str | None = None
+    # The seller as invoices name it (README "Invoices (PDF)"); the defaults are the demo's.
+    # SELLER_ADDRESS: its lines separated by newlines (or by "\n" written out).
+    seller_legal_name: str = Field(default="Fulfillment Demo Vendor B.V.", min_length=1)
+    seller_address: str = "Herengracht 500\n1017 CB Amsterdam\nNetherlands"
+    seller_vat_id: str = "NL000099998B57"
+    seller_registration_number: str = "KvK 00000000"
+    seller_email: str = "billing@fulfillment.invalid"
     # Ed25519 private key (PEM) that signs license keys; development/test derive one if unset.
     license_signing_key: str | None = None
     quote_ttl_seconds: int = Field(default=1800, ge=60, le=86_400)
@@ -262,6 +269,11 @@ class Settings(BaseSettings):
         """The AES-256 key of the subscribers' signing secrets (32 bytes)."""
         source = (self.integration_secret_key or self.jwt_secret).encode()
         return hmac.new(source, b"integration-secrets", hashlib.sha256).digest()
+
+    @cached_property
+    def seller_address_lines(self) -> tuple[str, ...]:
+        text = self.seller_address.replace("\\n", "\n")
+        return tuple(line.strip() for line in text.splitlines() if line.strip())
 
     @cached_property
     def is_production(self) -> bool:

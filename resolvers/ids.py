@@ -25,6 +25,15 @@ def _decode(value: str) -> str | None:
         return None
 
 
+def encode_text(text: str) -> str:
+    """An opaque cursor of text (its own cursor format: `Subscription.history`)."""
+    return _encode(text)
+
+
+def decode_text(value: str) -> str | None:
+    return _decode(value)
+
+
 def to_global_id(type_name: str, pk: int) -> str:
     return global_id(type_name, pk)
 

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader, DefaultCache
 
 from app.db.pagination import Page, PageRequest
-from app.db.repositories import catalog, customers, invoices, outbox, subscriptions
+from app.db.repositories import catalog, customers, history, invoices, outbox, subscriptions
+from app.db.repositories.history import HistoryPage
 from app.db.scope import ReadScope
+from app.domain.history import Position
 from app.providers.crm import CrmAccount
 from app.providers.errors import ProviderError
 from app.services.outbox import PROVISION
@@ -189,6 +191,27 @@ class Loaders:
                 s, scope, "subscription", ids, page
             )
         )
+
+    @cached_property
+    def history_pages(self) -> DataLoader[tuple[int, int, Position | None], HistoryPage]:
+        """Keys are (subscription id, page size, cursor); subscriptions asking for the same
+        page (a list's first pages) share one statement per source."""
+
+        async def load(keys: list[tuple[int, int, Position | None]]) -> list[HistoryPage]:
+            groups: dict[tuple[int, Position | None], list[int]] = defaultdict(list)
+            for sid, first, after in keys:
+                groups[(first, after)].append(sid)
+            found: dict[tuple[int, int, Position | None], HistoryPage] = {}
+            for (first, after), ids in groups.items():
+                pages = await self._ctx.read(
+                    lambda s, ids=ids, first=first, after=after: history.history_pages(
+                        s, ids, first, after
+                    )
+                )
+                found |= {(sid, first, after): page for sid, page in pages.items()}
+            return [found[key] for key in keys]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def lines_by_invoice(self) -> DataLoader[int, Any]:

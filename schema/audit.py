@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from app.db import tables
 from resolvers.audit import AuditEventFilter as AuditEventQuery
 from resolvers.errors import invalid
-from resolvers.ids import from_global_id, to_global_id
+from resolvers.ids import expect_global_id, from_global_id, to_global_id
 from schema.common import Node
 from schema.enums import PrincipalKind
 
@@ -93,6 +93,11 @@ class AuditEventFilter:
     occurred_until: datetime | None = strawberry.field(
         default=None, description="At or before (UTC when no offset is given)."
     )
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="About this customer or any object of its: subscriptions (their add-ons "
+        "and licenses), invoices, orders, its billing accounts.",
+    )
 
     def to_query(self) -> AuditEventQuery:
         target_type, target_id = self.target_type, None
@@ -103,6 +108,11 @@ class AuditEventFilter:
             if target_type is not None and target_type != parsed[0]:
                 raise invalid(f"`targetId` is not a {target_type} id.")
             target_type, target_id = parsed[0], str(parsed[1])
+        customer_id = None
+        if self.customer_id is not None:
+            customer_id = expect_global_id(self.customer_id, "Customer")
+            if customer_id is None:
+                raise invalid(f"`{self.customer_id}` is not a Customer id.")
         return AuditEventQuery(
             actions=tuple(self.action or ()),
             actor_kind=None if self.actor_kind is None else self.actor_kind.value,
@@ -111,4 +121,5 @@ class AuditEventFilter:
             target_id=target_id,
             occurred_from=_utc(self.occurred_from),
             occurred_until=_utc(self.occurred_until),
+            customer_id=customer_id,
         )

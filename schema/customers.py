@@ -58,12 +58,36 @@ class Contact:
     email: str
 
 
+@strawberry.type(description="A postal address, as printed on invoices.")
+class Address:
+    line1: str | None
+    line2: str | None
+    city: str | None
+    postal_code: str | None
+    region: str | None = strawberry.field(description="State, province or county.")
+    country: str | None = strawberry.field(description="ISO 3166-1 alpha-2.")
+
+    @classmethod
+    def billing_of(cls, row: tables.BillingAccount) -> Address:
+        return cls(
+            line1=row.billing_address_line1,
+            line2=row.billing_address_line2,
+            city=row.billing_city,
+            postal_code=row.billing_postal_code,
+            region=row.billing_region,
+            country=row.billing_country,
+        )
+
+
 @strawberry.type(description="Who pays: a customer's account, or a partner's for what it sold.")
 class BillingAccount(Node):
     name: str
     currency: str
     sold_to: Contact
     bill_to: Contact
+    billing_address: Address = strawberry.field(
+        description="Where invoices are addressed (read-only here; null parts are not set)."
+    )
     tax_id: str | None
     payment_method: str | None
     sync_status: SyncStatus
@@ -77,6 +101,7 @@ class BillingAccount(Node):
             currency=row.currency,
             sold_to=Contact(name=row.sold_to_name, email=row.sold_to_email),
             bill_to=Contact(name=row.bill_to_name, email=row.bill_to_email),
+            billing_address=Address.billing_of(row),
             tax_id=row.tax_id,
             payment_method=row.payment_method,
             sync_status=row.sync_status,

@@ -11,6 +11,7 @@ import strawberry
 from app.db import tables
 from app.db.pagination import Page
 from app.domain.eligibility import Action, ActionVerdicts
+from resolvers import history as resolve_history
 from resolvers import prefetch
 from resolvers import subscriptions as resolve
 from resolvers.access import activation_code_forbidden, may_read_activation_code
@@ -31,6 +32,7 @@ from schema.enums import (
     SubscriptionStatus,
     SyncStatus,
 )
+from schema.history import SubscriptionEvent, history_connection
 
 if TYPE_CHECKING:
     from schema.invoices import Invoice
@@ -325,6 +327,17 @@ class Subscription(Node):
             0,
             lambda bounds: SubscriptionActions.from_verdicts(resolve.verdicts(ctx, view, bounds)),
         )
+
+    @strawberry.field(
+        description="What happened to it, newest first: orders, renewals, reconciliations, "
+        "changes, payments and provisioning pushes."
+    )
+    async def history(
+        self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[SubscriptionEvent]:
+        events, has_next = await resolve_history.page(info.context, self._row, first, after)
+        viewer = resolve_history.viewer_actor(info.context)
+        return history_connection(events, has_next, after is not None, viewer)
 
     @strawberry.field(description="Newest first.")
     def invoices(

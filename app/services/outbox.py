@@ -49,6 +49,7 @@ async def enqueue(
                 subscription_id=subscription_of(payload),
                 available_at=now or utcnow(),
                 ordering_key=ordering_key,
+                created_at=now or utcnow(),  # the history's time for a push (business time)
             )
         )
         await _mark_pending(session, topic, subscription_of(payload))

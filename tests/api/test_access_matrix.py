@@ -32,6 +32,8 @@ from resolvers.ids import to_global_id
 from schema.build import schema as built_schema
 from tests.support.graphql import Api
 from tests.support.matrix import (
+    ADDRESS_A,
+    ADDRESS_P,
     EMPTY,
     FORBID,
     HELD_SEAT,
@@ -58,6 +60,8 @@ from tests.support.matrix import (
     single,
 )
 from tests.support.snapshots import table_counts
+
+GONE = "gone"  # the object came back, the edge asked for is null
 
 
 def row(*outcomes: str) -> dict[str, str]:
@@ -89,11 +93,20 @@ MATRIX: dict[str, dict[str, str]] = {
                         row(UNAUTH, OK,     OK,     HIDDEN, NULL,   NULL,   NULL,   OK,     FORBID),
     "subscription@codeP":
                         row(UNAUTH, OK,     OK,     HIDDEN, NULL,   OK,     NULL,   OK,     FORBID),
+    # Subscription.history (whoever reads the subscription reads its customer-safe history)
+    # and BillingAccount.billingAddress (wherever the paying account shows; GONE: the
+    # history came back, the partner's account is null to P's members).
+    "subscription@history":
+                        row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "subscription@historyP":
+                        row(UNAUTH, GONE,   GONE,   GONE,   NULL,   OK,     NULL,   OK,     FORBID),
     "invoices":         row(UNAUTH, OK,     OK,     OK,     EMPTY,  EMPTY,  EMPTY,  OK,     FORBID),
     "invoices@P":       row(UNAUTH, OK,     OK,     OK,     EMPTY,  OK,     EMPTY,  OK,     FORBID),
     "invoice":          row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
     "invoice@P":        row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
     "auditEvents":      row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "auditEvents@customer":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "integrationSubscribers":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "integrationDeliveries":
@@ -210,6 +223,25 @@ def _activation_code(expected: str) -> Classify:
     return classify
 
 
+def _history(expected: list[dict[str, Any]], address: dict[str, str]) -> Classify:
+    """The subscription's history (exactly the seeded change, its actor named safely) and
+    its paying account's address: both (OK), or the history and no account (GONE)."""
+
+    def classify(value: Any) -> str:
+        if value is None:
+            return NULL
+        found = value["history"]["nodes"]
+        if found != expected:
+            return f"wrong history {found!r}"
+        account = value["billingAccount"]
+        if account is None:
+            return GONE
+        wanted = {"city": address["billing_city"], "country": address["billing_country"]}
+        return OK if account["billingAddress"] == wanted else f"wrong address {account!r}"
+
+    return classify
+
+
 def _add_seat(world: MatrixWorld, target: Tenant) -> dict[str, Any]:
     return {
         "subscriptionId": gid("Subscription", target.subscription),
@@ -266,6 +298,9 @@ SUBSCRIPTIONS = """query($c: ID!) {
   subscriptions(first: 10, filter: {customerId: $c}) { nodes { id } } }"""
 SUBSCRIPTION_BY_ID = "query($id: ID!) { subscription(id: $id) { id } }"
 ACTIVATION_CODE = "query($id: ID!) { subscription(id: $id) { license { activationCode } } }"
+HISTORY = """query($id: ID!) { subscription(id: $id) {
+  history(first: 10) { nodes { kind action actor { kind name } } }
+  billingAccount { billingAddress { city country } } } }"""
 INVOICES = "query($c: ID!) { invoices(first: 10, filter: {customerId: $c}) { nodes { id } } }"
 INVOICE = "query($id: ID!) { invoice(id: $id) { id } }"
 
@@ -527,9 +562,43 @@ OPERATIONS: dict[str, Op] = {
         lambda w, t: _activation_code(w.license_p.activation_code),
         "P",
     ),
+    "subscription@history": Op(
+        HISTORY,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: _history(
+            [
+                {
+                    "kind": "CHANGE",
+                    "action": "subscription.auto_renew_changed",
+                    "actor": {"kind": "STAFF", "name": "staff"},
+                }
+            ],
+            ADDRESS_A,
+        ),
+    ),
+    "subscription@historyP": Op(
+        HISTORY,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: _history(
+            [
+                {
+                    "kind": "CHANGE",
+                    "action": "subscription.grace_started",
+                    "actor": {"kind": "SYSTEM", "name": "system"},
+                }
+            ],
+            ADDRESS_P,
+        ),
+        "P",
+    ),
     "auditEvents": Op(
         "query($t: ID!) { auditEvents(first: 10, filter: {targetId: $t}) { nodes { id } } }",
         lambda w, t: {"t": gid("Subscription", t.subscription)},
+        lambda w, t: listing([gid("AuditEvent", w.audit_a)]),
+    ),
+    "auditEvents@customer": Op(
+        "query($c: ID!) { auditEvents(first: 10, filter: {customerId: $c}) { nodes { id } } }",
+        lambda w, t: {"c": gid("Customer", t.customer)},
         lambda w, t: listing([gid("AuditEvent", w.audit_a)]),
     ),
     # The credential is the activation code, then the license key; a bearer adds nothing.

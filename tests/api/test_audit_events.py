@@ -301,3 +301,46 @@ async def test_a_missing_event_node_is_null(world: World, api: Api) -> None:
     missing = to_global_id("AuditEvent", (world.events[-1].id or 0) + 1000)
 
     assert (await api.data(NODE, {"id": missing}, token=world.admin))["node"] is None
+
+
+async def test_the_customer_filter_finds_the_customer_and_every_object_of_its(
+    api: Api, db: AsyncSession, settings: Settings
+) -> None:
+    admin = await api_token(db, TokenKind.ADMIN)
+    mine, theirs = await f.customer(db), await f.customer(db)
+    sub = await f.subscription(db, mine)
+    add_on = await f.add_on(db, sub, quantity=1)
+    invoice = await f.invoice(db, sub)
+    other = await f.subscription(db, theirs)
+    their_invoice = await f.invoice(db, other)
+    targets = [
+        ("Customer", mine.id),
+        ("Subscription", sub.id),
+        ("AddOnPurchase", add_on.id),
+        ("Invoice", invoice.id),
+        ("BillingAccount", sub.billing_account_id),
+        ("Customer", theirs.id),
+        ("Subscription", other.id),
+        ("Invoice", their_invoice.id),
+    ]
+    rows = [
+        await f.add(
+            db,
+            AuditEvent(
+                occurred_at=when(day),
+                actor_kind="ADMIN",
+                actor_id="7",
+                action="test.audit",
+                target_type=kind,
+                target_id=str(pk),
+            ),
+        )
+        for day, (kind, pk) in enumerate(targets, start=1)
+    ]
+    found = await listed(api, admin, filter={"customerId": to_global_id("Customer", mine.id)})
+    refused = await api.query(
+        EVENTS, {"filter": {"customerId": to_global_id("Subscription", sub.id)}}, token=admin
+    )
+
+    assert [node["id"] for node in found["nodes"]] == [gid(row) for row in reversed(rows[:5])]
+    assert error_codes(refused) == ["VALIDATION"]

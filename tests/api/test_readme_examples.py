@@ -138,6 +138,14 @@ def _paid_now(data: dict[str, Any]) -> None:
     assert answer["invoice"]["amountPaid"]["formatted"] == "$313.20", answer
 
 
+def _history(data: dict[str, Any]) -> None:
+    """The upgrade placed above, by the caller, with its total."""
+    orders = [n for n in data["subscription"]["history"]["nodes"] if n["kind"] == "ORDER"]
+    assert orders[0]["actor"] == {"kind": "YOU", "name": "you"}, orders
+    assert (orders[0]["action"], orders[0]["status"]) == ("order.placed", "COMPLETED"), orders
+    assert orders[0]["amount"]["formatted"].startswith("$"), orders
+
+
 @dataclass(frozen=True)
 class Step:
     principal: str | None  # a `fulfillment demo-tokens` key; None: no bearer token
@@ -186,6 +194,7 @@ STEPS: dict[str, Step] = {
     "PayNowAgain": Step(
         "other_customer_owner", "`other_customer_owner`", _globex_invoice, _paid_now, twice=True
     ),
+    "History": Step("owner", "`owner` token", check=_history),
     "Advance": Step("admin", "`admin` token"),
     "ReportSeats": Step("service", "`service` token"),
     "ReportMinutes": Step("service", "`service` token"),

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.db import migrate
 from app.db.migrate import render_item
-from app.db.tables import Invoice, Payment, PayNowRequest, metadata
+from app.db.tables import BillingAccount, Invoice, Payment, PayNowRequest, metadata
 from app.domain.enums import PaymentStatus, PayNowStatus
 from tests.support import factories as f
 
@@ -56,10 +56,11 @@ async def test_0013_merges_payment_rows_recorded_twice_then_allows_one_per_ref(
     request naming a copy follows it); rows without a ref are left, any number of them."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
-        await connection.run_sync(migrate.downgrade, "0012")
         async with AsyncSession(bind=connection, expire_on_commit=False) as db:
+            # Made at the head (the factories write today's columns), then taken back to 0012.
             sub = await f.subscription(db, await f.customer(db))
             invoice = await f.invoice(db, sub)
+            await connection.run_sync(migrate.downgrade, "0012")
             rows = [
                 await f.add(db, Payment(**_payment(invoice.id, ref)))
                 for ref in ("pay_1", "pay_1", "pay_2", None, None)
@@ -112,6 +113,31 @@ async def test_0014_drops_the_webhook_payload_with_what_it_held(engine: AsyncEng
     assert "payload" not in row
     assert (row["event_id"], row["object_ref"]) == ("evt_1", "cus_1")
     assert emptied in ({}, "{}")  # a downgrade brings the column back empty
+
+
+async def test_0020_billing_address_comes_and_goes_with_accounts_in_use(
+    engine: AsyncEngine,
+) -> None:
+    """An account that subscriptions and invoices point at keeps its row both ways; the
+    address a downgrade dropped comes back empty."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        async with AsyncSession(bind=connection, expire_on_commit=False) as db:
+            sub = await f.subscription(db, await f.customer(db))
+            await f.invoice(db, sub)
+            await db.execute(
+                sa.update(BillingAccount).values(billing_city="Berlin", billing_country="DE")
+            )
+            await db.flush()
+        await connection.run_sync(migrate.downgrade, "0014")
+        old = (await connection.execute(sa.text("SELECT * FROM billing_account"))).mappings().one()
+        await connection.run_sync(migrate.upgrade)
+        new = (await connection.execute(sa.text("SELECT * FROM billing_account"))).mappings().one()
+        await transaction.rollback()
+
+    assert old["id"] == new["id"] == sub.billing_account_id
+    assert "billing_city" not in old
+    assert (new["billing_city"], new["billing_country"]) == (None, None)
 
 
 def _payment(invoice_id: int | None, ref: str | None) -> dict[str, Any]:

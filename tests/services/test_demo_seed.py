@@ -397,3 +397,25 @@ def _license_pem() -> str:
         )
         .decode()
     )
+
+
+async def test_every_billing_account_has_an_address_for_its_invoices(
+    db: AsyncSession, settings: Settings
+) -> None:
+    await _seed(db, settings)
+    accounts = {a.name: a for a in await _all(db, BillingAccount)}
+
+    acme = accounts["Acme Corp"]
+    assert (
+        acme.billing_address_line1,
+        acme.billing_address_line2,
+        acme.billing_postal_code,
+        acme.billing_city,
+        acme.billing_region,
+        acme.billing_country,
+    ) == ("1 Market Street", "Suite 300", "94105", "San Francisco", "CA", "US")
+    assert accounts["Umbrella Labs"].billing_address_line1 == "Friedrichstraße 50"
+    assert len(accounts) == 7
+    for account in accounts.values():
+        assert account.billing_address_line1 and account.billing_city, account.name
+        assert account.billing_postal_code and len(account.billing_country or "") == 2

@@ -90,6 +90,11 @@ def gid(type_name: str, row: Any) -> str:
     return to_global_id(type_name, row.id)
 
 
+# The billing addresses of the accounts that pay A's and P's subscriptions.
+ADDRESS_A = {"billing_city": "Alphaville", "billing_country": "DE"}
+ADDRESS_P = {"billing_city": "Partnerton", "billing_country": "NL"}
+
+
 @dataclass
 class Tenant:
     """A customer whose members the member principals are, with the objects rows target."""
@@ -186,7 +191,12 @@ async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
         db, alpha, kind=DeploymentKind.SELF_MANAGED, external_id="0b8f6d1e-matrix-alpha"
     )
     sub_a = await f.subscription(
-        db, alpha, "ultimate", deployment=deployment_a, pending_plan_id=downgrade
+        db,
+        alpha,
+        "ultimate",
+        account=await f.billing_account(db, alpha, **ADDRESS_A),
+        deployment=deployment_a,
+        pending_plan_id=downgrade,
     )
     tenant_a = Tenant(
         customer=alpha,
@@ -211,7 +221,7 @@ async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
         db,
         managed,
         "ultimate",
-        account=await f.billing_account(db, partner_1),
+        account=await f.billing_account(db, partner_1, **ADDRESS_P),
         deployment=deployment_p,
         partner_id=partner_1.id,
         channel=Channel.PARTNER,
@@ -254,6 +264,17 @@ async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
             target_type="Subscription",
             target_id=str(sub_a.id),
             reason="seeded for the access matrix",
+        ),
+    )
+    # P's history: one change by the billing lifecycle (app.services.lifecycle.common.SYSTEM).
+    await f.add(
+        db,
+        AuditEvent(
+            actor_kind="SERVICE",
+            actor_id="billing-lifecycle",
+            action="subscription.grace_started",
+            target_type="Subscription",
+            target_id=str(sub_p.id),
         ),
     )
 

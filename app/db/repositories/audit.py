@@ -13,7 +13,15 @@ from sqlmodel import col
 from app.db.pagination import Page, PageRequest, fetch_page
 from app.db.repositories.common import by_ids
 from app.db.scope import ReadScope
-from app.db.tables import AuditEvent
+from app.db.tables import (
+    AddOnPurchase,
+    AuditEvent,
+    BillingAccount,
+    Invoice,
+    License,
+    Order,
+    Subscription,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +35,7 @@ class AuditEventFilter:
     target_id: str | None = None
     occurred_from: datetime | None = None
     occurred_until: datetime | None = None
+    customer_id: int | None = None  # the customer, or any object of its (customer_targets)
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = []
@@ -44,7 +53,44 @@ class AuditEventFilter:
             found.append(col(AuditEvent.occurred_at) >= self.occurred_from)
         if self.occurred_until is not None:
             found.append(col(AuditEvent.occurred_at) <= self.occurred_until)
+        if self.customer_id is not None:
+            found.append(customer_targets(self.customer_id))
         return found
+
+
+def customer_targets(customer_id: int) -> sa.ColumnElement[bool]:
+    """Rows about the customer or one of its objects: subscriptions, their add-ons and
+    licenses, invoices, orders, its own billing accounts (targets are named by type and id)."""
+    subscriptions = sa.select(col(Subscription.id)).where(
+        col(Subscription.customer_id) == customer_id
+    )
+    owned = {
+        "Subscription": subscriptions,
+        "Invoice": sa.select(col(Invoice.id)).where(col(Invoice.customer_id) == customer_id),
+        "Order": sa.select(col(Order.id)).where(col(Order.customer_id) == customer_id),
+        "BillingAccount": sa.select(col(BillingAccount.id)).where(
+            col(BillingAccount.customer_id) == customer_id
+        ),
+        "AddOnPurchase": sa.select(col(AddOnPurchase.id)).where(
+            col(AddOnPurchase.subscription_id).in_(subscriptions)
+        ),
+        "License": sa.select(col(License.id)).where(
+            col(License.subscription_id).in_(subscriptions)
+        ),
+    }
+    return sa.or_(
+        sa.and_(
+            col(AuditEvent.target_type) == "Customer",
+            col(AuditEvent.target_id) == str(customer_id),
+        ),
+        *(
+            sa.and_(
+                col(AuditEvent.target_type) == target_type,
+                col(AuditEvent.target_id).in_(sa.select(sa.cast(ids.subquery().c[0], sa.String))),
+            )
+            for target_type, ids in owned.items()
+        ),
+    )
 
 
 async def list_audit_events(

@@ -36,6 +36,13 @@ class BillingAccount(SQLModel, table=True):
     bill_to_name: str = Field(max_length=200)
     bill_to_email: str = Field(max_length=320)
     tax_id: str | None = Field(default=None, max_length=64)
+    # The buyer's postal address, printed on invoices (country: ISO 3166-1 alpha-2).
+    billing_address_line1: str | None = Field(default=None, max_length=200)
+    billing_address_line2: str | None = Field(default=None, max_length=200)
+    billing_city: str | None = Field(default=None, max_length=100)
+    billing_postal_code: str | None = Field(default=None, max_length=20)
+    billing_region: str | None = Field(default=None, max_length=100)
+    billing_country: str | None = Field(default=None, max_length=2)
     payment_method: str | None = Field(default=None, max_length=64)
     provider_ref: str | None = Field(default=None, max_length=64)
     sync_status: SyncStatus = enum_field(SyncStatus, default=SyncStatus.PENDING)

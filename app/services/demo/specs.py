@@ -32,6 +32,18 @@ class Person:
     email: str
 
 
+@dataclass(frozen=True, slots=True)
+class AddressSpec:
+    """A billing address as printed on invoices (country: ISO 3166-1 alpha-2)."""
+
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str | None = None
+    region: str | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PartySpec:
     """A partner or a customer: its CRM account, contact and billing account come with it."""
@@ -43,6 +55,7 @@ class PartySpec:
     account_owner: Person
     contact: Person
     billing_email: str
+    address: AddressSpec
     tax_id: str | None = None
     payment_method: str = PAYMENT_METHOD  # on the billing account, with the local provider
     # With another provider: a token of the same behaviour that Stripe documents too.

@@ -23,6 +23,7 @@ from app.domain.enums import ReconciliationMode as Mode
 from app.services.demo.specs import (
     TERM_START,
     AddOnSpec,
+    AddressSpec,
     ApiTokenSpec,
     Charge,
     ConsumableSpec,
@@ -47,31 +48,40 @@ _SUCCEEDED = PaymentSpec(PaymentStatus.SUCCEEDED)
 PARTNERS: tuple[PartySpec, ...] = (
     PartySpec(key="northwind", name="Northwind Cloud Partners", country="US", segment="PARTNER",
               account_owner=_PARTNER_MANAGER, billing_email="ap@northwind.example",
+              address=AddressSpec("400 Harbor Way", "Seattle", "98101", "US", region="WA"),
               contact=Person("Nadia North", "nadia@northwind.example")),
     PartySpec(key="contoso", name="Contoso Resellers", country="NL", segment="PARTNER",
               account_owner=_PARTNER_MANAGER, contact=Person("Carl Conti", "carl@contoso.example"),
-              billing_email="finance@contoso.example", tax_id="NL123456789B01"),
+              billing_email="finance@contoso.example", tax_id="NL123456789B01",
+              address=AddressSpec("Keizersgracht 100", "Amsterdam", "1015 CV", "NL")),
 )  # fmt: skip
 
 CUSTOMERS: tuple[CustomerSpec, ...] = (
     CustomerSpec(key="acme", name="Acme Corp", country="US", segment="MID_MARKET",
                  account_owner=_AE, contact=Person("Alice Owner", "alice@acme.example"),
-                 billing_email="ap@acme.example"),
+                 billing_email="ap@acme.example",
+                 address=AddressSpec("1 Market Street", "San Francisco", "94105", "US",
+                                     line2="Suite 300", region="CA")),
     CustomerSpec(key="globex", name="Globex Inc", country="GB", segment="SMB",
                  account_owner=_AE, contact=Person("Olga Other", "olga@globex.example"),
                  billing_email="accounts@globex.example", tax_id="GB123456789",
+                 address=AddressSpec("10 Finsbury Square", "London", "EC2A 1AF", "GB"),
                  payment_method="pm_card_insufficient_funds",
                  any_provider_card="pm_card_chargeCustomerFail"),
     CustomerSpec(key="initech", name="Initech", country="US", segment="ENTERPRISE",
                  account_owner=_AE, contact=Person("Ines Ito", "ines@initech.example"),
-                 billing_email="ap@initech.example", managed_by="northwind"),
+                 billing_email="ap@initech.example", managed_by="northwind",
+                 address=AddressSpec("4120 Freidrich Lane", "Austin", "78744", "US", region="TX")),
     CustomerSpec(key="umbrella", name="Umbrella Labs", country="DE", segment="MID_MARKET",
                  account_owner=_AE, contact=Person("Uwe Ulm", "uwe@umbrella.example"),
                  billing_email="buchhaltung@umbrella.example", tax_id="DE123456789",
+                 address=AddressSpec("Friedrichstraße 50", "Berlin", "10117", "DE"),
                  managed_by="contoso"),
     CustomerSpec(key="hooli", name="Hooli", country="US", segment="SMB",
                  account_owner=_AE, contact=Person("Hank Hu", "hank@hooli.example"),
-                 billing_email="billing@hooli.example"),
+                 billing_email="billing@hooli.example",
+                 address=AddressSpec("1401 N Shoreline Blvd", "Mountain View", "94043", "US",
+                                     region="CA")),
 )  # fmt: skip
 
 USERS: tuple[UserSpec, ...] = (

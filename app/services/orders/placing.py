@@ -122,6 +122,7 @@ async def _claim(
                 discount=payload["discount"],
                 total=payload["total"],
                 placed_by=principal.audit_actor,
+                created_at=deps.now(),  # business time, as its audit row (the test clock)
                 processing_until=deps.now() + LEASE,
                 resume=resume_record(principal, request.customer_id, payload, attributed),
             )
