@@ -6,11 +6,13 @@ from app.db.tables.billing import BillingAccount, Invoice, InvoiceLine, Order, P
 from app.db.tables.catalog import Price, Product
 from app.db.tables.commerce import NumberSequence, OrderLease, Promotion
 from app.db.tables.customers import ApiToken, Customer, Deployment, Membership, Partner, PortalUser
+from app.db.tables.drift import AdminTask, DriftCheck, DriftFinding
 from app.db.tables.lifecycle import LifecycleEvent, Reconciliation, Renewal
 from app.db.tables.local_providers import (
     CrmAccountRecord,
     CrmContactRecord,
     CrmOpportunityRecord,
+    CrmSubscriptionRecord,
     LedgerAccount,
     LedgerIdempotency,
     LedgerInvoice,
@@ -40,6 +42,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "AddOnAssignment",
     "AddOnPurchase",
+    "AdminTask",
     "ApiToken",
     "AuditEvent",
     "BillingAccount",
@@ -49,8 +52,11 @@ __all__ = [
     "CrmAccountRecord",
     "CrmContactRecord",
     "CrmOpportunityRecord",
+    "CrmSubscriptionRecord",
     "Customer",
     "Deployment",
+    "DriftCheck",
+    "DriftFinding",
     "Invoice",
     "InvoiceLine",
     "LedgerAccount",

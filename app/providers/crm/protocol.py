@@ -15,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from app.providers.crm.records import CrmAccount, CrmContact, CrmOpportunity, NewOpportunity
+from app.providers.crm.records import (
+    CrmAccount,
+    CrmContact,
+    CrmOpportunity,
+    CrmSubscription,
+    NewOpportunity,
+)
 
 
 class CrmProvider(Protocol):
@@ -34,3 +40,11 @@ class CrmProvider(Protocol):
     async def create_opportunity(
         self, opportunity: NewOpportunity, *, idempotency_key: str
     ) -> CrmOpportunity: ...
+
+    async def get_subscriptions(self, refs: Sequence[str]) -> Mapping[str, CrmSubscription]:
+        """One request per batch; unknown refs are omitted."""
+        ...
+
+    async def upsert_subscription(self, subscription: CrmSubscription) -> CrmSubscription:
+        """Create or replace by `ref`; `ProviderNotFound` for an unknown account_ref."""
+        ...
