@@ -15,7 +15,7 @@ from app.db.repositories import invoices as invoice_repo
 from app.db.repositories import outbox as repo
 from app.domain.enums import ProvisioningStatus, SyncStatus
 from app.runtime import Runtime
-from app.services import notifications, outbox, provisioning
+from app.services import crm_mirror, notifications, outbox, provisioning
 from app.services.billing import invoice_sync, subscriptions
 from app.services.inbound import events as inbound
 from app.services.inbound.process import ProcessWebhook
@@ -82,6 +82,22 @@ class BillingSync:
         await subscriptions.set_sync_status(session, message.subscription_id, status)
 
 
+class CrmSync:
+    """`crm.sync_subscription`: upsert the subscription's mirror into the CRM. The outbox row
+    is its status (the subscription's sync status is the billing provider's); a CRM that
+    does not know the customer's account fails it for good, until the account is there and
+    the next change (or a drift check) queues another push."""
+
+    async def perform(self, runtime: Runtime, message: Claimed) -> Record:
+        await crm_mirror.push(runtime, message.subscription())
+        return _nothing_to_record
+
+    async def record_failure(
+        self, session: AsyncSession, message: Claimed, *, gave_up: bool
+    ) -> None:
+        """Nothing on the subscription: see the class docstring."""
+
+
 class NotificationEmail:
     """`notification.email`: send one notification's e-mail through the configured mailer."""
 
@@ -109,6 +125,7 @@ async def _nothing_to_record(session: AsyncSession) -> None:
 HANDLERS: Mapping[str, Handler] = {
     outbox.PROVISION: ProvisioningPush(),
     outbox.BILLING_SYNC: BillingSync(),
+    outbox.CRM_SYNC: CrmSync(),
     notifications.EMAIL: NotificationEmail(),
     inbound.PROCESS: ProcessWebhook(),
     lapsed.TOPIC: lapsed.VoidLapsedInvoice(),
