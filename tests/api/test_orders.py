@@ -384,7 +384,11 @@ async def test_placing_writes_audit_and_queues_provisioning(
     assert [(e.action, e.before["seats"], e.after["seats"]) for e in events] == [
         ("order.placed", 10, 11)
     ]
-    assert sorted(m.topic for m in messages) == ["billing.sync_subscription", "provisioning.push"]
+    assert sorted(m.topic for m in messages) == [
+        "billing.sync_subscription",
+        "crm.sync_subscription",
+        "provisioning.push",
+    ]
 
 
 async def test_currency_without_prices_is_refused(

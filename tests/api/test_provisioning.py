@@ -164,7 +164,8 @@ async def test_an_order_reaches_the_product_and_the_billing_provider(
     clock.set(max(clock.now(), datetime.now(UTC)) + timedelta(minutes=1))
     totals = await Worker(runtime, OPTIONS).run_once()
 
-    assert totals["outbox"] == 2  # (the lifecycle jobs reconcile the past quarters too)
+    # provisioning, billing and CRM (the lifecycle jobs reconcile the past quarters too)
+    assert totals["outbox"] == 3
     shown = (await state(api, token, sub))["provisioning"]
     assert (shown["status"], shown["attempts"]) == ("PROVISIONED", 0)
     deployment_row = await db.get(Deployment, sub.deployment_id)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.runtime import Runtime
+from app.services.drift.job import DriftJob
 from app.services.lifecycle.jobs import LIFECYCLE_JOBS
 from app.services.orders.recovery import OrderRecoveryJob
 from app.services.worker.options import WorkerOptions
@@ -34,8 +35,9 @@ class Job(Protocol):
 JobFactory = Callable[[WorkerOptions], Job]
 
 # Stalled orders first: an order completed now is provisioned by the same pass's outbox, and
-# its subscription is in its final state before the lifecycle jobs look at it.
-JOBS: Sequence[JobFactory] = (OrderRecoveryJob, *LIFECYCLE_JOBS, OutboxJob)
+# its subscription is in its final state before the lifecycle jobs look at it. The drift
+# check last: it compares what the pass's pushes left (the pushes it queues run next round).
+JOBS: Sequence[JobFactory] = (OrderRecoveryJob, *LIFECYCLE_JOBS, OutboxJob, DriftJob)
 
 
 def build_jobs(options: WorkerOptions, factories: Sequence[JobFactory] = JOBS) -> list[Job]:
