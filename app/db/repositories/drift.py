@@ -47,6 +47,20 @@ async def due_for_check(
     return list((await session.scalars(stmt)).all())
 
 
+async def locked(session: AsyncSession, subscription_ids: Sequence[int]) -> dict[int, Subscription]:
+    """The subscriptions, re-read and locked FOR UPDATE in one statement."""
+    if not subscription_ids:
+        return {}
+    stmt = (
+        sa.select(Subscription)
+        .where(col(Subscription.id).in_(sorted(subscription_ids)))
+        .order_by(col(Subscription.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id or 0: row for row in (await session.scalars(stmt)).all()}
+
+
 async def schedule(
     session: AsyncSession, subscription_ids: Sequence[int], due_at: datetime
 ) -> None:

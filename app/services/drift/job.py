@@ -75,9 +75,10 @@ async def check(runtime: Runtime, subscription_ids: Sequence[int], now: datetime
         batch = await _local(session, subscription_ids)
     differences = await _compare(runtime, batch)
     async with unit_of_work(runtime.sessions) as session:
+        locked = await repo.locked(session, list(differences))
         still_open = await repo.open_findings(session, list(differences))
         for sid, found in differences.items():
-            row = await session.get(Subscription, sid, with_for_update=True, populate_existing=True)
+            row = locked.get(sid)
             if row is None or row.lock_version != batch[sid].subscription.lock_version:
                 continue  # changed since it was read: its own sync and the next check decide
             await findings.record(session, row, found, still_open[sid], now)
