@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.drift import DriftMutations
 from schema.licenses import LicenseMutations
 from schema.notifications import NotificationMutations
 from schema.orders import OrderMutations
@@ -22,5 +23,6 @@ class Mutation(
     NotificationMutations,
     TestClockMutations,
     UsageMutations,
+    DriftMutations,
 ):
     pass

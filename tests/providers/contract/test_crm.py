@@ -14,8 +14,7 @@ from app.providers.errors import (
     ProviderUnavailable,
 )
 from tests.providers.contract.implementations import Fault, Subject, outage
-from tests.providers.factories import crm_account, crm_subscription, new_opportunity
-from tests.providers.factories import TERM_START
+from tests.providers.factories import TERM_START, crm_account, crm_subscription, new_opportunity
 from tests.providers.factories import crm_contact as contact
 
 Crm = Subject[CrmProvider]
