@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from app.auth.principals import Principal, PrincipalKind
 from app.clock import FixedClock
 from app.config import Settings
 from app.db.tables import (
@@ -35,6 +36,7 @@ from app.providers.crm import CrmAccount
 from app.providers.registry import build_providers
 from app.runtime import Runtime, build_runtime
 from app.services import outbox, subscription_sync
+from app.services.drift import admin
 from app.services.drift.job import DriftJob
 from app.services.worker.options import WorkerOptions
 from app.services.worker.outbox import OutboxJob
@@ -313,3 +315,23 @@ async def test_200_subscriptions_cost_three_provider_calls_per_batch(
     assert len(await rows(runtime, AdminTask)) == 20  # the missing invoices: money
     drifted = await rows(runtime, Subscription, col(Subscription.sync_status) == SyncStatus.DRIFTED)
     assert len(drifted) == 200
+
+
+async def test_a_resync_is_checked_as_soon_as_its_pushes_are_done(
+    db: AsyncSession, sub: Subscription, runtime: Runtime
+) -> None:
+    assert await check(runtime) == 1
+    await db.execute(sa.update(CrmSubscriptionRecord).values(seats=99))
+    await db.commit()
+    staff = Principal(kind=PrincipalKind.ADMIN, id="tok_1", name="Staff")
+
+    async with runtime.sessions() as session, session.begin():
+        await admin.resync(session, staff, sub.id or 0, "seats look wrong", now=START)
+    assert await check(runtime) == 0  # its pushes are still to do
+    await run_outbox(runtime)
+
+    assert await check(runtime) == 1  # due at once, not after the interval
+    assert await rows(runtime, DriftFinding) == []  # the push had already repaired the CRM
+    (mirror,) = await rows(runtime, CrmSubscriptionRecord)
+    assert mirror.seats == 10
+    assert (await fresh(runtime, Subscription, sub.id)).sync_status is SyncStatus.SYNCED
