@@ -21,6 +21,7 @@ from app.config import Settings
 from app.db.tables import (
     AdminTask,
     AuditEvent,
+    CrmAccountRecord,
     CrmSubscriptionRecord,
     DriftCheck,
     DriftFinding,
@@ -204,18 +205,19 @@ async def test_seats_changed_at_the_provider_are_found_and_pushed_back(
         {"sync_status": "DRIFTED", "differs": ["BILLING.seats"]},
     )
 
+    assert await check(runtime) == 0  # the recheck waits for the push
     await run_outbox(runtime)  # the re-push amends the provider back to 10 seats
     assert calls["amend_subscription"] == 1
     remote = (await runtime.providers.billing.get_subscriptions([row.provider_ref]))[
         row.provider_ref
     ]
     assert remote.items[0].quantity == 10
-    clock.advance(INTERVAL)
-    await check(runtime)
+    clock.advance(timedelta(minutes=1))
+    assert await check(runtime) == 1  # rechecked at once, not after the interval
 
     assert (await fresh(runtime, Subscription, sub.id)).sync_status is SyncStatus.SYNCED
     (finding,) = await rows(runtime, DriftFinding)
-    assert finding.resolved_at == START + INTERVAL
+    assert finding.resolved_at == START + timedelta(minutes=1)
     assert await pending_pushes(runtime) == []
 
 
@@ -335,3 +337,24 @@ async def test_a_resync_is_checked_as_soon_as_its_pushes_are_done(
     (mirror,) = await rows(runtime, CrmSubscriptionRecord)
     assert mirror.seats == 10
     assert (await fresh(runtime, Subscription, sub.id)).sync_status is SyncStatus.SYNCED
+
+
+async def test_a_difference_its_push_cannot_repair_waits_for_the_interval(
+    db: AsyncSession, sub: Subscription, runtime: Runtime, clock: FixedClock
+) -> None:
+    await db.execute(sa.update(CrmSubscriptionRecord).values(seats=3))
+    await db.execute(sa.delete(CrmAccountRecord))  # the CRM refuses the push (no account)
+    await db.commit()
+
+    assert await check(runtime) == 1
+    await run_outbox(runtime)
+    clock.advance(timedelta(minutes=1))
+    assert await check(runtime) == 1  # the recheck after its push: still there
+    await run_outbox(runtime)
+
+    assert await check(runtime) == 0  # no loop: the interval decides the next check
+    (finding,) = await rows(runtime, DriftFinding)
+    assert (finding.field, finding.remote_value, finding.resolved_at) == ("seats", "3", None)
+    assert (await fresh(runtime, Subscription, sub.id)).sync_status is SyncStatus.DRIFTED
+    failed = await rows(runtime, OutboxMessage, col(OutboxMessage.status) == OutboxStatus.FAILED)
+    assert [message.topic for message in failed] == [outbox.CRM_SYNC] * 2

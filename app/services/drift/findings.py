@@ -4,7 +4,8 @@ each policy row asks for, the sync status, and an audit row when that status cha
 A difference already recorded (same system, field and both values) and still open is not
 recorded again, so re-running a check adds nothing: no second finding, no second task. A
 finding whose difference is gone is resolved. Entitlement findings are repaired by pushing
-the local copy again (to the system that differs); money findings raise one admin task
+the local copy again (to the system that differs), and a new one is checked again as soon
+as its push is done; money findings raise one admin task
 each and change nothing else. Any open difference leaves the subscription DRIFTED; a clean
 check moves a DRIFTED one back to SYNCED."""
 
@@ -55,6 +56,10 @@ async def record(
     for system in sorted(repush):
         key = f"drift:{sid}:{system.value.lower()}:{now.isoformat()}"
         await outbox.enqueue(session, PUSHES[system], {"subscription_id": sid}, key, now=now)
+    if any(found.repair is DriftRepair.REPUSH for found in new):
+        # Recheck once the push is done (a subscription with a push to do is not compared);
+        # a difference that outlives its push waits for the interval, so nothing loops.
+        await repo.schedule(session, [sid], now)
     await _set_status(session, subscription, before, differences, now)
 
 
