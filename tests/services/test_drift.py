@@ -56,9 +56,16 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def drift_settings(settings: Settings) -> Settings:
+def billing() -> str:
+    """The local provider, also under TEST_BILLING_PROVIDER=stripe: the tests change its
+    ledger's rows behind the app's back."""
+    return "local"
+
+
+@pytest.fixture
+def drift_settings(app_settings: Settings) -> Settings:
     update = {"drift_check_interval_seconds": int(INTERVAL.total_seconds())}
-    return settings.model_copy(update=update | {"drift_check_batch_size": 50})
+    return app_settings.model_copy(update=update | {"drift_check_batch_size": 50})
 
 
 @pytest.fixture
