@@ -31,7 +31,14 @@ from app.db.tables import (
     OutboxMessage,
     Subscription,
 )
-from app.domain.enums import AdminTaskStatus, DriftRepair, DriftSystem, OutboxStatus, SyncStatus
+from app.domain.enums import (
+    AdminTaskStatus,
+    DriftRepair,
+    DriftSystem,
+    InvoiceStatus,
+    OutboxStatus,
+    SyncStatus,
+)
 from app.providers.billing import InvoiceLineRecord, NewInvoice
 from app.providers.crm import CrmAccount
 from app.providers.registry import build_providers
@@ -365,3 +372,29 @@ async def test_a_difference_its_push_cannot_repair_waits_for_the_interval(
     assert (await fresh(runtime, Subscription, sub.id)).sync_status is SyncStatus.DRIFTED
     failed = await rows(runtime, OutboxMessage, col(OutboxMessage.status) == OutboxStatus.FAILED)
     assert [message.topic for message in failed] == [outbox.CRM_SYNC] * 2
+
+
+async def test_an_invoice_paid_between_the_reads_is_not_taken_for_drift(
+    sub: Subscription, runtime: Runtime
+) -> None:
+    real = runtime.providers.billing
+
+    class PaidMeanwhile:
+        """The invoice is paid (there, then here) after the job read the local copy."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        async def get_invoices(self, refs: Any) -> Any:
+            async with runtime.sessions() as session, session.begin():
+                await session.execute(sa.update(LedgerInvoice).values(balance=0, status="PAID"))
+                paid = {"amount_paid": 348_000, "status": InvoiceStatus.PAID}
+                await session.execute(sa.update(Invoice).values(**paid))
+            return await real.get_invoices(refs)
+
+    runtime.providers = replace(runtime.providers, billing=PaidMeanwhile())  # type: ignore[arg-type]
+
+    assert await check(runtime) == 1
+    assert await rows(runtime, DriftFinding) == []
+    assert await rows(runtime, AdminTask) == []
+    assert (await fresh(runtime, Subscription, sub.id)).sync_status is SyncStatus.SYNCED

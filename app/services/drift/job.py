@@ -6,8 +6,9 @@ next check on by the interval, so another worker takes other ones and a crash on
 a check; (2) read the local copies in a fixed number of statements; (3) read the remote
 copies with one call per read kind for the whole batch: billing `get_subscriptions`,
 billing `get_invoices`, CRM `get_subscriptions`; (4) record each subscription's outcome
-(findings.py) unless it changed locally since it was read: that change's own pushes and
-the next check decide then.
+(findings.py) unless it, or the money of one of its invoices, changed locally since it was
+read (a payment recorded in between would read as drift): that change's own pushes and the
+next check decide then.
 
 `check_now` marks one subscription due at once (`subscriptionResync`)."""
 
@@ -76,12 +77,19 @@ async def check(runtime: Runtime, subscription_ids: Sequence[int], now: datetime
     differences = await _compare(runtime, batch)
     async with unit_of_work(runtime.sessions) as session:
         locked = await repo.locked(session, list(differences))
+        invoices = await repo.issued_invoices(session, list(differences))
         still_open = await repo.open_findings(session, list(differences))
         for sid, found in differences.items():
-            row = locked.get(sid)
-            if row is None or row.lock_version != batch[sid].subscription.lock_version:
+            row, seen = locked.get(sid), batch[sid]
+            if row is None or row.lock_version != seen.subscription.lock_version:
                 continue  # changed since it was read: its own sync and the next check decide
+            if _money(invoices[sid]) != _money(seen.invoices):
+                continue  # paid (or voided) meanwhile: the provider was read after that
             await findings.record(session, row, found, still_open[sid], now)
+
+
+def _money(invoices: Sequence[Invoice]) -> list[tuple[int | None, int, int, str]]:
+    return sorted((i.id, i.total, i.amount_paid, i.status.value) for i in invoices)
 
 
 async def _local(session: AsyncSession, subscription_ids: Sequence[int]) -> dict[int, Local]:
