@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     # Tests only: an order waits this long after its charge succeeded, before completing it,
     # so a test can kill the process in between (tests/scaling/test_order_recovery.py).
     order_pause_after_charge_seconds: float = Field(default=0.0, ge=0.0, le=60.0)
+    # The drift job (README "Drift detection"): each live subscription is compared with the
+    # billing provider and the CRM this often (0: the job is off), this many per batch.
+    drift_check_interval_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    drift_check_batch_size: int = Field(default=100, ge=1, le=1000)
     # E-mail: "local" keeps mail in the database (the development mailbox); "smtp" delivers.
     mailer: str = "local"
     mail_from: str = "billing@fulfillment.invalid"

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader, DefaultCache
 
 from app.db.pagination import Page, PageRequest
-from app.db.repositories import catalog, customers, history, invoices, outbox, subscriptions
+from app.db.repositories import catalog, customers, drift, history, invoices, outbox, subscriptions
 from app.db.repositories.history import HistoryPage
 from app.db.scope import ReadScope
 from app.domain.history import Position
@@ -152,6 +152,10 @@ class Loaders:
     @cached_property
     def assignment_count(self) -> DataLoader[int, Any]:
         return self._plain(subscriptions.assignment_counts, default=0)
+
+    @cached_property
+    def drift_findings_by_subscription(self) -> DataLoader[int, Any]:
+        return self._plain(drift.findings_by_subscription, default=[])
 
     @cached_property
     def consumables_by_subscription(self) -> DataLoader[int, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.drift import DriftMutations
 from schema.integration import IntegrationMutations
 from schema.licenses import LicenseMutations
 from schema.notifications import NotificationMutations
@@ -24,5 +25,6 @@ class Mutation(
     TestClockMutations,
     UsageMutations,
     IntegrationMutations,
+    DriftMutations,
 ):
     pass

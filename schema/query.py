@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from resolvers import audit, catalog, customers, invoices, notifications, subscriptions
+from resolvers import audit, catalog, customers, drift, invoices, notifications, subscriptions
 from resolvers.access import require_reader
 from resolvers.context import RequestContext
 from resolvers.errors import invalid
@@ -16,6 +16,8 @@ from schema.audit import AuditEvent, AuditEventFilter
 from schema.catalog import Product
 from schema.common import Connection, Node
 from schema.customers import BillingAccount, Customer, Deployment
+from schema.drift import AdminTask
+from schema.enums import AdminTaskStatus
 from schema.inputs import InvoiceFilter, SubscriptionFilter
 from schema.integration import IntegrationQueries
 from schema.invoices import Invoice, invoice_connection
@@ -163,3 +165,16 @@ class Query(IntegrationQueries):
         query = (filter or AuditEventFilter()).to_query()
         page = await audit.list_page(ctx, first, after, query)
         return Connection.build(page, page.items, AuditEvent.from_row)
+
+    @strawberry.field(
+        description="Admins only: tasks the drift job raised (money that differs at the billing "
+        "provider), oldest first; `status: null` lists every task."
+    )
+    async def admin_tasks(
+        self,
+        info: strawberry.Info,
+        status: AdminTaskStatus | None = AdminTaskStatus.OPEN,  # type: ignore[assignment]
+        first: int = MAX_PAGE_SIZE,
+    ) -> list[AdminTask]:
+        found = await drift.admin_tasks(info.context, status, first)
+        return [AdminTask.from_row(row) for row in found]

@@ -15,6 +15,7 @@ from resolvers import history as resolve_history
 from resolvers import prefetch
 from resolvers import subscriptions as resolve
 from resolvers.access import activation_code_forbidden, may_read_activation_code
+from resolvers.drift import drift_forbidden
 from resolvers.ids import DEFAULT_PAGE_SIZE, page_request, to_global_id
 from resolvers.loaders import now_or_later
 from resolvers.subscriptions import SubscriptionView
@@ -22,6 +23,7 @@ from schema import lookahead, usage_figures
 from schema.catalog import Product
 from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer, Deployment, Partner
+from schema.drift_findings import DriftFinding
 from schema.enums import (
     Channel,
     ConsumableKind,
@@ -309,6 +311,24 @@ class Subscription(Node):
         loader = info.context.loaders.licenses_by_subscription
         readable = may_read_activation_code(info.context, self._row)
         return now_or_later(loader, self._pk, lambda rows: _latest_license(rows, readable))  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Staff only (null with a `FORBIDDEN` error for anyone else): where the "
+        "billing provider's or the CRM's copy differs, newest first; the open findings "
+        "unless `includeResolved`."
+    )
+    def drift(
+        self, info: strawberry.Info, include_resolved: bool = False
+    ) -> list[DriftFinding] | None:
+        if not info.context.principal.is_admin:
+            raise drift_forbidden()
+        loader = info.context.loaders.drift_findings_by_subscription
+
+        def convert(rows: list[tables.DriftFinding]) -> list[DriftFinding]:
+            shown = [row for row in rows if include_resolved or row.resolved_at is None]
+            return [DriftFinding.from_row(row) for row in shown]
+
+        return now_or_later(loader, self._pk, convert)  # type: ignore[return-value]
 
     @strawberry.field
     def provisioning(self, info: strawberry.Info) -> ProvisioningState:

@@ -65,7 +65,16 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
             "stripe_api_key": TEST_KEY,
             "stripe_api_base": fake.url,
         }
-    return Settings(environment="test", database_url=database_url, catalog_cache=False, **billing)
+    # The drift job is off unless a test turns it on (tests/services/test_drift.py): the
+    # other tests' worker rounds would compare every subscription with providers they never
+    # set up.
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        catalog_cache=False,
+        drift_check_interval_seconds=0,
+        **billing,
+    )
 
 
 @pytest.fixture(scope="session")

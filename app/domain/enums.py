@@ -140,3 +140,26 @@ class NotificationKind(StrEnum):
     TRIAL_ENDED = "TRIAL_ENDED"
     CONSUMABLE_THRESHOLD = "CONSUMABLE_THRESHOLD"
     ORDER_REFUNDED = "ORDER_REFUNDED"
+
+
+class DriftSystem(StrEnum):
+    """The system whose copy of a subscription differs from the local one."""
+
+    BILLING = "BILLING"
+    CRM = "CRM"
+
+
+class DriftRepair(StrEnum):
+    """What the drift job does about a difference (app/domain/drift.py, POLICY)."""
+
+    REPUSH = "REPUSH"  # the local copy owns the field: it is pushed again
+    ADMIN_TASK = "ADMIN_TASK"  # money: never changed automatically; an admin looks
+
+
+class AdminTaskKind(StrEnum):
+    MONEY_DRIFT = "MONEY_DRIFT"
+
+
+class AdminTaskStatus(StrEnum):
+    OPEN = "OPEN"
+    RESOLVED = "RESOLVED"

@@ -43,8 +43,7 @@ BILLING_PROVIDERS: Mapping[str, Factory[BillingProvider]] = {
     "stripe": lambda deps: StripeBillingProvider(_stripe_settings(deps.settings), deps.clock),
 }
 CRM_PROVIDERS: Mapping[str, Factory[CrmProvider]] = {
-    # The local CRM gains get/upsert_subscription on the "drift" branch (shared spec).
-    "local": lambda deps: LocalCrmProvider(deps.session_factory),  # type: ignore[dict-item,return-value]
+    "local": lambda deps: LocalCrmProvider(deps.session_factory),
     "salesforce": lambda deps: SalesforceCrmProvider(_salesforce_settings(deps.settings)),
 }
 PROVISIONING_TARGETS: Mapping[str, Factory[ProvisioningTarget]] = {

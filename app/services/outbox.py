@@ -18,6 +18,7 @@ from app.domain.enums import ProvisioningStatus, SyncStatus
 
 PROVISION = "provisioning.push"
 BILLING_SYNC = "billing.sync_subscription"
+CRM_SYNC = "crm.sync_subscription"  # app/services/crm_mirror.py
 
 
 async def enqueue(

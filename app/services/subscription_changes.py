@@ -29,7 +29,7 @@ from app.domain.enums import (
     SubscriptionStatus,
 )
 from app.domain.errors import DomainError, ErrorCode
-from app.services import audit, licenses, outbox
+from app.services import audit, licenses, outbox, subscription_sync
 from app.services.billing import keys
 from app.services.numbering import subscription_number
 from app.services.orders.errors import NotAllowed
@@ -241,9 +241,8 @@ async def set_auto_renew(
     subscription.cancel_reason = cancel_reason
     _touch(subscription, now)
     assert subscription.id is not None
-    await outbox.enqueue(
+    await subscription_sync.queue(
         session,
-        outbox.BILLING_SYNC,
         {"subscription_id": subscription.id, "auto_renew": auto_renew},
         keys.subscription_change_sync(subscription.id, subscription.lock_version),
         now=now,
@@ -281,9 +280,8 @@ async def cancel_pending_change(
     subscription.pending_plan_id = None
     _touch(subscription, now)
     assert subscription.id is not None
-    await outbox.enqueue(
+    await subscription_sync.queue(
         session,
-        outbox.BILLING_SYNC,
         {"subscription_id": subscription.id, "pending_plan_id": None},
         keys.subscription_change_sync(subscription.id, subscription.lock_version),
         now=now,

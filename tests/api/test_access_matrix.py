@@ -104,6 +104,11 @@ MATRIX: dict[str, dict[str, str]] = {
     "invoices@P":       row(UNAUTH, OK,     OK,     OK,     EMPTY,  OK,     EMPTY,  OK,     FORBID),
     "invoice":          row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
     "invoice@P":        row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    # Subscription.drift: staff only, whoever else sees the subscription (HIDDEN).
+    "subscription@drift":
+                        row(UNAUTH, HIDDEN, HIDDEN, HIDDEN, NULL,   NULL,   NULL,   OK,     FORBID),
+    "subscription@driftP":
+                        row(UNAUTH, HIDDEN, HIDDEN, HIDDEN, NULL,   HIDDEN, NULL,   OK,     FORBID),
     "auditEvents":      row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "auditEvents@customer":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
@@ -111,6 +116,7 @@ MATRIX: dict[str, dict[str, str]] = {
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "integrationDeliveries":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "adminTasks":       row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     # Mutation              anon    owner   billing viewer  o_owner partner o_partn admin   service
     "orderQuote":       row(UNAUTH, OK,     OK,     OK,     NF,     NF,     NF,     OK,     FORBID),
     "orderQuote@P":     row(UNAUTH, MBP,    MBP,    MBP,    NF,     OK,     NF,     OK,     FORBID),
@@ -155,6 +161,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "integrationSubscriberDeactivate":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "integrationEventRedeliver":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "adminTaskResolve": row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "subscriptionResync":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     # Usage comes from the product's service token only.
     "seatUsageReport":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK),
@@ -290,6 +299,31 @@ async def _activated(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, 
     return {"key": data["licenseActivate"]["licenseKey"]}
 
 
+def _drift(seeded: bool) -> Classify:
+    """The subscription's open findings (OK: the one seeded on A's, none on P's), or
+    withheld (HIDDEN)."""
+
+    def classify(value: Any) -> str:
+        if value is None:
+            return NULL
+        if value["drift"] is None:
+            return HIDDEN
+        fields = [finding["field"] for finding in value["drift"]]
+        if not seeded:
+            return OK if fields == [] else f"{fields!r}"
+        return OK if len(fields) == 1 and fields[0].startswith("invoice.total:") else f"{fields!r}"
+
+    return classify
+
+
+def _one_task(world: MatrixWorld) -> Classify:
+    def classify(value: Any) -> str:
+        ids = [task["id"] for task in value]
+        return OK if ids == [to_global_id("AdminTask", world.task_a)] else f"{ids!r}"
+
+    return classify
+
+
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 CUSTOMERS = "query($s: String!) { customers(first: 10, search: $s) { nodes { id } } }"
@@ -301,6 +335,16 @@ ACTIVATION_CODE = "query($id: ID!) { subscription(id: $id) { license { activatio
 HISTORY = """query($id: ID!) { subscription(id: $id) {
   history(first: 10) { nodes { kind action actor { kind name } } }
   billingAccount { billingAddress { city country } } } }"""
+DRIFT = "query($id: ID!) { subscription(id: $id) { drift { field } } }"
+ADMIN_TASKS = "{ adminTasks { id kind status subscription { id } } }"
+TASK_RESOLVE = """mutation($id: ID!, $reason: String!) {
+  adminTaskResolve(id: $id, reason: $reason) {
+    __typename ... on AdminTaskResolvePayload { adminTask { status resolution } }
+    ... on UserError { code } } }"""
+RESYNC = """mutation($id: ID!, $reason: String!) {
+  subscriptionResync(id: $id, reason: $reason) {
+    __typename ... on SubscriptionResyncPayload { subscription { syncStatus } }
+    ... on UserError { code } } }"""
 INVOICES = "query($c: ID!) { invoices(first: 10, filter: {customerId: $c}) { nodes { id } } }"
 INVOICE = "query($id: ID!) { invoice(id: $id) { id } }"
 
@@ -590,6 +634,33 @@ OPERATIONS: dict[str, Op] = {
             ADDRESS_P,
         ),
         "P",
+    ),
+    "subscription@drift": Op(
+        DRIFT, lambda w, t: {"id": gid("Subscription", t.subscription)}, lambda w, t: _drift(True)
+    ),
+    "subscription@driftP": Op(
+        DRIFT,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: _drift(False),
+        "P",
+    ),
+    "adminTasks": Op(ADMIN_TASKS, _nothing, lambda w, t: _one_task(w)),
+    "adminTaskResolve": Op(
+        TASK_RESOLVE,
+        lambda w, t: {"id": to_global_id("AdminTask", w.task_a)},
+        lambda w, t: result(
+            "AdminTaskResolvePayload",
+            lambda v: v["adminTask"] == {"status": "RESOLVED", "resolution": REASON},
+        ),
+        writes=True,
+    ),
+    "subscriptionResync": Op(
+        RESYNC,
+        lambda w, t: {"id": gid("Subscription", t.subscription)},
+        lambda w, t: result(
+            "SubscriptionResyncPayload", lambda v: v["subscription"]["syncStatus"] == "PENDING"
+        ),
+        writes=True,
     ),
     "auditEvents": Op(
         "query($t: ID!) { auditEvents(first: 10, filter: {targetId: $t}) { nodes { id } } }",

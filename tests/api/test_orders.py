@@ -387,6 +387,7 @@ async def test_placing_writes_audit_and_queues_provisioning(
     assert sorted(m.topic for m in messages) == [
         "billing.sync_subscription",
         "crm.order_opportunity",
+        "crm.sync_subscription",
         "provisioning.push",
     ]
 

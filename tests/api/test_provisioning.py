@@ -164,8 +164,8 @@ async def test_an_order_reaches_the_product_and_the_billing_provider(
     clock.set(max(clock.now(), datetime.now(UTC)) + timedelta(minutes=1))
     totals = await Worker(runtime, OPTIONS).run_once()
 
-    # The push, the billing sync and the CRM opportunity (refused: the local CRM has no
-    # account for this customer); the lifecycle jobs reconcile the past quarters too.
+    # The push, the billing and CRM syncs and the CRM opportunity (refused: the local CRM has
+    # no account for this customer); the lifecycle jobs reconcile the past quarters too.
     assert totals["outbox"] == 3
     shown = (await state(api, token, sub))["provisioning"]
     assert (shown["status"], shown["attempts"]) == ("PROVISIONED", 0)

@@ -378,7 +378,8 @@ async def test_turning_auto_renew_off_with_a_reason_cancels_and_audits(
     assert event.before == {"auto_renew": True, "cancel_reason": None}
     assert event.after == {"auto_renew": False, "cancel_reason": "Too expensive"}
     assert await outbox_topics(db) == [
-        (outbox.BILLING_SYNC, {"subscription_id": sub.id, "auto_renew": False})
+        (outbox.BILLING_SYNC, {"subscription_id": sub.id, "auto_renew": False}),
+        (outbox.CRM_SYNC, {"subscription_id": sub.id}),
     ]
 
 
@@ -400,7 +401,8 @@ async def test_turning_auto_renew_on_again_clears_the_reason(
     (event,) = await audits(db, "subscription.auto_renew_on")
     assert event.before == {"auto_renew": False, "cancel_reason": "Budget cut"}
     assert event.after == {"auto_renew": True, "cancel_reason": None}
-    assert [topic for topic, _ in await outbox_topics(db)] == [outbox.BILLING_SYNC] * 2
+    pushes = [outbox.BILLING_SYNC, outbox.CRM_SYNC]
+    assert [topic for topic, _ in await outbox_topics(db)] == pushes * 2
 
 
 @pytest.mark.parametrize("on", [True, False])

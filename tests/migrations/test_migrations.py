@@ -115,7 +115,7 @@ async def test_0014_drops_the_webhook_payload_with_what_it_held(engine: AsyncEng
     assert emptied in ({}, "{}")  # a downgrade brings the column back empty
 
 
-async def test_0020_billing_address_comes_and_goes_with_accounts_in_use(
+async def test_0017_billing_address_comes_and_goes_with_accounts_in_use(
     engine: AsyncEngine,
 ) -> None:
     """An account that subscriptions and invoices point at keeps its row both ways; the
@@ -129,7 +129,7 @@ async def test_0020_billing_address_comes_and_goes_with_accounts_in_use(
                 sa.update(BillingAccount).values(billing_city="Berlin", billing_country="DE")
             )
             await db.flush()
-        await connection.run_sync(migrate.downgrade, "0014")
+        await connection.run_sync(migrate.downgrade, "0016")
         old = (await connection.execute(sa.text("SELECT * FROM billing_account"))).mappings().one()
         await connection.run_sync(migrate.upgrade)
         new = (await connection.execute(sa.text("SELECT * FROM billing_account"))).mappings().one()

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from app.providers.billing import InvoiceLineRecord, NewAccount, NewInvoice, SubscriptionItem
-from app.providers.crm import CrmAccount, CrmContact, NewOpportunity
+from app.providers.crm import CrmAccount, CrmContact, CrmSubscription, NewOpportunity
 from app.providers.provisioning import Entitlement
 
 TERM_START = date(2026, 1, 1)
@@ -62,6 +62,19 @@ def crm_contact(ref: str, account_ref: str = "crm-acme") -> CrmContact:
     return CrmContact(
         ref=ref, account_ref=account_ref, name=f"Person {ref}", email=f"{ref}@acme.test"
     )
+
+
+def crm_subscription(ref: str = "A-S00000001", **overrides: Any) -> CrmSubscription:
+    base = CrmSubscription(
+        ref=ref,
+        account_ref="crm-acme",
+        plan="premium",
+        seats=10,
+        term_start=TERM_START,
+        term_end=TERM_END,
+        status="active",
+    )
+    return replace(base, **overrides)
 
 
 def new_opportunity(account_ref: str = "crm-acme", **overrides: Any) -> NewOpportunity:

@@ -7,7 +7,7 @@ import re
 
 from app.providers.crm import LocalCrmProvider
 from tests.providers.conftest import StatementLog
-from tests.providers.factories import crm_account, new_opportunity
+from tests.providers.factories import crm_account, crm_subscription, new_opportunity
 from tests.providers.factories import crm_contact as contact
 
 
@@ -44,6 +44,21 @@ async def test_get_contacts_is_one_statement(
     contacts = await crm.get_contacts(["crm-acme", "crm-beta", "crm-unknown"])
 
     assert sorted(contacts) == ["crm-acme", "crm-beta"]
+    assert len(statements.statements) == 1
+
+
+async def test_get_subscriptions_is_one_statement_for_any_batch(
+    crm: LocalCrmProvider, statements: StatementLog
+) -> None:
+    await crm.upsert_account(crm_account())
+    refs = [f"A-S{n:08d}" for n in range(1, 31)]
+    for ref in refs:
+        await crm.upsert_subscription(crm_subscription(ref))
+    statements.clear()
+
+    found = await crm.get_subscriptions([*refs, "A-S99999999"])
+
+    assert sorted(found) == refs
     assert len(statements.statements) == 1
 
 

@@ -307,14 +307,15 @@ def test_options_keep_the_handler_timeout_well_inside_the_lease() -> None:
 
 def test_the_outbox_is_a_periodic_job() -> None:
     names = [job.name for job in build_jobs(OPTIONS)]
-    # Stalled orders and the billing lifecycle jobs run first, so the outbox carries out
-    # what they queue.
+    # Stalled orders, the billing lifecycle jobs and the drift check run first, so the outbox
+    # carries out what they queue.
     assert names == [
         "order-recovery",
         "lifecycle-notices",
         "reconciliation",
         "renewals",
         "expiry",
+        "drift-check",
         "outbox",
     ]
     assert JOBS[-1] is OutboxJob

@@ -10,6 +10,7 @@ One world serves every cell:
   add-on purchase with one seat held, two invoices, and a billing account of its own;
 - customer B (direct) with its own owner, subscription and invoice;
 - partner 2 with its own customer Q, subscription and invoice;
+- a drift finding on A's subscription (an invoice total) with its open admin task;
 - an admin token and a product service token.
 
 The principals "owner", "billing_admin" and "viewer" are members of the customer whose
@@ -32,9 +33,11 @@ from app.config import Settings
 from app.db.tables import (
     AddOnAssignment,
     AddOnPurchase,
+    AdminTask,
     AuditEvent,
     Customer,
     Deployment,
+    DriftFinding,
     Invoice,
     License,
     Membership,
@@ -42,9 +45,12 @@ from app.db.tables import (
     Subscription,
 )
 from app.domain.enums import (
+    AdminTaskKind,
     Channel,
     CustomerKind,
     DeploymentKind,
+    DriftRepair,
+    DriftSystem,
     MemberRole,
     NotificationKind,
     TokenKind,
@@ -125,6 +131,7 @@ class MatrixWorld:
     license_p: License
     tokens: dict[str, str]  # other_owner, partner, other_partner, admin, service
     notification_a: int = 0  # one of A's owner's notifications
+    task_a: int = 0  # the open admin task of A's subscription's drift finding
 
     def tenant(self, key: str) -> Tenant:
         return {"A": self.a, "P": self.p}[key]
@@ -135,6 +142,27 @@ class MatrixWorld:
         if principal in MEMBER_PRINCIPALS:
             return self.tenant(tenant).members[principal]
         return self.tokens[principal]
+
+
+async def _drift_task(db: AsyncSession, sub: Subscription, invoice: Invoice) -> int:
+    finding = await f.add(
+        db,
+        DriftFinding(
+            subscription_id=sub.id,
+            system=DriftSystem.BILLING,
+            field=f"invoice.total:{invoice.number}",
+            local_value=str(invoice.total),
+            remote_value="1",
+            repair=DriftRepair.ADMIN_TASK,
+        ),
+    )
+    task = AdminTask(
+        subscription_id=sub.id,
+        finding_id=finding.id,
+        kind=AdminTaskKind.MONEY_DRIFT,
+        detail="seeded for the access matrix",
+    )
+    return (await f.add(db, task)).id or 0
 
 
 async def _owner_notification(db: AsyncSession, customer: Customer) -> int:
@@ -286,6 +314,7 @@ async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:
 
     return MatrixWorld(
         notification_a=await _owner_notification(db, alpha),
+        task_a=await _drift_task(db, sub_a, tenant_a.invoice),
         a=tenant_a,
         p=tenant_p,
         customer_b=beta,

@@ -6,6 +6,7 @@ from app.db.tables.billing import BillingAccount, Invoice, InvoiceLine, Order, P
 from app.db.tables.catalog import Price, Product
 from app.db.tables.commerce import NumberSequence, OrderLease, Promotion
 from app.db.tables.customers import ApiToken, Customer, Deployment, Membership, Partner, PortalUser
+from app.db.tables.drift import AdminTask, DriftCheck, DriftFinding
 from app.db.tables.integration import (
     IntegrationAttempt,
     IntegrationDelivery,
@@ -17,6 +18,7 @@ from app.db.tables.local_providers import (
     CrmAccountRecord,
     CrmContactRecord,
     CrmOpportunityRecord,
+    CrmSubscriptionRecord,
     LedgerAccount,
     LedgerIdempotency,
     LedgerInvoice,
@@ -46,6 +48,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "AddOnAssignment",
     "AddOnPurchase",
+    "AdminTask",
     "ApiToken",
     "AuditEvent",
     "BillingAccount",
@@ -55,8 +58,11 @@ __all__ = [
     "CrmAccountRecord",
     "CrmContactRecord",
     "CrmOpportunityRecord",
+    "CrmSubscriptionRecord",
     "Customer",
     "Deployment",
+    "DriftCheck",
+    "DriftFinding",
     "IntegrationAttempt",
     "IntegrationDelivery",
     "IntegrationEvent",

@@ -132,6 +132,21 @@ class CrmOpportunityRecord(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
 
 
+class CrmSubscriptionRecord(SQLModel, table=True):
+    """The local CRM's mirror of a subscription, upserted by `ref` (the subscription number)."""
+
+    __tablename__ = "crm_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=64, unique=True)
+    account_ref: str = Field(max_length=64, index=True)
+    plan: str = Field(max_length=64)
+    seats: int
+    term_start: date
+    term_end: date
+    status: str = Field(max_length=32)
+
+
 class ProvisionedEntitlement(SQLModel, table=True):
     """What the local provisioning target was last told about a deployment."""
 

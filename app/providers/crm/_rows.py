@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from app.db.tables.local_providers import CrmAccountRecord, CrmContactRecord, CrmOpportunityRecord
+from app.db.tables.local_providers import (
+    CrmAccountRecord,
+    CrmContactRecord,
+    CrmOpportunityRecord,
+    CrmSubscriptionRecord,
+)
 from app.providers import _checks as checks
-from app.providers.crm.records import CrmAccount, CrmContact, CrmOpportunity, NewOpportunity
+from app.providers.crm.records import (
+    CrmAccount,
+    CrmContact,
+    CrmOpportunity,
+    CrmSubscription,
+    NewOpportunity,
+)
 
 
 def check_account(account: CrmAccount) -> None:
@@ -18,6 +29,15 @@ def check_account(account: CrmAccount) -> None:
 def check_contact(contact: CrmContact) -> None:
     for field in ("ref", "account_ref", "name", "email"):
         checks.check_text(field, getattr(contact, field))
+
+
+def check_subscription(subscription: CrmSubscription) -> None:
+    for field in ("ref", "account_ref", "plan", "status"):
+        checks.check_text(field, getattr(subscription, field))
+    if subscription.seats < 0:
+        raise checks.invalid("seats must not be negative")
+    if subscription.term_end <= subscription.term_start:
+        raise checks.invalid("term_end must be after term_start")
 
 
 def check_opportunity(opportunity: NewOpportunity, idempotency_key: str) -> None:
@@ -58,6 +78,28 @@ def write_contact(row: CrmContactRecord | None, record: CrmContact) -> CrmContac
     """A new row for `record`, or `row` updated to it."""
     if row is None:
         return CrmContactRecord(**asdict(record))
+    row.sqlmodel_update(asdict(record))
+    return row
+
+
+def subscription(row: CrmSubscriptionRecord) -> CrmSubscription:
+    return CrmSubscription(
+        ref=row.ref,
+        account_ref=row.account_ref,
+        plan=row.plan,
+        seats=row.seats,
+        term_start=row.term_start,
+        term_end=row.term_end,
+        status=row.status,
+    )
+
+
+def write_subscription(
+    row: CrmSubscriptionRecord | None, record: CrmSubscription
+) -> CrmSubscriptionRecord:
+    """A new row for `record`, or `row` replaced by it."""
+    if row is None:
+        return CrmSubscriptionRecord(**asdict(record))
     row.sqlmodel_update(asdict(record))
     return row
 

@@ -1,7 +1,8 @@
-"""The embedded CRM: accounts, contacts and opportunities in the Crm* tables.
+"""The embedded CRM: accounts, contacts, opportunities and subscription mirrors in the Crm*
+tables.
 
-Each call runs in its own transaction, as a remote CRM would. Account and contact refs are
-chosen by the caller (upsert by external id); opportunity refs are sequential by row id
+Each call runs in its own transaction, as a remote CRM would. Account, contact and subscription
+refs are chosen by the caller (upsert by external id); opportunity refs are sequential by row id
 ("opp_000001"), and CrmOpportunityRecord.idempotency_key makes their creation idempotent.
 """
 
@@ -15,13 +16,24 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from app.db.tables.local_providers import CrmAccountRecord, CrmContactRecord, CrmOpportunityRecord
+from app.db.tables.local_providers import (
+    CrmAccountRecord,
+    CrmContactRecord,
+    CrmOpportunityRecord,
+    CrmSubscriptionRecord,
+)
 from app.providers._sql import add_with_ref, read_session, retry_on_conflict, write_session
 from app.providers.crm import _rows as rows
-from app.providers.crm.records import CrmAccount, CrmContact, CrmOpportunity, NewOpportunity
+from app.providers.crm.records import (
+    CrmAccount,
+    CrmContact,
+    CrmOpportunity,
+    CrmSubscription,
+    NewOpportunity,
+)
 from app.providers.errors import ProviderNotFound, ProviderRejected
 
-Row = TypeVar("Row", CrmAccountRecord, CrmContactRecord)
+Row = TypeVar("Row", CrmAccountRecord, CrmContactRecord, CrmSubscriptionRecord)
 
 
 class LocalCrmProvider:
@@ -85,6 +97,29 @@ class LocalCrmProvider:
                 s.add(row)
                 await s.flush()
                 return rows.contact(row)
+
+        return await retry_on_conflict(attempt)
+
+    async def get_subscriptions(self, refs: Sequence[str]) -> Mapping[str, CrmSubscription]:
+        wanted = sorted(set(refs))
+        if not wanted:
+            return {}
+        query = select(CrmSubscriptionRecord).where(col(CrmSubscriptionRecord.ref).in_(wanted))
+        async with read_session(self._sessions) as s:
+            found = (await s.execute(query)).scalars().all()
+        return {row.ref: rows.subscription(row) for row in found}
+
+    async def upsert_subscription(self, subscription: CrmSubscription) -> CrmSubscription:
+        rows.check_subscription(subscription)
+
+        async def attempt() -> CrmSubscription:
+            async with write_session(self._sessions) as s:
+                await _require_account(s, subscription.account_ref)
+                row = await _by_ref(s, CrmSubscriptionRecord, subscription.ref)
+                row = rows.write_subscription(row, subscription)
+                s.add(row)
+                await s.flush()
+                return rows.subscription(row)
 
         return await retry_on_conflict(attempt)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,7 +30,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import catalog
 from app.db.repositories import subscriptions as repo
-from app.db.tables import BillingAccount, ConsumablePurchase, Renewal, Subscription
+from app.db.repositories.common import by_ids
+from app.db.tables import (
+    BillingAccount,
+    ConsumablePurchase,
+    Price,
+    Product,
+    Renewal,
+    Subscription,
+)
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import ConsumableKind, SyncStatus
 from app.providers.billing import BillingProvider, BillingSubscriptionRecord, SubscriptionItem
@@ -141,16 +150,54 @@ async def local_state(session: AsyncSession, subscription_id: int) -> LocalState
     account = await session.get(BillingAccount, subscription.billing_account_id)
     if account is None:
         raise NotSyncable(f"subscription {subscription_id} has no billing account")
-    add_ons = (await repo.add_ons_by_subscription(session, [subscription_id]))[subscription_id]
-    packs = (await repo.consumables_by_subscription(session, [subscription_id]))[subscription_id]
-    quantities = [(subscription.plan_id, subscription.seats)]
-    quantities += [(add_on.product_id, add_on.quantity) for add_on in add_ons]
-    quantities += _storage_packs(packs, subscription.term_end)
-    items = await _items(session, subscription.currency, quantities)
-    return LocalState(subscription, account, items)
+    quantities = (await _quantities(session, [subscription]))[subscription_id]
+    catalog_rows = await _catalog(session, [quantities])
+    return LocalState(subscription, account, _items(catalog_rows, subscription, quantities))
 
 
-def _storage_packs(packs: list[ConsumablePurchase], term_end: date) -> list[tuple[int, int]]:
+async def local_states(
+    session: AsyncSession, subscriptions: Sequence[Subscription]
+) -> dict[int, LocalState]:
+    """`local_state` of many subscriptions in a constant number of statements (the drift
+    job's batch); one that cannot be synced (no account, a price missing) is absent."""
+    ids = [row.id or 0 for row in subscriptions]
+    account_ids = [row.billing_account_id for row in subscriptions]
+    accounts = await by_ids(session, BillingAccount, account_ids)
+    quantities = await _quantities(session, subscriptions)
+    catalog_rows = await _catalog(session, list(quantities.values()))
+    states = {}
+    for row, sid in zip(subscriptions, ids, strict=True):
+        account = accounts.get(row.billing_account_id)
+        try:
+            if account is not None:
+                items = _items(catalog_rows, row, quantities[sid])
+                states[sid] = LocalState(row, account, items)
+        except NotSyncable:
+            continue
+    return states
+
+
+Quantities = list[tuple[int, int]]
+Catalog = tuple[dict[int, Product], dict[int, list[Price]]]
+
+
+async def _quantities(
+    session: AsyncSession, subscriptions: Sequence[Subscription]
+) -> dict[int, Quantities]:
+    """What each subscription holds, product by product: the plan, add-ons, storage packs."""
+    ids = [row.id or 0 for row in subscriptions]
+    add_ons = await repo.add_ons_by_subscription(session, ids)
+    packs = await repo.consumables_by_subscription(session, ids)
+    found = {}
+    for row, sid in zip(subscriptions, ids, strict=True):
+        quantities = [(row.plan_id, row.seats)]
+        quantities += [(add_on.product_id, add_on.quantity) for add_on in add_ons[sid]]
+        quantities += _storage_packs(packs[sid], row.term_end)
+        found[sid] = quantities
+    return found
+
+
+def _storage_packs(packs: list[ConsumablePurchase], term_end: date) -> Quantities:
     """Storage packs co-termed with the current term recur with it; compute packs do not."""
     return [
         (pack.product_id, pack.packs)
@@ -159,20 +206,27 @@ def _storage_packs(packs: list[ConsumablePurchase], term_end: date) -> list[tupl
     ]
 
 
-async def _items(
-    session: AsyncSession, currency: str, quantities: list[tuple[int, int]]
+async def _catalog(session: AsyncSession, held: Sequence[Quantities]) -> Catalog:
+    product_ids = sorted({product_id for each in held for product_id, _ in each})
+    products = await catalog.products_by_ids(session, product_ids)
+    prices = await catalog.prices_by_product(session, product_ids)
+    return products, prices
+
+
+def _items(
+    catalog_rows: Catalog, subscription: Subscription, quantities: Quantities
 ) -> tuple[SubscriptionItem, ...]:
     """One item per product (quantities of the same product added), priced per term in the
     subscription's currency, in the order first seen (the plan first)."""
+    products, prices = catalog_rows
+    currency = subscription.currency
     totals: dict[int, int] = {}
     for product_id, quantity in quantities:
         totals[product_id] = totals.get(product_id, 0) + quantity
-    products = await catalog.products_by_ids(session, list(totals))
-    prices = await catalog.prices_by_product(session, list(totals))
     items = []
     for product_id, quantity in totals.items():
         product = products.get(product_id)
-        price = next((p for p in prices[product_id] if p.currency == currency), None)
+        price = next((p for p in prices.get(product_id, []) if p.currency == currency), None)
         if product is None or price is None:
             raise NotSyncable(f"product {product_id} has no price in {currency}")
         items.append(SubscriptionItem(product.code, quantity, price.amount))

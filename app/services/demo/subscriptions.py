@@ -29,7 +29,7 @@ from app.domain.enums import (
 from app.domain.licenses import ACTIVATION_CODE_ALPHABET, ACTIVATION_CODE_LENGTH
 from app.providers.billing.records import SubscriptionItem
 from app.providers.billing.records import SubscriptionStatus as LedgerStatus
-from app.services import outbox
+from app.services import subscription_sync
 from app.services.billing import keys
 from app.services.demo.context import CURRENCY, World
 from app.services.demo.rows import ident
@@ -110,7 +110,7 @@ async def _queue_billing_sync(world: World, subscription: Subscription) -> None:
     the local rows hold. A term already over has no copy there: Stripe cannot anchor one."""
     key = keys.seeded_sync(ident(subscription))
     payload = {"subscription_id": ident(subscription)}
-    await outbox.enqueue(world.session, outbox.BILLING_SYNC, payload, key, now=world.now)
+    await subscription_sync.queue(world.session, payload, key, now=world.now)
 
 
 def _seat_usage(world: World, spec: SubscriptionSpec, deployment_id: int) -> list[SeatUsage]:

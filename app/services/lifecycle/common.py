@@ -18,7 +18,7 @@ from app.db.tables import Reconciliation, Renewal, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import NotificationKind
 from app.runtime import Runtime
-from app.services import audit, notifications, outbox
+from app.services import audit, notifications, outbox, subscription_sync
 from app.services.billing import keys
 from app.services.worker.options import WorkerOptions
 
@@ -87,7 +87,7 @@ async def follow_up(session: AsyncSession, subscription_id: int, key: str, now: 
     payload: dict[str, Any] = {"subscription_id": subscription_id}
     await outbox.enqueue(session, outbox.PROVISION, payload, f"{key}:provision", now=now)
     sync_key = keys.sync_message(key)
-    await outbox.enqueue(session, outbox.BILLING_SYNC, payload, sync_key, now=now)
+    await subscription_sync.queue(session, payload, sync_key, now=now)
 
 
 async def notify(

@@ -14,7 +14,7 @@ from app.db.repositories import orders
 from app.db.tables import AddOnPurchase, ConsumablePurchase, Deployment, Order, Subscription
 from app.domain.enums import Channel, ConsumableKind, ProductKind, ReconciliationMode
 from app.domain.pricing import PricedOrder, SubscriptionSnapshot
-from app.services import audit, crm_sync, licenses, outbox
+from app.services import audit, crm_sync, licenses, outbox, subscription_sync
 from app.services.billing import keys
 from app.services.lifecycle.expiry import lapse_renewal
 from app.services.numbering import subscription_number
@@ -201,7 +201,7 @@ async def _follow_up(
     provision_key = f"order:{order_id}:provision"  # the provisioning push's message
     await outbox.enqueue(session, outbox.PROVISION, payload, provision_key, now=now)
     sync_key = keys.order_sync(order_id)
-    await outbox.enqueue(session, outbox.BILLING_SYNC, payload, sync_key, now=now)
+    await subscription_sync.queue(session, payload, sync_key, now=now)
     await crm_sync.order_applied(session, order, subscription, now)
     await audit.record(
         session,

@@ -42,7 +42,7 @@ from app.domain.lifecycle import RenewalStatus
 from app.domain.reconciliation import ReconciliationStatus
 from app.providers.errors import ProviderError, ProviderRejected
 from app.runtime import Runtime
-from app.services import audit, outbox
+from app.services import audit, subscription_sync
 from app.services.billing import charging, keys, outcomes
 from app.services.lifecycle import reconciliation, renewal
 from app.services.lifecycle.common import CHARGE_TIMEOUT, Claim
@@ -313,7 +313,7 @@ async def _record(
             if charged.paid:  # the billing sync checks the paid invoice against the provider
                 payload = {"subscription_id": step.subscription_id}
                 sync_key = f"pay-now:{step.request_id}:billing"
-                await outbox.enqueue(session, outbox.BILLING_SYNC, payload, sync_key, now=now)
+                await subscription_sync.queue(session, payload, sync_key, now=now)
     await session.flush()
     payment_id = await _payment_id(session, charged)
     for request in await repo.unsettled_requests(session, invoice.id or 0):

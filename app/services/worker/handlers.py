@@ -15,7 +15,14 @@ from app.db.repositories import invoices as invoice_repo
 from app.db.repositories import outbox as repo
 from app.domain.enums import ProvisioningStatus, SyncStatus
 from app.runtime import Runtime
-from app.services import crm_sync, integration_events, notifications, outbox, provisioning
+from app.services import (
+    crm_mirror,
+    crm_sync,
+    integration_events,
+    notifications,
+    outbox,
+    provisioning,
+)
 from app.services.billing import invoice_sync, subscriptions
 from app.services.inbound import events as inbound
 from app.services.inbound.process import ProcessWebhook
@@ -83,6 +90,22 @@ class BillingSync:
         await subscriptions.set_sync_status(session, message.subscription_id, status)
 
 
+class CrmSync:
+    """`crm.sync_subscription`: upsert the subscription's mirror into the CRM. The outbox row
+    is its status (the subscription's sync status is the billing provider's); a CRM that
+    does not know the customer's account fails it for good, until the account is there and
+    the next change (or a drift check) queues another push."""
+
+    async def perform(self, runtime: Runtime, message: Claimed) -> Record:
+        await crm_mirror.push(runtime, message.subscription())
+        return _nothing_to_record
+
+    async def record_failure(
+        self, session: AsyncSession, message: Claimed, *, gave_up: bool
+    ) -> None:
+        """Nothing on the subscription: see the class docstring."""
+
+
 class NotificationEmail:
     """`notification.email`: send one notification's e-mail through the configured mailer."""
 
@@ -129,6 +152,7 @@ async def _nothing_to_record(session: AsyncSession) -> None:
 HANDLERS: Mapping[str, Handler] = {
     outbox.PROVISION: ProvisioningPush(),
     outbox.BILLING_SYNC: BillingSync(),
+    outbox.CRM_SYNC: CrmSync(),
     notifications.EMAIL: NotificationEmail(),
     crm_sync.CRM_OPPORTUNITY: CrmOrderOpportunity(),
     inbound.PROCESS: ProcessWebhook(),

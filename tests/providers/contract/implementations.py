@@ -32,6 +32,7 @@ from app.db.tables.local_providers import (
     CrmAccountRecord,
     CrmContactRecord,
     CrmOpportunityRecord,
+    CrmSubscriptionRecord,
     LedgerAccount,
     LedgerInvoice,
     LedgerPayment,
@@ -179,6 +180,7 @@ async def _local_crm(deps: ContractDeps) -> AsyncIterator[Harness[CrmProvider]]:
         "account": CrmAccountRecord,
         "contact": CrmContactRecord,
         "opportunity": CrmOpportunityRecord,
+        "subscription": CrmSubscriptionRecord,
     }
     yield Harness(
         LocalCrmProvider(deps.session_factory), _row_counter(deps.session_factory, tables)

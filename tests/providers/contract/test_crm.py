@@ -14,7 +14,7 @@ from app.providers.errors import (
     ProviderUnavailable,
 )
 from tests.providers.contract.implementations import Fault, Subject, outage
-from tests.providers.factories import crm_account, new_opportunity
+from tests.providers.factories import TERM_START, crm_account, crm_subscription, new_opportunity
 from tests.providers.factories import crm_contact as contact
 
 Crm = Subject[CrmProvider]
@@ -153,6 +153,56 @@ async def test_a_malformed_opportunity_is_rejected(crm_subject: Crm) -> None:
 
     assert caught.value.code == "invalid_request"
     assert await crm_subject.count("opportunity") == 0
+
+
+async def test_upsert_subscription_creates_then_replaces(crm_subject: Crm) -> None:
+    crm = crm_subject.provider
+    await crm.upsert_account(crm_account("crm-acme"))
+    await crm.upsert_account(crm_account("crm-beta"))
+    created = await crm.upsert_subscription(crm_subscription())
+    replaced = crm_subscription(account_ref="crm-beta", plan="ultimate", seats=3, status="expired")
+
+    assert created == crm_subscription()
+    assert await crm.upsert_subscription(replaced) == replaced
+    assert await crm.get_subscriptions(["A-S00000001"]) == {"A-S00000001": replaced}
+    assert await crm_subject.count("subscription") == 1
+
+
+async def test_a_subscription_needs_a_known_account(crm_subject: Crm) -> None:
+    unknown = crm_subject.unknown("account")
+
+    with pytest.raises(ProviderNotFound) as caught:
+        await crm_subject.provider.upsert_subscription(crm_subscription(account_ref=unknown))
+
+    assert caught.value.provider == crm_subject.name
+    assert await crm_subject.count("subscription") == 0
+
+
+@pytest.mark.parametrize("overrides", [{"plan": ""}, {"seats": -1}, {"term_end": TERM_START}])
+async def test_malformed_subscriptions_are_rejected(
+    crm_subject: Crm, overrides: dict[str, object]
+) -> None:
+    await crm_subject.provider.upsert_account(crm_account())
+
+    with pytest.raises(ProviderRejected) as caught:
+        await crm_subject.provider.upsert_subscription(crm_subscription(**overrides))
+
+    assert caught.value.code == "invalid_request"
+    assert await crm_subject.count("subscription") == 0
+
+
+async def test_get_subscriptions_maps_known_refs_and_omits_unknown(crm_subject: Crm) -> None:
+    crm = crm_subject.provider
+    await crm.upsert_account(crm_account())
+    refs = [f"A-S{n:08d}" for n in range(1, 26)]
+    for ref in refs:
+        await crm.upsert_subscription(crm_subscription(ref))
+
+    found = await crm.get_subscriptions([*refs, "A-S99999999", refs[6]])
+
+    assert sorted(found) == refs
+    assert found[refs[6]] == crm_subscription(refs[6])
+    assert await crm.get_subscriptions([]) == {}
 
 
 # -- transport failures (implementations with fault controls) --------------------------------

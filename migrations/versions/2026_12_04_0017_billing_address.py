@@ -4,7 +4,7 @@ An invoice names the buyer with its address (EU VAT rules, and what accounts-pay
 file by). All columns are nullable: accounts made before this revision have none until set.
 `billing_country` is ISO 3166-1 alpha-2.
 
-Revision ID: 0020
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-04 01:40:00.000000
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
