@@ -164,9 +164,10 @@ async def test_an_order_reaches_the_product_and_the_billing_provider(
     clock.set(max(clock.now(), datetime.now(UTC)) + timedelta(minutes=1))
     totals = await Worker(runtime, OPTIONS).run_once()
 
-    # The push, the billing and CRM syncs and the CRM opportunity (refused: the local CRM has
-    # no account for this customer); the lifecycle jobs reconcile the past quarters too.
-    assert totals["outbox"] == 3
+    # The push, the billing and CRM syncs and the CRM opportunity (both CRM writes refused:
+    # the local CRM has no account for this customer); the lifecycle jobs reconcile the past
+    # quarters too.
+    assert totals["outbox"] == 4
     shown = (await state(api, token, sub))["provisioning"]
     assert (shown["status"], shown["attempts"]) == ("PROVISIONED", 0)
     deployment_row = await db.get(Deployment, sub.deployment_id)

@@ -254,7 +254,12 @@ async def stripe_billing(deps: ContractDeps) -> AsyncIterator[Harness[BillingPro
 # -- Salesforce, over real HTTP to the fake Salesforce API (tests/fakes/salesforce) -----------
 
 # Salesforce counts: the fake org's records of each kind.
-_SALESFORCE_OBJECTS = {"account": "Account", "contact": "Contact", "opportunity": "Opportunity"}
+_SALESFORCE_OBJECTS = {
+    "account": "Account",
+    "contact": "Contact",
+    "opportunity": "Opportunity",
+    "subscription": "Subscription__c",
+}
 
 
 @asynccontextmanager
