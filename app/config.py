@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     # most half of REQUEST_TIMEOUT_SECONDS.
     stripe_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
+    # BILLING_PROVIDER=zuora (app/providers/billing/zuora/): the OAuth client's id and
+    # secret, the REST endpoint of the tenant's data center (tests point it at a local fake),
+    # and one request's limit (there are no retries: the outbox sends it again).
+    zuora_client_id: str | None = None
+    zuora_client_secret: str | None = None
+    zuora_api_base: str = "https://rest.zuora.com"
+    zuora_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     crm_provider: str = "local"
     provisioning_target: str = "local"
     # PROVISIONING_TARGET=http: the receiver's base URL, the secret the requests are signed
@@ -194,6 +201,25 @@ class Settings(BaseSettings):
                 raise ValueError("STRIPE_WEBHOOK_SECRET must be set in production")
             if not self.stripe_api_base.startswith("https://"):
                 raise ValueError("STRIPE_API_BASE must be an https:// URL in production")
+        return self
+
+    @model_validator(mode="after")
+    def _zuora_configured(self) -> Settings:
+        if self.billing_provider != "zuora":
+            return self
+        if not self.zuora_client_id or not self.zuora_client_secret:
+            raise ValueError(
+                "ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET must be set when BILLING_PROVIDER=zuora"
+            )
+        if self.zuora_timeout_seconds > self.request_timeout_seconds / 2:
+            raise ValueError(
+                "ZUORA_TIMEOUT_SECONDS must be at most half of REQUEST_TIMEOUT_SECONDS"
+            )
+        parts = urlsplit(self.zuora_api_base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("ZUORA_API_BASE must be an http[s]:// URL with a host")
+        if self.environment is not Environment.TEST and parts.scheme != "https":
+            raise ValueError("ZUORA_API_BASE must be an https:// URL outside tests")
         return self
 
     @cached_property

@@ -6,7 +6,11 @@ changes nothing; the same key with a different operation or different arguments 
 with `ProviderRejected(code="idempotency_key_reused")`.
 
 The provider does no pricing: the caller (app/domain) computes items and invoice lines, so a
-quote and the charge agree whichever provider is configured.
+quote and the charge agree whichever provider is configured. A provider that prorates an
+amendment on its own side anyway (Zuora's orders) offers the optional `AmendmentPreview`
+capability: the billing room asks it for its figure before amending and refuses the
+amendment, writing nothing, when it differs by a cent from the domain's
+(`ProviderRejected(code="proration_mismatch")`, app/services/billing/subscriptions.py).
 
 Failures: `ProviderNotFound` when a write names an unknown account, subscription or invoice;
 `ProviderRejected` for a malformed or disallowed request (code "invalid_request",
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from app.providers.billing.records import (
     BillingAccountRecord,
@@ -131,4 +135,17 @@ class BillingProvider(Protocol):
     ) -> RefundRecord:
         """Give back `amount` (> 0) of a SUCCEEDED payment: "payment_not_refundable" for a
         failed one, "refund_exceeds_payment" beyond what is left to refund."""
+        ...
+
+
+@runtime_checkable
+class AmendmentPreview(Protocol):
+    """Optional: a provider whose subscriptions prorate an amendment themselves."""
+
+    async def preview_amendment(
+        self, ref: str, items: Sequence[SubscriptionItem], effective: date
+    ) -> int:
+        """The provider's own prorated charge (minor units; a credit is negative) for making
+        `items` the subscription's whole set from `effective` to the term end, as
+        `amend_subscription` would; nothing is written."""
         ...
