@@ -161,12 +161,11 @@ class ZuoraFake:
             if fault is not None and fault.kind in ("error", "reject", "rate_limit"):
                 entry.faulted = True
                 return _fault_answer(entry, fault.kind, fault.status, fault.retry_after)
-            if fault is not None and fault.kind == "hang":
-                await asyncio.sleep(fault.seconds)
+            hang = fault.seconds if fault is not None and fault.kind == "hang" else 0.0
             call = Call(
                 self.store, body if isinstance(body, dict) else {}, dict(request.match_info)
             )
-            status, answer = self._run(entry, handler, call)
+            status, answer = await self._run(entry, handler, call, hang)
             if fault is not None and fault.kind == "drop":
                 return await _drop(request, entry, status, answer)
             return _answer(entry, status, answer)
@@ -178,7 +177,11 @@ class ZuoraFake:
         expires = self.tokens.get(token)
         return scheme == "Bearer" and expires is not None and time.monotonic() < expires
 
-    def _run(self, entry: Logged, handler: Handler, call: Call) -> tuple[int, Obj]:
+    async def _run(
+        self, entry: Logged, handler: Handler, call: Call, hang: float
+    ) -> tuple[int, Obj]:
+        """Replay, refuse or run; a "hang" fault waits `hang` seconds with the key in flight
+        (a second request with it meanwhile is a 409) before the request runs."""
         key = entry.key
         signature = (entry.method, entry.path, json.dumps(entry.body, sort_keys=True))
         if key is not None:
@@ -199,6 +202,8 @@ class ZuoraFake:
                 )
             self._in_flight.add(key)
         try:
+            if hang:
+                await asyncio.sleep(hang)
             status, answer = 200, copy.deepcopy(handler(call))
         except ZuoraFault as fault:
             status, answer = fault.status, fault.body()

@@ -3,7 +3,8 @@ optional `AmendmentPreview` capability (protocol.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from app.clock import Clock
@@ -26,8 +27,14 @@ from app.providers.billing.zuora.errors import PROVIDER
 class ZuoraBillingProvider:
     name = PROVIDER
 
-    def __init__(self, settings: ZuoraSettings, clock: Clock) -> None:
-        self.api = ZuoraApi(settings)
+    def __init__(
+        self,
+        settings: ZuoraSettings,
+        clock: Clock,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.api = ZuoraApi(settings, monotonic=monotonic)
         self._catalog = Catalog(self.api)
         self._clock = clock
 
