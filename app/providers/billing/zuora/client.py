@@ -8,8 +8,8 @@ callers share a single refresh: whoever waits on it finds the new token and uses
 Every write carries the caller's Idempotency-Key (Zuora keeps the first answer for 24 hours,
 whatever it was); reads and the order preview carry none. Zuora documents keys for POST and
 PATCH; the one PUT here (cancelling an invoice) is idempotent by itself and carries the key
-all the same, which a tenant ignores and the fake honours. There are no retries here: a failed request is a
-`ProviderUnavailable`, and the outbox sends the same request again with the same key.
+all the same, which a tenant ignores and the fake honours. There are no retries here: a
+failed request is a `ProviderUnavailable`, and the outbox sends it again with the same key.
 """
 
 from __future__ import annotations
