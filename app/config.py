@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     stripe_max_network_retries: int = Field(default=1, ge=0, le=5)
     # With TEST_CLOCK: how often an advance asks whether Stripe's test clocks are ready.
     stripe_test_clock_poll_seconds: float = Field(default=0.5, gt=0, le=10)
+    # BILLING_PROVIDER=zuora (app/providers/billing/zuora/): the OAuth client's id and
+    # secret, the REST endpoint of the tenant's data center (tests point it at a local fake),
+    # and one request's limit (there are no retries: the outbox sends it again).
+    zuora_client_id: str | None = None
+    zuora_client_secret: str | None = None
+    zuora_api_base: str = "https://rest.zuora.com"
+    zuora_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     crm_provider: str = "local"
     # CRM_PROVIDER=salesforce (app/providers/crm/salesforce/, README "Salesforce"): where
     # the JWT bearer assertion is exchanged (its audience too), the connected app's consumer
@@ -259,6 +266,25 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SALESFORCE_TIMEOUT_SECONDS x 3 must be at most REQUEST_TIMEOUT_SECONDS"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _zuora_configured(self) -> Settings:
+        if self.billing_provider != "zuora":
+            return self
+        if not self.zuora_client_id or not self.zuora_client_secret:
+            raise ValueError(
+                "ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET must be set when BILLING_PROVIDER=zuora"
+            )
+        if self.zuora_timeout_seconds > self.request_timeout_seconds / 2:
+            raise ValueError(
+                "ZUORA_TIMEOUT_SECONDS must be at most half of REQUEST_TIMEOUT_SECONDS"
+            )
+        parts = urlsplit(self.zuora_api_base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("ZUORA_API_BASE must be an http[s]:// URL with a host")
+        if self.environment is not Environment.TEST and parts.scheme != "https":
+            raise ValueError("ZUORA_API_BASE must be an https:// URL outside tests")
         return self
 
     @cached_property

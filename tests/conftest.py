@@ -1,7 +1,8 @@
 """Shared fixtures: one database built by the migrations per run, a rolled-back transaction
 per test. Set TEST_DATABASE_URL to run the suite against PostgreSQL, and
 TEST_BILLING_PROVIDER=stripe to bill through the Stripe provider against the local fake of
-the Stripe API (tests/fakes/stripe), emptied before each test."""
+the Stripe API (tests/fakes/stripe), emptied before each test; TEST_BILLING_PROVIDER=zuora
+does the same with the Zuora provider and its fake (tests/fakes/zuora)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from app.db.engine import create_engine
 from app.db.migrate import upgrade
 from tests.fakes.stripe import TEST_KEY, StripeFake, running_fake
 from tests.fakes.stripe.setup import stripe_settings
+from tests.fakes.zuora import ZuoraFake
+from tests.fakes.zuora import running_fake as running_zuora
+from tests.fakes.zuora.setup import zuora_settings
 from tests.support.database import reset_database
 
 ASYNC_TEST_SECONDS = 60.0  # the slowest test takes a tenth of this on a loaded machine
@@ -52,6 +56,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 STRIPE = os.environ.get("TEST_BILLING_PROVIDER") == "stripe"
+ZUORA = os.environ.get("TEST_BILLING_PROVIDER") == "zuora"
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +70,8 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
             "stripe_api_key": TEST_KEY,
             "stripe_api_base": fake.url,
         }
+    if ZUORA:
+        billing = zuora_settings(request.getfixturevalue("zuora_fake"))
     # The drift job is off unless a test turns it on (tests/services/test_drift.py): the
     # other tests' worker rounds would compare every subscription with providers they never
     # set up.
@@ -81,6 +88,25 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
 async def stripe_fake() -> AsyncIterator[StripeFake]:
     async with running_fake() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+async def zuora_fake() -> AsyncIterator[ZuoraFake]:
+    async with running_zuora() as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def _fresh_zuora_fake(request: pytest.FixtureRequest) -> None:
+    """TEST_BILLING_PROVIDER=zuora: each test starts with an empty Zuora on the test's clock."""
+    if ZUORA:
+        _fresh_zuora(request.getfixturevalue("zuora_fake"), request)
+
+
+def _fresh_zuora(fake: ZuoraFake, request: pytest.FixtureRequest) -> None:
+    fake.reset()
+    if "clock" in request.fixturenames:
+        fake.store.today = request.getfixturevalue("clock").today
 
 
 @pytest.fixture(autouse=True)
@@ -102,7 +128,7 @@ def _fresh(fake: StripeFake, request: pytest.FixtureRequest) -> None:
 @pytest.fixture
 def billing() -> str:
     """The billing provider the app runs with: "" for the suite's (TEST_BILLING_PROVIDER); a
-    test parametrises it ("local", "stripe") to run both."""
+    test parametrises it ("local", "stripe", "zuora") to run each."""
     return ""
 
 
@@ -115,6 +141,10 @@ def app_settings(settings: Settings, billing: str, request: pytest.FixtureReques
         return settings
     if billing == "local":
         return settings.model_copy(update={"billing_provider": "local"})
+    if billing == "zuora":
+        zuora: ZuoraFake = request.getfixturevalue("zuora_fake")
+        _fresh_zuora(zuora, request)
+        return settings.model_copy(update=zuora_settings(zuora))
     fake: StripeFake = request.getfixturevalue("stripe_fake")
     _fresh(fake, request)
     return settings.model_copy(update=stripe_settings(fake))

@@ -17,6 +17,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.providers.billing import BillingProvider, LocalBillingProvider
 from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
+from app.providers.billing.zuora import ZuoraBillingProvider, ZuoraSettings
 from app.providers.crm import CrmProvider, LocalCrmProvider
 from app.providers.crm.salesforce import SalesforceCrmProvider, SalesforceSettings
 from app.providers.mailer import LocalMailer, Mailer, SmtpMailer, SmtpSettings
@@ -41,6 +42,7 @@ Factory = Callable[[ProviderDeps], P]
 BILLING_PROVIDERS: Mapping[str, Factory[BillingProvider]] = {
     "local": lambda deps: LocalBillingProvider(deps.session_factory, deps.clock),
     "stripe": lambda deps: StripeBillingProvider(_stripe_settings(deps.settings), deps.clock),
+    "zuora": lambda deps: ZuoraBillingProvider(_zuora_settings(deps.settings), deps.clock),
 }
 CRM_PROVIDERS: Mapping[str, Factory[CrmProvider]] = {
     "local": lambda deps: LocalCrmProvider(deps.session_factory),
@@ -104,6 +106,18 @@ def _salesforce_settings(settings: Settings) -> SalesforceSettings:
         private_key=settings.salesforce_private_key,
         api_version=settings.salesforce_api_version,
         timeout_seconds=settings.salesforce_timeout_seconds,
+    )
+
+
+def _zuora_settings(settings: Settings) -> ZuoraSettings:
+    client_id, secret = settings.zuora_client_id, settings.zuora_client_secret
+    if not client_id or not secret:  # Settings refuses BILLING_PROVIDER=zuora without them
+        raise ValueError("BILLING_PROVIDER=zuora needs ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET")
+    return ZuoraSettings(
+        client_id=client_id,
+        client_secret=secret,
+        api_base=settings.zuora_api_base,
+        timeout_seconds=settings.zuora_timeout_seconds,
     )
 
 

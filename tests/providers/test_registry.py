@@ -30,9 +30,12 @@ async def test_local_is_the_default(
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("billing_provider", "unknown billing_provider 'zuora'; valid choices: local, stripe"),
-        ("crm_provider", "unknown crm_provider 'zuora'; valid choices: local, salesforce"),
-        ("provisioning_target", "unknown provisioning_target 'zuora'; valid choices: http, local"),
+        (
+            "billing_provider",
+            "unknown billing_provider 'acme'; valid choices: local, stripe, zuora",
+        ),
+        ("crm_provider", "unknown crm_provider 'acme'; valid choices: local, salesforce"),
+        ("provisioning_target", "unknown provisioning_target 'acme'; valid choices: http, local"),
     ],
 )
 def test_an_unknown_name_is_refused(
@@ -42,7 +45,7 @@ def test_an_unknown_name_is_refused(
     setting: str,
     message: str,
 ) -> None:
-    chosen = settings.model_copy(update={setting: "zuora"})
+    chosen = settings.model_copy(update={setting: "acme"})
 
     with pytest.raises(ValueError) as caught:
         build_providers(chosen, session_factory, clock)

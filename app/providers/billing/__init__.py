@@ -2,7 +2,7 @@
 
 from app.providers.billing._validation import TEST_PAYMENT_METHODS
 from app.providers.billing.local import LocalBillingProvider
-from app.providers.billing.protocol import BillingProvider
+from app.providers.billing.protocol import AmendmentPreview, BillingProvider
 from app.providers.billing.records import (
     BillingAccountRecord,
     BillingSubscriptionRecord,
@@ -21,6 +21,7 @@ from app.providers.billing.records import (
 
 __all__ = [
     "TEST_PAYMENT_METHODS",
+    "AmendmentPreview",
     "BillingAccountRecord",
     "BillingProvider",
     "BillingSubscriptionRecord",

@@ -6,7 +6,11 @@ changes nothing; the same key with a different operation or different arguments 
 with `ProviderRejected(code="idempotency_key_reused")`.
 
 The provider does no pricing: the caller (app/domain) computes items and invoice lines, so a
-quote and the charge agree whichever provider is configured.
+quote and the charge agree whichever provider is configured. A provider that prorates an
+amendment on its own side anyway (Zuora's orders) offers the optional `AmendmentPreview`
+capability: the billing room asks it for its figure before amending and refuses the
+amendment, writing nothing, when it differs by a cent from the domain's
+(`ProviderRejected(code="proration_mismatch")`, app/services/billing/subscriptions.py).
 
 Failures: `ProviderNotFound` when a write names an unknown account, subscription or invoice;
 `ProviderRejected` for a malformed or disallowed request (code "invalid_request",
@@ -144,3 +148,16 @@ class ClockedBilling(Protocol):
     instant it has reached changes nothing."""
 
     async def advance_test_clocks(self, to: datetime) -> ClocksAdvanced: ...
+
+
+@runtime_checkable
+class AmendmentPreview(Protocol):
+    """Optional: a provider whose subscriptions prorate an amendment themselves."""
+
+    async def preview_amendment(
+        self, ref: str, items: Sequence[SubscriptionItem], effective: date
+    ) -> int:
+        """The provider's own prorated charge (minor units; a credit is negative) for making
+        `items` the subscription's whole set from `effective` to the term end, as
+        `amend_subscription` would; nothing is written."""
+        ...

@@ -14,14 +14,20 @@ created once per local row (`keys.account`, shared with orders and charges;
 `keys.subscription_create`), and the new ref is stored at once; an amendment's key is the
 message's key plus a digest of the request, so a retry of the same request is replayed,
 and a request made different by a change in between is a new (full-replacement, hence
-harmless) amendment. The worker's `billing.sync_subscription` handler calls `sync`, then
-records the outcome with `record_ref` or `set_sync_status`.
+harmless) amendment. Before an amendment, a provider that prorates on its own side
+(`AmendmentPreview`, Zuora) is asked for its figure; when it differs from the domain's
+(`amendment_charge`) by a cent, the amendment is refused with
+`ProviderRejected(code="proration_mismatch")` and logged with both amounts, and nothing is
+written: the local invoice already charged the domain's amount. The worker's
+`billing.sync_subscription` handler calls `sync`, then records the outcome with `record_ref`
+or `set_sync_status`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -41,10 +47,19 @@ from app.db.tables import (
 )
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import ConsumableKind, SyncStatus
-from app.providers.billing import BillingProvider, BillingSubscriptionRecord, SubscriptionItem
+from app.domain.pricing.amendments import amendment_charge
+from app.providers.billing import (
+    AmendmentPreview,
+    BillingProvider,
+    BillingSubscriptionRecord,
+    SubscriptionItem,
+)
+from app.providers.errors import ProviderRejected
 from app.runtime import Runtime
 from app.services.billing import keys
 from app.services.billing.accounts import provider_account
+
+logger = logging.getLogger(__name__)
 
 
 class NotSyncable(LookupError):
@@ -97,6 +112,7 @@ async def sync(runtime: Runtime, subscription_id: int, *, idempotency_key: str) 
             )
         elif sorted(remote.items, key=_code) != sorted(state.items, key=_code):
             effective = max(runtime.clock.today(), subscription.term_start)
+            await check_proration(billing, remote, state.items, effective)
             key = keys.amendment(idempotency_key, _digest(ref, effective, state.items))
             await billing.amend_subscription(ref, state.items, effective, idempotency_key=key)
     if remote.auto_renew and not subscription.auto_renew:
@@ -105,6 +121,42 @@ async def sync(runtime: Runtime, subscription_id: int, *, idempotency_key: str) 
         key = keys.reactivate(idempotency_key)
         await billing.reactivate_subscription(ref, idempotency_key=key)
     return ref
+
+
+async def check_proration(
+    billing: BillingProvider,
+    remote: BillingSubscriptionRecord,
+    items: tuple[SubscriptionItem, ...],
+    effective: date,
+) -> None:
+    """Refuse an amendment the provider would prorate otherwise than the domain (which the
+    customer was quoted and invoiced); a provider without its own proration is not asked."""
+    if not isinstance(billing, AmendmentPreview):
+        return
+    ours = amendment_charge(
+        _per_term(remote.items), _per_term(items), effective, remote.term_start, remote.term_end
+    )
+    theirs = await billing.preview_amendment(remote.ref, items, effective)
+    if theirs == ours:
+        return
+    name = str(getattr(billing, "name", "billing"))
+    logger.warning(
+        "proration mismatch on %s from %s: provider %d, ours %d (minor units)",
+        remote.ref,
+        effective.isoformat(),
+        theirs,
+        ours,
+    )
+    raise ProviderRejected(
+        name,
+        "proration_mismatch",
+        f"{remote.ref} from {effective.isoformat()}: the provider prorates {theirs}, "
+        f"we charged {ours} (minor units); nothing was amended",
+    )
+
+
+def _per_term(items: tuple[SubscriptionItem, ...]) -> dict[str, int]:
+    return {item.product_code: item.quantity * item.unit_amount for item in items}
 
 
 async def start_term(

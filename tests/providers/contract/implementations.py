@@ -42,6 +42,7 @@ from app.db.tables.local_providers import (
 )
 from app.providers.billing import BillingProvider, LocalBillingProvider
 from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
+from app.providers.billing.zuora import ZuoraBillingProvider, ZuoraSettings
 from app.providers.crm import CrmProvider, LocalCrmProvider
 from app.providers.crm.salesforce import SalesforceCrmProvider
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
@@ -52,6 +53,9 @@ from tests.fakes.salesforce import running_fake as running_salesforce
 from tests.fakes.salesforce import settings_for as salesforce_settings
 from tests.fakes.stripe import TEST_KEY as STRIPE_TEST_KEY
 from tests.fakes.stripe import running_fake
+from tests.fakes.zuora import CLIENT_ID as ZUORA_CLIENT_ID
+from tests.fakes.zuora import CLIENT_SECRET as ZUORA_CLIENT_SECRET
+from tests.fakes.zuora import running_fake as running_zuora
 
 P = TypeVar("P")
 __all__ = [
@@ -277,6 +281,39 @@ async def salesforce_crm(deps: ContractDeps) -> AsyncIterator[Harness[CrmProvide
             await provider.aclose()
 
 
+# -- Zuora, over real HTTP to the fake Zuora API (tests/fakes/zuora) ---------------------------
+
+
+@asynccontextmanager
+async def zuora_billing(deps: ContractDeps) -> AsyncIterator[Harness[BillingProvider]]:
+    """The Zuora provider against the fake Zuora API, on the test's clock."""
+    async with running_zuora() as fake:
+        fake.store.today = deps.clock.today
+        settings = ZuoraSettings(
+            client_id=ZUORA_CLIENT_ID,
+            client_secret=ZUORA_CLIENT_SECRET,
+            api_base=fake.url,
+            timeout_seconds=STRIPE_TIMEOUT_SECONDS,
+        )
+        provider = ZuoraBillingProvider(settings, deps.clock)
+
+        async def count(kind: str) -> int:
+            return fake.count(kind)
+
+        try:
+            yield Harness(provider, count, fake.faults)
+        finally:
+            await provider.aclose()
+
+
+ZUORA_BILLING_UNKNOWN = {
+    "account": "A99999999",
+    "subscription": "A-S99999999",
+    "invoice": "INV99999999",
+    "payment": "P-99999999",
+}
+
+
 STRIPE_BILLING_UNKNOWN = {
     "account": "cus_unknown",
     "subscription": "sub_unknown",
@@ -300,6 +337,7 @@ BILLING: list[Implementation[BillingProvider]] = [
         STRIPE_BILLING_UNKNOWN,
         PaymentTokens(declined_code="generic_decline"),
     ),
+    Implementation("zuora", zuora_billing, ZUORA_BILLING_UNKNOWN),
 ]
 CRM: list[Implementation[CrmProvider]] = [
     Implementation("local", _local_crm, {"account": "crm-unknown"}),
