@@ -120,11 +120,10 @@ def _positive_seconds(value: str) -> float:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     """Run the periodic jobs and the outbox until SIGINT/SIGTERM (the current round finishes;
     a second signal stops at once), or with --once until nothing is due."""
-    import logging
-
+    from app.observability.logs import configure_logging
     from app.services.worker.runner import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     try:
         return asyncio.run(run_worker(settings, once=args.once, interval=args.interval))
     except (KeyboardInterrupt, asyncio.CancelledError):
