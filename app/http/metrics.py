@@ -9,6 +9,7 @@ the outbox gauges are read from the database, the same from any process."""
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 
 from starlette.requests import Request
@@ -24,6 +25,7 @@ from app.observability.outbox import refresh_outbox_gauges
 from app.runtime import Runtime
 
 OBSERVATION_KEY = "observation"
+log = logging.getLogger("fulfillment.requests")
 
 
 def metrics_allowed(settings: Settings, authorization: str | None) -> bool | None:
@@ -47,7 +49,7 @@ async def metrics_endpoint(request: Request) -> Response:
         body = error_body(ErrorCode.UNAUTHENTICATED.value, "A metrics token is required.")
         headers = {"WWW-Authenticate": "Bearer"}
         return Response(body, 401, headers, media_type="application/json")
-    await refresh_outbox_gauges(runtime.metrics, runtime.sessions, runtime.clock.now())
+    await refresh_outbox_gauges(runtime.metrics, runtime.sessions)
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
 
@@ -81,19 +83,17 @@ class RequestMetrics:
             await send(message)
 
         started = time.perf_counter()
-        try:
-            with (
-                observing(observation),
-                metrics.tracer.span("graphql", {"http.route": "/graphql"}) as span,
-            ):
-                await self.app(scope, receive, status_send)
-                span.update_name(f"graphql {observation.operation}")
-                span.set_attribute("graphql.operation.name", observation.operation)
-        finally:
-            outcome = _outcome(observation, status)
-            metrics.observe_request(
-                observation.operation, observation.kind, outcome, time.perf_counter() - started
-            )
+        with observing(observation):
+            try:
+                with metrics.tracer.span("graphql", {"http.route": "/graphql"}) as span:
+                    await self.app(scope, receive, status_send)
+                    span.update_name(f"graphql {observation.operation}")
+                    span.set_attribute("graphql.operation.name", observation.operation)
+            finally:
+                outcome, seconds = _outcome(observation, status), time.perf_counter() - started
+                metrics.observe_request(observation.operation, observation.kind, outcome, seconds)
+                # One line per request; the request id and operation come from the context.
+                log.info("graphql %s %s %s in %.3fs", observation.kind, status, outcome, seconds)
 
 
 def _outcome(observation: Observation, status: int) -> str:
