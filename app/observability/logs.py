@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
+from typing import TextIO
 
 import orjson
 
@@ -60,8 +61,9 @@ class TextFormatter(logging.Formatter):
         return redacted(super().format(record))
 
 
-def log_handler(log_format: LogFormat) -> logging.Handler:
-    handler = logging.StreamHandler()
+def log_handler(log_format: LogFormat, stream: TextIO | None = None) -> logging.Handler:
+    """Standard error (or `stream`), with the request's fields, in the format asked for."""
+    handler = logging.StreamHandler(stream)
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RequestFields())
     json = log_format is LogFormat.JSON
