@@ -22,13 +22,14 @@ _NOT_INSTRUMENTED = frozenset({"aclose"})
 
 
 class InstrumentedProvider:
-    __slots__ = ("_implementation", "_kind", "_metrics", "_target")
+    __slots__ = ("_implementation", "_kind", "_metrics", "_series", "_target")
 
     def __init__(self, target: object, kind: str, implementation: str, metrics: Metrics) -> None:
         object.__setattr__(self, "_target", target)
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_implementation", implementation)
         object.__setattr__(self, "_metrics", metrics)
+        object.__setattr__(self, "_series", {})
 
     @property  # type: ignore[misc]  # isinstance(proxy, LocalBillingProvider) holds
     def __class__(self) -> type:
@@ -54,27 +55,45 @@ class InstrumentedProvider:
     def _instrumented(
         self, method: str, call: Callable[..., Awaitable[Any]]
     ) -> Callable[..., Awaitable[Any]]:
-        metrics, kind, implementation = self._metrics, self._kind, self._implementation
-        labels = (kind, implementation, method)
-        attributes = {"provider.kind": kind, "provider.implementation": implementation}
+        metrics, kind = self._metrics, self._kind
+        series = self._series.get(method) or self._series.setdefault(method, _Series(self, method))
+        attributes = {"provider.kind": kind, "provider.implementation": self._implementation}
 
         @wraps(call)
         async def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
-            outcome = "error"
             try:
                 with metrics.tracer.span(f"{kind}.{method}", attributes):
                     result = await call(*args, **kwargs)
-                outcome = "ok"
-                return result
             except BaseException as error:
-                metrics.provider_errors.labels(*labels, error_label(error)).inc()
+                series.failed(error, time.perf_counter() - started)
                 raise
-            finally:
-                metrics.provider_calls.labels(*labels, outcome).inc()
-                metrics.provider_seconds.labels(*labels).observe(time.perf_counter() - started)
+            series.succeeded(time.perf_counter() - started)
+            return result
 
         return timed
+
+
+class _Series:
+    """One method's labelled counters and histogram, looked up once (a `labels()` call
+    takes a lock and a dictionary lookup each time)."""
+
+    def __init__(self, proxy: InstrumentedProvider, method: str) -> None:
+        metrics = proxy._metrics
+        self.labels = (proxy._kind, proxy._implementation, method)
+        self.errors = metrics.provider_errors
+        self.ok = metrics.provider_calls.labels(*self.labels, "ok")
+        self.error = metrics.provider_calls.labels(*self.labels, "error")
+        self.seconds = metrics.provider_seconds.labels(*self.labels)
+
+    def succeeded(self, seconds: float) -> None:
+        self.ok.inc()
+        self.seconds.observe(seconds)
+
+    def failed(self, error: BaseException, seconds: float) -> None:
+        self.errors.labels(*self.labels, error_label(error)).inc()
+        self.error.inc()
+        self.seconds.observe(seconds)
 
 
 def error_label(error: BaseException) -> str:
