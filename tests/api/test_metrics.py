@@ -4,22 +4,30 @@ a provider failure is a real 500 from the vendor)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.runtime import Runtime
+from app.domain.errors import DomainError, ErrorCode
+from app.main import create_app
+from app.observability.orders import order_outcome
+from app.runtime import Runtime, build_runtime
+from app.services.orders.errors import OrderInProgress
+from resolvers import catalog
 from tests.api.orders_support import PLACE, acme_world, at, quote
 from tests.fakes.stripe import StripeFake
 from tests.services.lifecycle_support import run_at
-from tests.support.graphql import Api
+from tests.support import factories as f
+from tests.support.graphql import Api, error_codes
 from tests.support.metrics import moved, scrape
 
-pytestmark = pytest.mark.parametrize("billing", ["stripe"])
+STRIPE = pytest.mark.parametrize("billing", ["stripe"])
 
 REQUESTS = "fulfillment_graphql_requests_total"
 LATENCY_COUNT = "fulfillment_graphql_request_duration_seconds_count"
@@ -41,6 +49,7 @@ async def _place(api: Api, token: str, quote_token: str, key: str) -> dict[str, 
     return result
 
 
+@STRIPE
 async def test_each_request_moves_its_counters_by_exactly_one(
     api: Api, db: AsyncSession, settings: Settings, clock: FixedClock, stripe_fake: StripeFake
 ) -> None:
@@ -109,6 +118,7 @@ async def test_an_unknown_operation_name_adds_no_label_value(api: Api) -> None:
     assert after.label_values(REQUESTS, "operation") == {"other", "anonymous"}
 
 
+@STRIPE
 async def test_the_outbox_backlog_is_read_at_scrape_time_and_jobs_are_counted(
     api: Api, db: AsyncSession, settings: Settings, clock: FixedClock, runtime: Runtime
 ) -> None:
@@ -137,3 +147,71 @@ async def test_the_outbox_backlog_is_read_at_scrape_time_and_jobs_are_counted(
         moved(queued, drained, "fulfillment_job_runs_total", job="outbox", outcome="handled") == 1
     )
     assert moved(queued, drained, "fulfillment_job_runs_total", job="outbox", outcome="error") == 0
+
+
+@pytest.mark.parametrize("billing", ["local"])
+async def test_a_declined_order_is_the_callers_and_counted_as_declined(
+    api: Api, db: AsyncSession, settings: Settings, clock: FixedClock
+) -> None:
+    acme = await acme_world(db, settings)
+    account = await db.get(f.BillingAccount, acme["sub"].billing_account_id)
+    assert account is not None
+    account.payment_method = "pm_card_declined"  # the local ledger declines it
+    await db.flush()
+    clock.set(at(date(2026, 7, 2)))
+    five = await quote(
+        api, acme["owner"], subscriptionId=acme["id"], actions=[{"addSeats": {"seats": 5}}]
+    )
+    before = await scrape(api.client)
+
+    declined = await _place(api, acme["owner"], five["token"], "k-declined")
+
+    after = await scrape(api.client)
+    assert declined["code"] == "PAYMENT_DECLINED", declined
+    place = {"operation": "OrderPlace", "kind": "mutation"}
+    assert moved(before, after, REQUESTS, **place, outcome="user_error") == 1
+    assert moved(before, after, REQUESTS, **place, outcome="error") == 0
+    assert moved(before, after, ORDERS, outcome="declined") == 1
+    assert moved(before, after, ORDERS, outcome="completed") == 0
+
+
+async def test_a_request_cut_by_the_time_limit_is_a_timeout(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def slow(*args: object) -> None:
+        await asyncio.sleep(1)
+
+    monkeypatch.setattr(catalog, "products", slow)
+    limited = settings.model_copy(update={"request_timeout_seconds": 0.05})
+    runtime = build_runtime(limited, sessions=session_factory, clock=clock)
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        cut = await client.post("/graphql", json={"query": "query Products { products { code } }"})
+        after = await scrape(client)
+    await runtime.aclose()
+
+    assert cut.status_code == 503
+    assert error_codes(cut.json()) == ["REQUEST_TIMEOUT"]
+    labels = {"operation": "Products", "kind": "query"}
+    assert after.value(REQUESTS, **labels, outcome="timeout") == 1
+    assert after.value(LATENCY_COUNT, **labels) == 1
+    assert after.value("fulfillment_graphql_request_duration_seconds_sum", **labels) >= 0.05
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (None, "completed"),
+        (DomainError(ErrorCode.PAYMENT_DECLINED, "declined"), "declined"),
+        (OrderInProgress("busy", 2), "in_progress"),
+        (DomainError(ErrorCode.PROVIDER_UNAVAILABLE, "down"), "failed"),
+        (DomainError(ErrorCode.PROVIDER_REJECTED, "no"), "failed"),
+        (DomainError(ErrorCode.QUOTE_EXPIRED, "late"), "refused"),
+        (DomainError(ErrorCode.MANAGED_BY_PARTNER, "theirs"), "refused"),
+    ],
+)
+def test_order_outcomes(error: DomainError | None, outcome: str) -> None:
+    assert order_outcome(error) == outcome
