@@ -6,6 +6,7 @@ documents) become label values; any other name is "other", a nameless operation
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 from app.observability.context import ANONYMOUS
@@ -37,9 +38,15 @@ class OperationLabels:
 
     @classmethod
     def shipped(cls) -> OperationLabels:
-        return cls(names_in(DOCUMENTS))
+        return cls(_shipped_names())
 
     def label(self, name: str | None) -> str:
         if not name:
             return ANONYMOUS
         return name if name in self.known else OTHER
+
+
+@cache
+def _shipped_names() -> frozenset[str]:
+    """Read once per process: every app a test builds would read the folder again."""
+    return names_in(DOCUMENTS)

@@ -16,6 +16,7 @@ from app.clock import FixedClock
 from app.config import Settings
 from app.domain.errors import DomainError, ErrorCode
 from app.main import create_app
+from app.observability.operations import DOCUMENTS, OperationLabels, names_in
 from app.observability.orders import order_outcome
 from app.runtime import Runtime, build_runtime
 from app.services.orders.errors import OrderInProgress
@@ -215,3 +216,17 @@ async def test_a_request_cut_by_the_time_limit_is_a_timeout(
 )
 def test_order_outcomes(error: DomainError | None, outcome: str) -> None:
     assert order_outcome(error) == outcome
+
+
+def test_the_known_operations_are_the_shipped_documents() -> None:
+    known = OperationLabels.shipped().known
+    assert {"OrderPlace", "OrderQuote", "Products", "Dashboard", "LicenseSync"} <= known
+    assert known == names_in(DOCUMENTS)
+    labels = OperationLabels(frozenset({"Products"}))
+    assert [labels.label(n) for n in ("Products", "products", "", None, "X" * 10_000)] == [
+        "Products",
+        "other",
+        "anonymous",
+        "anonymous",
+        "other",
+    ]
