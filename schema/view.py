@@ -164,8 +164,7 @@ def outcome_of(result: ExecutionResult, record: OperationRecord, observation: Ob
     if not record.executed:  # parse, validation, limits, trusted documents
         return "error" if record.refused is ErrorCode.INTERNAL else "rejected"
     codes = [(error.extensions or {}).get("code") for error in result.errors or ()]
-    if observation.user_error_code is not None:
-        codes.append(observation.user_error_code)
+    codes.extend(observation.user_error_codes)
     if any(code is None or code in _SERVER_SIDE for code in codes):
         return "error"
     return "user_error" if codes else "ok"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 UNKNOWN_KIND = "unknown"
 ANONYMOUS = "anonymous"
@@ -21,7 +21,7 @@ class Observation:
     kind: str = UNKNOWN_KIND  # query, mutation; unknown when it never validated
     outcome: str | None = None  # set by the GraphQL view; the status decides otherwise
     timed_out: bool = False
-    user_error_code: str | None = None  # the first typed user error a mutation returned
+    user_error_codes: set[str] = field(default_factory=set)  # of the typed user errors returned
 
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -55,7 +55,7 @@ def observing(observation: Observation) -> Iterator[None]:
 
 
 def note_user_error(code: str) -> None:
-    """A mutation answered with a typed user error (schema.errors): its first code counts."""
+    """A field answered with a typed user error (schema.errors): the outcome looks at it."""
     observation = _observation.get()
-    if observation is not None and observation.user_error_code is None:
-        observation.user_error_code = code
+    if observation is not None:
+        observation.user_error_codes.add(code)
