@@ -44,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="pause between passes when nothing was due (default: 5)",
     )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve this worker's metrics on http://HOST:PORT/metrics (no token)",
+    )
+    worker.add_argument(
+        "--metrics-host", default="127.0.0.1", metavar="HOST", help="(default: 127.0.0.1)"
+    )
     worker.set_defaults(run=_worker)
     commands.add_parser(
         "demo-tokens", help="print demo bearer tokens as JSON (development only)"
@@ -120,13 +129,16 @@ def _positive_seconds(value: str) -> float:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     """Run the periodic jobs and the outbox until SIGINT/SIGTERM (the current round finishes;
     a second signal stops at once), or with --once until nothing is due."""
-    import logging
-
+    from app.observability.logs import configure_logging
     from app.services.worker.runner import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     try:
-        return asyncio.run(run_worker(settings, once=args.once, interval=args.interval))
+        address = None if args.metrics_port is None else (args.metrics_host, args.metrics_port)
+        worker = run_worker(
+            settings, once=args.once, interval=args.interval, metrics_address=address
+        )
+        return asyncio.run(worker)
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
 

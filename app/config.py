@@ -32,6 +32,11 @@ class TrustedDocumentsMode(StrEnum):
     ENFORCE = "enforce"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
@@ -148,6 +153,16 @@ class Settings(BaseSettings):
     trusted_documents: TrustedDocumentsMode = TrustedDocumentsMode.OFF
     # Browser origins allowed to call the API cross-origin; empty: no CORS headers at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    # Observability (README "Observability"). GET /metrics wants `Authorization: Bearer
+    # <METRICS_TOKEN>` when set; in production without one it is a 404.
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # `json`: one JSON object per log line (time, level, logger, message, request_id, ...).
+    log_format: LogFormat = LogFormat.TEXT
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Traces over OTLP/HTTP when set and the `otel` extra is installed (else a warning).
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = Field(default="fulfillment-api", min_length=1, max_length=64)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -17,11 +17,13 @@ from app.http.graphiql import ROUTE as GRAPHIQL_ASSETS
 from app.http.graphiql import graphiql_asset
 from app.http.health import healthz, readyz
 from app.http.invoices import invoice_pdf
+from app.http.metrics import RequestMetrics, metrics_endpoint
 from app.http.request_id import HEADER as REQUEST_ID_HEADER
 from app.http.request_id import RequestIdMiddleware
 from app.http.time_limit import TimeLimit
 from app.http.unavailable import EXCEPTION_HANDLERS
 from app.http.webhooks import stripe_route
+from app.observability.logs import configure_logging
 from app.runtime import Runtime, build_runtime
 from app.services.trusted_documents import DocumentSource
 from app.services.worker.in_process import running_worker
@@ -39,6 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if runtime is not None:
             yield
             return
+        configure_logging(settings)
         app.state.runtime = build_runtime(settings)
         try:
             async with running_worker(app.state.runtime):
@@ -51,10 +54,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=True,
     )
-    graphql = TimeLimit(view, settings.request_timeout_seconds)
+    graphql = RequestMetrics(TimeLimit(view, settings.request_timeout_seconds))
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
         stripe_route(settings),

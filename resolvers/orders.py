@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import OrderAction
+from app.observability.orders import order_outcome
 from app.services.orders.context import OrderDeps
 from app.services.orders.errors import NotAllowed
 from app.services.orders.placing import PlacedOrder, place_order
@@ -81,8 +82,9 @@ async def place(
     deps = OrderDeps(
         runtime.sessions, runtime.providers.billing, runtime.clock, runtime.settings, runtime.turns
     )
+    orders, outcome = runtime.metrics.orders, "failed"  # an exception: a bug, or cancelled
     try:
-        return await place_order(
+        placed = await place_order(
             deps,
             ctx.principal,
             token,
@@ -90,7 +92,13 @@ async def place(
             reason=reason,
             request_id=ctx.request_id,
         )
+        outcome = order_outcome(None)
+        return placed
     except NotAllowed as exc:
+        outcome = "refused"
         raise forbidden() from exc
     except DomainError as error:
+        outcome = order_outcome(error)
         return error
+    finally:
+        orders.labels(outcome).inc()

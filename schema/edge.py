@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graphql import get_operation_ast
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from app.auth.principals import Principal
 from app.domain.errors import ErrorCode
+from app.observability.context import current_observation
 from app.runtime import Runtime
 from resolvers.context import RequestContext
 from schema.budget import Budget
@@ -60,8 +62,24 @@ async def before_execution(execution: ExecutionContext) -> None:
     (`orderPlace { order { invoice } }`); a transaction begun before that commit may not see
     it (a SQLite read snapshot), so before a mutation runs the request's session is closed
     and its reads open a new one, as they did before the session was shared. Called by the
-    first extension hook that runs after validation (limits.OperationBudget.on_execute)."""
+    first extension hook that runs after validation (limits.OperationBudget.on_execute).
+
+    It also tells the request metrics what is about to run: the kind, and the operation's
+    name as the validated document has it (a bounded label, app.observability.operations)."""
+    _observe(execution)
     if execution.operation_type is OperationType.MUTATION:
         context = execution.context
         if isinstance(context, RequestContext):
             await context.close()
+
+
+def _observe(execution: ExecutionContext) -> None:
+    observation = current_observation()
+    context = execution.context
+    if observation is None or not isinstance(context, RequestContext):
+        return
+    observation.kind = execution.operation_type.value
+    document = execution.graphql_document
+    operation = get_operation_ast(document, execution.operation_name) if document else None
+    if operation is not None and operation.name is not None:
+        observation.operation = context.runtime.metrics.operations.label(operation.name.value)

@@ -8,6 +8,7 @@ import strawberry
 
 from app.domain.errors import DomainError
 from app.domain.errors import ErrorCode as Code
+from app.observability.context import note_user_error
 from schema.enums import ErrorCode
 
 
@@ -76,6 +77,7 @@ _BY_CODE: dict[Code, type[UserError]] = {
 
 
 def user_error(error: DomainError) -> UserError:
+    note_user_error(error.code.value)  # the request metrics' outcome (schema.view)
     if error.code is Code.PAYMENT_DECLINED:
         return PaymentDeclinedError(
             message=error.message,

@@ -36,9 +36,10 @@ from app.http.graphiql import graphiql_page
 from app.http.links import base_url
 from app.http.request_id import request_id_from, request_id_of
 from app.http.unavailable import unavailable_response
+from app.observability.context import Observation, current_observation
 from app.runtime import Runtime
 from resolvers.context import RequestContext
-from schema.edge import EdgeContext
+from schema.edge import EdgeContext, OperationRecord
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -102,8 +103,12 @@ class GraphQLView(GraphQL[RequestContext, None]):
     ) -> ExecutionResult:
         if request_data.query is None and isinstance(context, EdgeContext):
             context.document_id = await _document_id(request_adapter)
+        observation = current_observation()
+        if observation is not None:  # until the document names it (schema.edge)
+            labels = context.runtime.metrics.operations
+            observation.operation = labels.label(request_data.operation_name)
         try:
-            return await super().execute_single(
+            result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
         except HTTPException as exc:
@@ -111,6 +116,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
             if wrong_type and request_adapter.method == "GET":
                 raise _MethodNotAllowed("Mutations are not allowed over GET; use POST.") from exc
             raise
+        if observation is not None and isinstance(context, EdgeContext):
+            observation.outcome = outcome_of(result, context.operation, observation)
+        return result
 
     async def _context_for(self, request: Request) -> EdgeContext:
         runtime: Runtime = request.app.state.runtime
@@ -144,6 +152,22 @@ async def _document_id(request_adapter: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise HTTPException(400, "The `documentId` must be a string.")
     return value
+
+
+# Failures on our side (or a dependency's): they spend the error budget; the rest are the
+# caller's (a rule, a bad input) and do not.
+_SERVER_SIDE = frozenset({ErrorCode.INTERNAL.value, ErrorCode.PROVIDER_UNAVAILABLE.value})
+
+
+def outcome_of(result: ExecutionResult, record: OperationRecord, observation: Observation) -> str:
+    """The request metrics' outcome of one GraphQL operation."""
+    if not record.executed:  # parse, validation, limits, trusted documents
+        return "error" if record.refused is ErrorCode.INTERNAL else "rejected"
+    codes = [(error.extensions or {}).get("code") for error in result.errors or ()]
+    codes.extend(observation.user_error_codes)
+    if any(code is None or code in _SERVER_SIDE for code in codes):
+        return "error"
+    return "user_error" if codes else "ok"
 
 
 def _media_type(header: str | None) -> str:

@@ -1,5 +1,6 @@
 """X-Request-ID: taken from the caller when it is a sane token, made up otherwise, stored in
-the request's state for the GraphQL view (errors and log lines carry it) and sent back."""
+the request's state for the GraphQL view (errors and log lines carry it) and in a context
+variable for every log line of the request, and sent back."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.observability.context import request_id_set
 
 HEADER = "X-Request-ID"
 STATE_KEY = "request_id"
@@ -42,4 +45,5 @@ class RequestIdMiddleware:
                 MutableHeaders(scope=message)[HEADER] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        with request_id_set(request_id):  # log lines below carry it (app.observability.logs)
+            await self.app(scope, receive, send_with_id)

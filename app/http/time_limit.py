@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.deadline import request_deadline
 from app.http.errors import HttpErrorCode, send_error
 from app.http.request_id import request_id_of
+from app.observability.context import current_observation
 
 logger = logging.getLogger("fulfillment.http")
 
@@ -40,6 +41,9 @@ class TimeLimit:
         except TimeoutError:
             if not deadline.expired():  # raised by the app itself: a bug, not the limit
                 raise
+            observation = current_observation()
+            if observation is not None:  # the request metrics count it as a timeout
+                observation.timed_out = True
             logger.warning(
                 "Request %s to %s cancelled after %ss",
                 request_id_of(scope),

@@ -2,7 +2,8 @@
 
 `build_providers` runs once, in the application's lifespan; `Providers.aclose` runs at
 shutdown. Each kind has a table of factories keyed by the setting's value; adding an adapter
-is one entry here.
+is one entry here. Given the runtime's metrics, each provider is put behind the one
+instrumenting proxy (app.observability.providers), which its callers cannot tell apart.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
 from app.config import Settings
+from app.observability.metrics import Metrics
+from app.observability.providers import instrumented, unwrapped
 from app.providers.billing import BillingProvider, LocalBillingProvider
 from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
 from app.providers.billing.zuora import ZuoraBillingProvider, ZuoraSettings
@@ -146,7 +149,8 @@ class Providers:
         even if one fails."""
         errors: list[Exception] = []
         closed: set[int] = set()
-        for provider in (self.billing, self.crm, self.provisioning, self.mailer, self.webhooks):
+        for wrapped in (self.billing, self.crm, self.provisioning, self.mailer, self.webhooks):
+            provider = unwrapped(wrapped)
             if id(provider) in closed or not isinstance(provider, _Closeable):
                 continue
             closed.add(id(provider))
@@ -159,16 +163,27 @@ class Providers:
 
 
 def build_providers(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: Clock
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    metrics: Metrics | None = None,
 ) -> Providers:
     deps = ProviderDeps(settings=settings, session_factory=session_factory, clock=clock)
+
+    def build(kind: str, setting: str, name: str, factories: Mapping[str, Factory[P]]) -> P:
+        provider = _build(setting, name, factories, deps)
+        return provider if metrics is None else instrumented(provider, kind, name, metrics)
+
     return Providers(
-        billing=_build("billing_provider", settings.billing_provider, BILLING_PROVIDERS, deps),
-        crm=_build("crm_provider", settings.crm_provider, CRM_PROVIDERS, deps),
-        provisioning=_build(
-            "provisioning_target", settings.provisioning_target, PROVISIONING_TARGETS, deps
+        billing=build("billing", "billing_provider", settings.billing_provider, BILLING_PROVIDERS),
+        crm=build("crm", "crm_provider", settings.crm_provider, CRM_PROVIDERS),
+        provisioning=build(
+            "provisioning",
+            "provisioning_target",
+            settings.provisioning_target,
+            PROVISIONING_TARGETS,
         ),
-        mailer=_build("mailer", settings.mailer, MAILERS, deps),
+        mailer=build("mailer", "mailer", settings.mailer, MAILERS),
         webhooks=WebhookSender(settings.integration_timeout_seconds),
     )
 

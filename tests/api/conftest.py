@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from app.clock import FixedClock
 from app.config import Settings
 from app.main import create_app
+from app.observability.metrics import Metrics
 from app.providers.registry import build_providers
 from app.runtime import Runtime, build_runtime
 from tests.support.graphql import Api
@@ -27,8 +28,13 @@ def clock() -> FixedClock:
 async def runtime(
     app_settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> AsyncIterator[Runtime]:
-    providers = build_providers(app_settings, session_factory, clock)
-    yield build_runtime(app_settings, sessions=session_factory, clock=clock, providers=providers)
+    # Built as the server builds them: behind the metrics proxy, counting into the runtime's
+    # metrics (tests/api/test_metrics.py reads them).
+    metrics = Metrics()
+    providers = build_providers(app_settings, session_factory, clock, metrics)
+    yield build_runtime(
+        app_settings, sessions=session_factory, clock=clock, providers=providers, metrics=metrics
+    )
     await providers.aclose()  # the Stripe provider's HTTP session (TEST_BILLING_PROVIDER)
 
 

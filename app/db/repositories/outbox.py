@@ -159,3 +159,20 @@ async def latest_by_subscription(
     stmt = sa.select(OutboxMessage).where(col(OutboxMessage.id).in_(newest))
     rows = (await session.scalars(stmt)).all()
     return {row.subscription_id: row for row in rows if row.subscription_id is not None}
+
+
+async def backlog(session: AsyncSession) -> Sequence[tuple[str, OutboxStatus, int, datetime]]:
+    """Per topic and status, not-done messages: how many and the oldest's creation time
+    (the /metrics gauges). One grouped query over the status index; done rows are skipped."""
+    statement = (
+        sa.select(
+            col(OutboxMessage.topic),
+            col(OutboxMessage.status),
+            sa.func.count(),
+            sa.func.min(col(OutboxMessage.created_at)),
+        )
+        .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
+        .group_by(col(OutboxMessage.topic), col(OutboxMessage.status))
+    )
+    rows = (await session.execute(statement)).all()
+    return [(topic, status, count, oldest) for topic, status, count, oldest in rows]

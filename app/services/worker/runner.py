@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Sequence
 
 from app.config import Settings
+from app.observability.worker_metrics import served_metrics
 from app.runtime import Runtime, build_runtime
 from app.services.worker.jobs import Job, build_jobs
 from app.services.worker.options import WorkerOptions
@@ -43,18 +45,22 @@ class Worker:
         self._stop.set()
 
     async def run_round(self) -> dict[str, int]:
-        """Each job once, at one `now`: how many items each handled."""
+        """Each job once, at one `now`: how many items each handled (each run counted and
+        timed in the runtime's metrics)."""
         now = self.runtime.clock.now()
         handled: dict[str, int] = {}
         for job in self.jobs:
             if self.stopping:
                 break
+            started = time.perf_counter()
+            count: int | None = None
             try:
-                handled[job.name] = await job.run(self.runtime, now)
+                count = await job.run(self.runtime, now)
             except Exception:
                 self.errors += 1
-                handled[job.name] = 0
                 log.exception("job %s failed", job.name)
+            handled[job.name] = count or 0
+            self.runtime.metrics.observe_job(job.name, count, time.perf_counter() - started)
         return handled
 
     async def run_once(self) -> dict[str, int]:
@@ -81,11 +87,27 @@ class Worker:
 
 
 async def run_worker(
-    settings: Settings, *, once: bool, interval: float, options: WorkerOptions | None = None
+    settings: Settings,
+    *,
+    once: bool,
+    interval: float,
+    options: WorkerOptions | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> int:
     """The CLI's entry: build the runtime, run, close. With `once`, exit status 1 if a job
-    raised (a long-running worker logs job errors and carries on)."""
+    raised (a long-running worker logs job errors and carries on). With `metrics_address`,
+    the process's metrics are served there meanwhile."""
     runtime = build_runtime(settings)
+    with contextlib.ExitStack() as stack:
+        if metrics_address is not None:
+            port = stack.enter_context(served_metrics(runtime.metrics, *metrics_address))
+            log.info("metrics on http://%s:%s/metrics", metrics_address[0], port)
+        return await _run(runtime, once=once, interval=interval, options=options)
+
+
+async def _run(
+    runtime: Runtime, *, once: bool, interval: float, options: WorkerOptions | None
+) -> int:
     worker = Worker(runtime, options)
     main = asyncio.current_task()
 

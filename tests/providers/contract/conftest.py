@@ -22,7 +22,7 @@ from tests.providers.contract.implementations import (
 
 
 def _name(implementation: Implementation[object]) -> str:
-    return implementation.name
+    return implementation.id
 
 
 @pytest.fixture

@@ -40,6 +40,8 @@ from app.db.tables.local_providers import (
     LedgerSubscription,
     ProvisionedEntitlement,
 )
+from app.observability.metrics import Metrics
+from app.observability.providers import instrumented
 from app.providers.billing import BillingProvider, LocalBillingProvider
 from app.providers.billing.stripe import StripeBillingProvider, StripeSettings
 from app.providers.billing.zuora import ZuoraBillingProvider, ZuoraSettings
@@ -113,6 +115,26 @@ class Implementation(Generic[P]):
     start: Callable[[ContractDeps], AbstractAsyncContextManager[Harness[P]]]
     unknown_refs: Mapping[str, str] = field(default_factory=dict)
     tokens: PaymentTokens = PaymentTokens()
+    test_id: str | None = None  # the pytest id, when not the name
+
+    @property
+    def id(self) -> str:
+        return self.test_id or self.name
+
+    def instrumented(self, kind: str) -> Implementation[P]:
+        """The same implementation behind the registry's metrics proxy: the contract must
+        hold through it unchanged (app.observability.providers)."""
+        start = self.start
+
+        @asynccontextmanager
+        async def wrapped(deps: ContractDeps) -> AsyncIterator[Harness[P]]:
+            async with start(deps) as harness:
+                provider = instrumented(harness.provider, kind, self.name, Metrics())
+                yield Harness(provider, harness.count, harness.faults)
+
+        return Implementation(
+            self.name, wrapped, self.unknown_refs, self.tokens, f"{self.name}-instrumented"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,8 +351,15 @@ LOCAL_BILLING_UNKNOWN = {
     "payment": "pay_999999",
 }
 
+_LOCAL_BILLING = Implementation("local", _local_billing, LOCAL_BILLING_UNKNOWN)
+_LOCAL_CRM = Implementation("local", _local_crm, {"account": "crm-unknown"})
+_HTTP_PROVISIONING = Implementation("http", http_provisioning)
+
+# The embedded ones and the HTTP target (its faults: the error paths) run once more behind
+# the metrics proxy; Stripe's slow faults are not run twice.
 BILLING: list[Implementation[BillingProvider]] = [
-    Implementation("local", _local_billing, LOCAL_BILLING_UNKNOWN),
+    _LOCAL_BILLING,
+    _LOCAL_BILLING.instrumented("billing"),
     Implementation(
         "stripe",
         stripe_billing,
@@ -340,10 +369,12 @@ BILLING: list[Implementation[BillingProvider]] = [
     Implementation("zuora", zuora_billing, ZUORA_BILLING_UNKNOWN),
 ]
 CRM: list[Implementation[CrmProvider]] = [
-    Implementation("local", _local_crm, {"account": "crm-unknown"}),
+    _LOCAL_CRM,
+    _LOCAL_CRM.instrumented("crm"),
     Implementation("salesforce", salesforce_crm, {"account": "crm-unknown"}),
 ]
 PROVISIONING: list[Implementation[ProvisioningTarget]] = [
     Implementation("local", _local_provisioning),
-    Implementation("http", http_provisioning),
+    _HTTP_PROVISIONING,
+    _HTTP_PROVISIONING.instrumented("provisioning"),
 ]
