@@ -49,7 +49,7 @@ async def metrics_endpoint(request: Request) -> Response:
         body = error_body(ErrorCode.UNAUTHENTICATED.value, "A metrics token is required.")
         headers = {"WWW-Authenticate": "Bearer"}
         return Response(body, 401, headers, media_type="application/json")
-    await refresh_outbox_gauges(runtime.metrics, runtime.sessions)
+    await refresh_outbox_gauges(runtime.metrics, runtime.sessions, runtime.clock.now())
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
 

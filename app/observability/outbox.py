@@ -4,11 +4,11 @@ gives every worker's backlog (workers are other processes; their own counters ca
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.repositories.outbox import backlog
-from app.db.types import utcnow
 from app.domain.enums import OutboxStatus
 from app.observability.metrics import Metrics
 
@@ -16,11 +16,11 @@ log = logging.getLogger("fulfillment.observability")
 
 
 async def refresh_outbox_gauges(
-    metrics: Metrics, sessions: async_sessionmaker[AsyncSession]
+    metrics: Metrics, sessions: async_sessionmaker[AsyncSession], now: datetime
 ) -> None:
     """Set the gauges to the current backlog; a topic seen before and empty now reads 0.
-    A failed read keeps the last values and counts a collection error. Ages are by the wall
-    clock, as `created_at` is (not the test clock)."""
+    A failed read keeps the last values and counts a collection error. Ages are by the
+    runtime's clock (`now`), as `created_at` is (the test clock's time under it)."""
     try:
         async with sessions() as session:
             rows = await backlog(session)
@@ -28,7 +28,6 @@ async def refresh_outbox_gauges(
         metrics.scrape_errors.inc()
         log.warning("outbox gauges not refreshed: %s", type(exc).__name__)
         return
-    now = utcnow()
     pending: dict[str, int] = {}
     failed: dict[str, int] = {}
     oldest: dict[str, float] = {}
