@@ -2,10 +2,15 @@
 the purchase, seat reports rising above the paid seats, three quarterly reconciliations with
 the cents of worked example 4 (DOMAIN.md 9), an upgrade and a downgrade scheduled for the
 renewal, the renewal invoice with a declined card, the grace period with its retries, and
-the expiry back to Free. Every job runs because the clock passes its date, as in real time."""
+the expiry back to Free. Every job runs because the clock passes its date, as in real time.
+
+It runs with the local providers, with Stripe (on Stripe test clocks), and with the
+enterprise pair: Zuora billing and the Salesforce CRM (both against their fakes), each
+provider's own view checked against the local one at the end."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,16 +23,22 @@ from app.clock import FixedClock
 from app.config import Settings
 from app.db.tables import (
     BillingAccount,
+    Customer,
     Invoice,
     LocalMail,
     ProvisionedEntitlement,
     Subscription,
 )
 from app.domain.enums import MemberRole, TokenKind
+from app.providers.crm.salesforce import SalesforceCrmProvider
 from app.runtime import Runtime
 from resolvers.ids import to_global_id
 from tests.api.orders_support import place, quote
+from tests.fakes.salesforce import SalesforceFake, settings_for
+from tests.fakes.salesforce import running_fake as running_salesforce
 from tests.fakes.stripe import StripeFake
+from tests.fakes.zuora import ZuoraFake
+from tests.providers.factories import crm_account
 from tests.support import factories as f
 from tests.support.graphql import Api, api_token, user_token
 
@@ -132,7 +143,22 @@ def app_settings(app_settings: Settings, billing: str) -> Settings:
     )
 
 
-@pytest.mark.parametrize("billing", ["local", "stripe"])
+@pytest.fixture
+async def salesforce(billing: str, runtime: Runtime) -> AsyncIterator[SalesforceFake | None]:
+    """With Zuora billing, the CRM is Salesforce (its fake): the enterprise pair."""
+    if billing != "zuora":
+        yield None
+        return
+    async with running_salesforce() as fake:
+        provider = SalesforceCrmProvider(settings_for(fake))
+        runtime.providers.crm = provider
+        try:
+            yield fake
+        finally:
+            await provider.aclose()
+
+
+@pytest.mark.parametrize("billing", ["local", "stripe", "zuora"])
 async def test_a_year_of_one_subscription(
     api: Api,
     db: AsyncSession,
@@ -140,10 +166,15 @@ async def test_a_year_of_one_subscription(
     clock: FixedClock,
     runtime: Runtime,
     billing: str,
+    salesforce: SalesforceFake | None,
     request: pytest.FixtureRequest,
 ) -> None:
     clock.set(datetime(2026, 1, 1, 9, tzinfo=UTC))
     year, account = await _year(api, db, settings)
+    customer = await db.get(Customer, account.customer_id)
+    assert customer is not None and customer.crm_ref
+    if salesforce is not None:  # the account team's record of the customer, as sales left it
+        await runtime.providers.crm.upsert_account(crm_account(customer.crm_ref))
 
     # January 1st: Premium, 100 seats, on a new namespace: a full year, 100 x 34 800.
     bought = await year.order(
@@ -239,6 +270,9 @@ async def test_a_year_of_one_subscription(
     assert len(mailed) == len(kinds)  # every notification was e-mailed, once
     if billing == "stripe":
         await _stripe_agrees(request.getfixturevalue("stripe_fake"), db, runtime, clock)
+    if salesforce is not None:
+        await _zuora_agrees(request.getfixturevalue("zuora_fake"), db, runtime)
+        await _salesforce_agrees(salesforce, db, customer.crm_ref)
 
 
 async def _stripe_agrees(
@@ -262,6 +296,43 @@ async def _stripe_agrees(
     ]
     charged = [c["amount"] for c in fake.objects("charge") if c["status"] == "succeeded"]
     assert charged == [3_480_000, 261_000, 87_000, 2_154_083]
+
+
+async def _zuora_agrees(fake: ZuoraFake, db: AsyncSession, runtime: Runtime) -> None:
+    """Zuora's view at the end: the subscription's term is the app's and it no longer
+    renews; its invoices are the app's, and only the four paid ones were collected."""
+    local = (await db.scalars(sa.select(Subscription))).one()
+    ref = local.provider_ref or ""
+    remote = (await runtime.providers.billing.get_subscriptions([ref]))[ref]
+    assert (remote.term_start, remote.term_end) == (local.term_start, local.term_end)
+    assert (remote.auto_renew, local.auto_renew) == (False, False)
+    assert [(i.product_code, i.quantity) for i in remote.items] == [("ultimate", local.seats)]
+    # the purchase, two true-ups, the upgrade and the renewal; four paid, four declines
+    assert (fake.count("invoice"), fake.count("payment")) == (5, 8)
+
+
+async def _salesforce_agrees(fake: SalesforceFake, db: AsyncSession, account_ref: str) -> None:
+    """Salesforce's view at the end: the subscription's mirror is the local copy, and each
+    paid order is one won opportunity on the customer's account."""
+    local = (await db.scalars(sa.select(Subscription))).one()
+    (account,) = fake.records("Account")
+    assert account["External_Id__c"] == account_ref
+    (mirror,) = fake.records("Subscription__c")
+    assert {k: mirror[k] for k in ("Subscription_Number__c", "Account__c", "Status__c")} == {
+        "Subscription_Number__c": local.number,
+        "Account__c": account["Id"],
+        "Status__c": "expired",
+    }
+    assert (mirror["Plan__c"], mirror["Seats__c"]) == ("ultimate", local.seats)
+    assert (mirror["Term_Start__c"], mirror["Term_End__c"]) == ("2026-01-01", "2027-01-01")
+    won = [
+        (o["AccountId"], o["StageName"], o["Amount_Cents__c"], o["CloseDate"])
+        for o in fake.records("Opportunity")
+    ]
+    assert won == [
+        (account["Id"], "Closed Won", 3_480_000, "2026-01-01"),  # the purchase
+        (account["Id"], "Closed Won", 2_154_083, "2026-10-15"),  # the upgrade
+    ]  # the scheduled downgrade charged nothing: no opportunity
 
 
 async def _target(year: Year) -> dict[str, str]:

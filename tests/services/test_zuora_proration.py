@@ -1,7 +1,8 @@
-"""The billing room holds Zuora's own proration of an amendment against the domain's: the
-fake Zuora prorates a mid-term seat add by month first (tests/fakes/zuora/orders.py), so
-the sync refuses it with "proration_mismatch", logs both figures and places no order; a
-change Zuora prorates by day, as the domain does, is amended."""
+"""The billing room holds Zuora's own proration of an amendment against the domain's: a fake
+Zuora tenant set to prorate by month first (tests/fakes/zuora/orders.py) prorates a mid-term
+seat add its own way, so the sync refuses it with "proration_mismatch", logs both figures
+and places no order; a change Zuora prorates by day, as the domain does, is amended, and so
+is the same seat add on a tenant prorating by day."""
 
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ async def test_a_seat_add_zuora_prorates_by_month_is_refused_and_nothing_is_writ
     zuora_fake: ZuoraFake,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    zuora_fake.store.proration = "month_first"
     sub = await _synced(db, runtime)
     sub.seats = 11
     await db.flush()
@@ -94,11 +96,18 @@ async def test_a_seat_add_zuora_prorates_by_month_is_refused_and_nothing_is_writ
     assert [item.quantity for item in remote[sub.provider_ref or ""].items] == [10]
 
 
+@pytest.mark.parametrize(("proration", "seats"), [("month_first", 8), ("day", 8), ("day", 11)])
 async def test_a_change_zuora_prorates_by_day_is_amended(
-    db: AsyncSession, runtime: Runtime, clock: FixedClock, zuora_fake: ZuoraFake
+    db: AsyncSession,
+    runtime: Runtime,
+    clock: FixedClock,
+    zuora_fake: ZuoraFake,
+    proration: str,
+    seats: int,
 ) -> None:
+    zuora_fake.store.proration = proration
     sub = await _synced(db, runtime)
-    sub.seats = 8
+    sub.seats = seats
     await db.flush()
     clock.set(MID_TERM)
 
@@ -106,4 +115,4 @@ async def test_a_change_zuora_prorates_by_day_is_amended(
 
     assert zuora_fake.executed("POST", "/v1/orders") == 2
     remote = await runtime.providers.billing.get_subscriptions([sub.provider_ref or ""])
-    assert [item.quantity for item in remote[sub.provider_ref or ""].items] == [8]
+    assert [item.quantity for item in remote[sub.provider_ref or ""].items] == [seats]

@@ -8,11 +8,12 @@ A removed rate plan stays on the subscription with lastChangeType "Remove", as i
 
 The preview answers one invoice through the term end whose items are the order's own
 changes, prorated from their trigger date to the term end by day (amount x remaining days /
-term days, rounded half up to the cent), with ONE exception, a tenant setting Zuora offers
-("prorate by month first, then by day"): an UpdateProduct that raises a charge's quantity at
-the same price (a seat add) is prorated by months: whole months left plus the rest of a
-month as a share of that month's days, over the term's months. So a mid-term seat add is a
-few cents to a few dollars off the app's day-based amount, and the billing room refuses it.
+term days, rounded half up to the cent), as the app does. A tenant set to Zuora's other
+proration ("prorate by month first, then by day"; `store.proration = "month_first"`)
+differs in ONE case: an UpdateProduct that raises a charge's quantity at the same price (a
+seat add) is prorated by months: whole months left plus the rest of a month as a share of
+that month's days, over the term's months. So a mid-term seat add is a few cents to a few
+dollars off the app's day-based amount, and the billing room refuses it.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def _apply(store: Store, account: Obj, given: Obj, previewed: list[Obj]) -> Obj:
             subscription["ratePlans"].append(plan)
             previewed.append(_item(subscription, plan, on, _value(plan)))
         elif kind == "UpdateProduct":
-            _update(subscription, action["updateProduct"], on, previewed)
+            _update(subscription, action["updateProduct"], on, previewed, store.proration)
         elif kind == "RemoveProduct":
             plan = _plan(subscription, action["removeProduct"].get("ratePlanId"))
             plan["lastChangeType"] = "Remove"
@@ -203,7 +204,7 @@ def _rate_plan(store: Store, subscription: Obj, given: Obj) -> Obj:
     }
 
 
-def _update(subscription: Obj, given: Obj, on: date, previewed: list[Obj]) -> None:
+def _update(subscription: Obj, given: Obj, on: date, previewed: list[Obj], proration: str) -> None:
     plan = _plan(subscription, given.get("ratePlanId"))
     before = _value(plan)
     seat_add = False
@@ -219,7 +220,8 @@ def _update(subscription: Obj, given: Obj, on: date, previewed: list[Obj]) -> No
         charge["quantity"], charge["price"] = quantity, price
     plan["lastChangeType"] = "Update"
     delta = _value(plan) - before
-    previewed.append(_item(subscription, plan, on, delta, by_month=seat_add))
+    by_month = seat_add and proration == "month_first"
+    previewed.append(_item(subscription, plan, on, delta, by_month=by_month))
 
 
 def _terms(subscription: Obj, given: Obj) -> None:

@@ -106,6 +106,9 @@ class Store:
     payments: dict[str, Obj] = field(default_factory=dict)
     refunds: dict[str, Obj] = field(default_factory=dict)
     today: Callable[[], date] = date.today
+    # The tenant's proration setting: "day" (what the app computes) or "month_first"
+    # (orders.py: a seat add prorated by month first, for the preview check to catch).
+    proration: str = "day"
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self) -> str:
