@@ -18,5 +18,13 @@ async def queue(
     """Both messages, once per `key` (the CRM's under `key` + ":crm"). The billing sync sets
     the subscription PENDING until it is done; the CRM push leaves the sync status alone."""
     await outbox.enqueue(session, outbox.BILLING_SYNC, payload, key, now=now)
-    mirror = {"subscription_id": payload["subscription_id"]}
+    await queue_crm(session, payload["subscription_id"], key, now=now)
+
+
+async def queue_crm(
+    session: AsyncSession, subscription_id: int, key: str, *, now: datetime | None
+) -> None:
+    """The CRM's mirror alone (under `key` + ":crm"): for a subscription whose billing copy
+    exists already, as the demo's local ledger rows do."""
+    mirror = {"subscription_id": subscription_id}
     await outbox.enqueue(session, outbox.CRM_SYNC, mirror, f"{key}:crm", now=now)

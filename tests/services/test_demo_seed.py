@@ -32,6 +32,7 @@ from app.db.tables import (
     LedgerSubscription,
     License,
     Membership,
+    OutboxMessage,
     Partner,
     Payment,
     PortalUser,
@@ -334,6 +335,24 @@ async def test_providers_mirror_the_local_rows(db: AsyncSession, settings: Setti
     for sub in await _all(db, Subscription):
         assert (sub.sync_status, sub.provisioning_status) == ("SYNCED", "PROVISIONED")
         assert ledger_subscriptions[sub.provider_ref].term_end == sub.term_end
+
+
+async def test_the_crm_mirror_of_every_subscription_not_expired_is_queued(
+    db: AsyncSession, settings: Settings
+) -> None:
+    """The local ledger's rows are seeded with the subscriptions, so no billing sync is
+    queued; the CRM's mirror is pushed by the worker, before the drift job would miss it."""
+    await _seed(db, settings)
+    live = [
+        s.id for s in await _all(db, Subscription) if s.status is not SubscriptionStatus.EXPIRED
+    ]
+    pushes = [
+        (m.topic, m.subscription_id)
+        for m in await _all(db, OutboxMessage)
+        if m.topic.startswith(("billing.", "crm."))
+    ]
+    assert len(live) == 8
+    assert pushes == [("crm.sync_subscription", sid) for sid in live]
 
 
 async def test_tokens_match_what_was_seeded(db: AsyncSession, settings: Settings) -> None:

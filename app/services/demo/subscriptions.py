@@ -52,8 +52,8 @@ async def add_subscription(world: World, spec: SubscriptionSpec) -> Subscription
     world.session.add_all(_seat_usage(world, spec, ident(deployment)))
     if world.ledger:
         world.session.add(_ledger_subscription(world, spec, subscription))
-    elif subscription.term_end > world.today:
-        await _queue_billing_sync(world, subscription)
+    if subscription.status is not SubscriptionStatus.EXPIRED:
+        await _queue_sync(world, subscription)
     world.session.add_all(_consumable(world, item, subscription) for item in spec.consumables)
     if spec.license:
         world.session.add(_license(world, spec, subscription, deployment))
@@ -105,10 +105,15 @@ def _subscription(
     )
 
 
-async def _queue_billing_sync(world: World, subscription: Subscription) -> None:
-    """The worker's billing sync creates it at the provider (its account too) with the items
-    the local rows hold. A term already over has no copy there: Stripe cannot anchor one."""
+async def _queue_sync(world: World, subscription: Subscription) -> None:
+    """The worker's pushes: the CRM's mirror, and the billing sync that creates it at the
+    provider (its account too) with the items the local rows hold, unless the local
+    ledger's rows were seeded with it. A term already over (in grace) has no copy there:
+    Stripe cannot anchor one."""
     key = keys.seeded_sync(ident(subscription))
+    if world.ledger or subscription.term_end <= world.today:
+        await subscription_sync.queue_crm(world.session, ident(subscription), key, now=world.now)
+        return
     payload = {"subscription_id": ident(subscription)}
     await subscription_sync.queue(world.session, payload, key, now=world.now)
 
