@@ -22,6 +22,7 @@ from app.http.errors import error_body
 from app.observability.context import Observation, observing
 from app.observability.metrics import CONTENT_TYPE
 from app.observability.outbox import refresh_outbox_gauges
+from app.observability.vendor_limits import refresh_vendor_limits
 from app.runtime import Runtime
 
 OBSERVATION_KEY = "observation"
@@ -50,6 +51,14 @@ async def metrics_endpoint(request: Request) -> Response:
         headers = {"WWW-Authenticate": "Bearer"}
         return Response(body, 401, headers, media_type="application/json")
     await refresh_outbox_gauges(runtime.metrics, runtime.sessions, runtime.clock.now())
+    settings, providers = runtime.settings, runtime.providers
+    refresh_vendor_limits(
+        runtime.metrics,
+        {
+            "billing": (settings.billing_provider, providers.billing),
+            "crm": (settings.crm_provider, providers.crm),
+        },
+    )
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
 

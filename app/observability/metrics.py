@@ -79,6 +79,19 @@ class Metrics:
             ["topic"],
             registry=registry,
         )
+        self.vendor_api_used = Gauge(
+            "fulfillment_vendor_api_requests_used",
+            "A vendor's daily API request allowance used, as its last answer said "
+            "(Salesforce's Sforce-Limit-Info), by provider kind and implementation.",
+            ["kind", "implementation"],
+            registry=registry,
+        )
+        self.vendor_api_limit = Gauge(
+            "fulfillment_vendor_api_requests_limit",
+            "A vendor's daily API request allowance, as its last answer said.",
+            ["kind", "implementation"],
+            registry=registry,
+        )
         self.scrape_errors = Counter(
             "fulfillment_metrics_collection_errors",
             "Scrapes whose database read (the outbox gauges) failed; the gauges kept their "

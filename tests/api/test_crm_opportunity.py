@@ -23,9 +23,11 @@ from app.services.worker.runner import Worker
 from resolvers.ids import to_global_id
 from tests.api.orders_support import at, place, quote
 from tests.fakes.salesforce import SalesforceFake, running_fake, settings_for
+from tests.fakes.salesforce.server import API_LIMIT
 from tests.providers.factories import crm_account
 from tests.support import factories as f
 from tests.support.graphql import Api, user_token
+from tests.support.metrics import scrape
 
 OPTIONS = WorkerOptions(jitter=0, worker_id="crm-worker")
 
@@ -113,3 +115,19 @@ async def test_a_customer_without_a_crm_account_queues_nothing(
 
     assert placed["order"]["status"] == "COMPLETED"
     assert await crm_messages(db) == []
+
+
+async def test_salesforce_api_usage_is_on_metrics_as_its_last_answer_said(
+    api: Api, runtime: Runtime, salesforce: SalesforceFake
+) -> None:
+    runtime.settings = runtime.settings.model_copy(update={"crm_provider": "salesforce"})
+    used, limit = "fulfillment_vendor_api_requests_used", "fulfillment_vendor_api_requests_limit"
+    assert (await scrape(api.client)).label_values(used, "implementation") == set()  # no call yet
+
+    await runtime.providers.crm.upsert_account(crm_account("crm-usage"))
+    await runtime.providers.crm.get_accounts(["crm-usage"])
+    shown = await scrape(api.client)
+
+    assert salesforce.api_used >= 2
+    assert shown.value(used, kind="crm", implementation="salesforce") == salesforce.api_used
+    assert shown.value(limit, kind="crm", implementation="salesforce") == API_LIMIT
