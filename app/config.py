@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from enum import StrEnum
-from functools import cached_property
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -96,6 +95,9 @@ class Settings(BaseSettings):
     # when unset; changing it makes the stored secrets unreadable).
     integration_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
     integration_secret_key: str | None = None
+    # Whether deliveries may reach private addresses (loopback, RFC 1918, link-local...):
+    # unset, only outside production (app/providers/network.py).
+    integration_allow_private_networks: bool | None = None
     # Development only: an admin can move the clock forward (testClockAdvance), and the
     # server can run the worker's jobs in-process.
     test_clock: bool = False
@@ -302,29 +304,34 @@ class Settings(BaseSettings):
             raise ValueError("ZUORA_API_BASE must be an https:// URL outside tests")
         return self
 
-    @cached_property
+    @property
     def quote_secret(self) -> bytes:
         """Signs quote tokens; derived from JWT_SECRET unless set on its own."""
         if self.quote_signing_secret:
             return self.quote_signing_secret.encode()
         return hmac.new(self.jwt_secret.encode(), b"quote-signing", hashlib.sha256).digest()
 
-    @cached_property
+    @property
     def integration_key(self) -> bytes:
         """The AES-256 key of the subscribers' signing secrets (32 bytes)."""
         source = (self.integration_secret_key or self.jwt_secret).encode()
         return hmac.new(source, b"integration-secrets", hashlib.sha256).digest()
 
-    @cached_property
+    @property
     def seller_address_lines(self) -> tuple[str, ...]:
         text = self.seller_address.replace("\\n", "\n")
         return tuple(line.strip() for line in text.splitlines() if line.strip())
 
-    @cached_property
+    @property
+    def integration_private_networks_allowed(self) -> bool:
+        allowed = self.integration_allow_private_networks
+        return not self.is_production if allowed is None else allowed
+
+    @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
 
-    @cached_property
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

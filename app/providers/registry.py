@@ -184,7 +184,10 @@ def build_providers(
             PROVISIONING_TARGETS,
         ),
         mailer=build("mailer", "mailer", settings.mailer, MAILERS),
-        webhooks=WebhookSender(settings.integration_timeout_seconds),
+        webhooks=WebhookSender(
+            settings.integration_timeout_seconds,
+            allow_private=settings.integration_private_networks_allowed,
+        ),
     )
 
 

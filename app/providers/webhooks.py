@@ -3,8 +3,9 @@
 The body is signed with Stripe's webhook scheme (app/providers/signing.py: the HMAC of
 `<t>.<body>`), sent as `Fulfillment-Signature: t=...,v1=...`, with the event's id in
 `Fulfillment-Event-Id` so a receiver can drop a delivery it has seen. One POST is bounded by
-a total timeout, never follows a redirect, and reads at most 64 KiB of the answer (a receiver
-has nothing to tell us but its status). Nothing here raises for a failed delivery: the
+a total timeout, never follows a redirect, reads at most 64 KiB of the answer (a receiver
+has nothing to tell us but its status), and, unless `allow_private`, reaches public addresses
+only (app/providers/network.py). Nothing here raises for a failed delivery: the
 outcome (status, or the error when there was no answer, and the time taken) is returned for
 the caller to log and retry."""
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from app.providers.network import PublicOnlyResolver, private_literal
 from app.providers.signing import signature_header
 
 SIGNATURE_HEADER = "Fulfillment-Signature"
@@ -40,9 +42,11 @@ class WebhookSender:
         self,
         timeout_seconds: float = 10.0,
         *,
+        allow_private: bool = True,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.timeout_seconds = timeout_seconds
+        self.allow_private = allow_private
         # The receiver checks the timestamp against its own clock: the wall clock's, never
         # the (test) clock the rest of the app may run on.
         self._wall_clock = wall_clock
@@ -61,6 +65,8 @@ class WebhookSender:
             EVENT_KIND_HEADER: kind,
         }
         started = time.monotonic()
+        if not self.allow_private and (host := private_literal(url)) is not None:
+            return Sent(None, f"refused: {host} is not a public address", 0)
         try:
             async with self._client().post(
                 url, data=body, headers=headers, allow_redirects=False
@@ -78,7 +84,12 @@ class WebhookSender:
         """Created at first use, inside the running event loop, and kept for the process."""
         if self._session is None:
             timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
-            self._session = aiohttp.ClientSession(timeout=timeout, raise_for_status=False)
+            resolver = None if self.allow_private else PublicOnlyResolver()
+            self._session = aiohttp.ClientSession(
+                timeout=timeout,
+                raise_for_status=False,
+                connector=aiohttp.TCPConnector(resolver=resolver),
+            )
         return self._session
 
 

@@ -28,6 +28,7 @@ from app.db.tables import IntegrationEvent, IntegrationSubscriber, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.public_ids import random_id
+from app.providers.network import private_literal
 from app.runtime import Runtime
 from app.services import audit, integration_events
 
@@ -189,6 +190,10 @@ def check_url(url: str | None, settings: Settings) -> str:
         raise _invalid("The url must not have a #fragment.")
     if settings.environment is Environment.PRODUCTION and parts.scheme != "https":
         raise _invalid("The url must be https:// in production.")
+    if not settings.integration_private_networks_allowed and (
+        parts.hostname == "localhost" or private_literal(cleaned)
+    ):
+        raise _invalid("The url must point at a public address.")
     return cleaned
 
 

@@ -272,6 +272,13 @@ async def test_the_secret_is_stored_encrypted_and_bound_to_its_subscriber(
         ("https://dwh.example/hook#x", False),
         ("https:///hook", False),
         ("http://dwh.example/hook", True),
+        # production: the private network the server sits in is out of reach
+        ("https://10.0.0.5/hook", True),
+        ("https://127.0.0.1/hook", True),
+        ("https://[::1]/hook", True),
+        ("https://[::ffff:192.168.1.9]/hook", True),
+        ("https://169.254.169.254/latest/meta-data", True),
+        ("https://localhost/hook", True),
     ],
 )
 def test_urls_refused(settings: Settings, url: str, production: bool) -> None:
@@ -288,6 +295,8 @@ def test_https_accepted_in_production_and_http_in_test(settings: Settings) -> No
         "https://dwh.example/h"
     )
     assert integration_subscribers.check_url("http://127.0.0.1:9/h", settings)
+    allowed = production.model_copy(update={"integration_allow_private_networks": True})
+    assert integration_subscribers.check_url("https://10.0.0.5/h", allowed)
 
 
 def _readme_verify() -> Callable[..., bool]:
