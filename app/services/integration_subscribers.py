@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -98,29 +98,18 @@ async def update(
     given: SubscriberInput,
     attributed: audit.Attribution,
 ) -> IntegrationSubscriber:
-    settings, now = runtime.settings, runtime.clock.now()
     name = None if given.name is None else _name(given.name)
-    url = None if given.url is None else check_url(given.url, settings)
+    url = None if given.url is None else check_url(given.url, runtime.settings)
     events = None if given.events is None else _events(given.events)
-    async with unit_of_work(runtime.sessions) as session:
-        subscriber = await _subscriber(session, public_id)
-        before = _summary(subscriber)
+
+    def change(subscriber: IntegrationSubscriber, now: datetime) -> None:
         subscriber.name = name or subscriber.name
         subscriber.url = url or subscriber.url
         subscriber.events = subscriber.events if events is None else events
         if given.active is not None and given.active != subscriber.active:
             _set_active(subscriber, given.active, "admin", now)
-        await audit.record(
-            session,
-            actor,
-            "integration_subscriber.updated",
-            ("IntegrationSubscriber", public_id),
-            before=before,
-            after=_summary(subscriber),
-            attributed=attributed,
-            now=now,
-        )
-    return subscriber
+
+    return await _changed(runtime, actor, public_id, "updated", change, attributed)
 
 
 async def deactivate(
@@ -128,16 +117,32 @@ async def deactivate(
 ) -> IntegrationSubscriber:
     """Nothing more is sent to it; deliveries still queued fail for good when their turn
     comes (and can be redelivered once it is active again)."""
+
+    def change(subscriber: IntegrationSubscriber, now: datetime) -> None:
+        if subscriber.active:
+            _set_active(subscriber, False, "admin", now)
+
+    return await _changed(runtime, actor, public_id, "deactivated", change, attributed)
+
+
+async def _changed(
+    runtime: Runtime,
+    actor: Principal,
+    public_id: str,
+    action: str,
+    change: Callable[[IntegrationSubscriber, datetime], None],
+    attributed: audit.Attribution,
+) -> IntegrationSubscriber:
+    """`change` applied to the subscriber, with its audit row (before and after)."""
     now = runtime.clock.now()
     async with unit_of_work(runtime.sessions) as session:
         subscriber = await _subscriber(session, public_id)
         before = _summary(subscriber)
-        if subscriber.active:
-            _set_active(subscriber, False, "admin", now)
+        change(subscriber, now)
         await audit.record(
             session,
             actor,
-            "integration_subscriber.deactivated",
+            f"integration_subscriber.{action}",
             ("IntegrationSubscriber", public_id),
             before=before,
             after=_summary(subscriber),
