@@ -6,7 +6,6 @@ from datetime import date
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.money import Money, round_half_up
 
-
 # Every refusal of a promo code, each for its own reason (`check_promotion`).
 REFUSALS = frozenset(
     {

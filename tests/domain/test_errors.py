@@ -31,6 +31,7 @@ def test_every_code_of_the_api_contract_exists() -> None:
         "PROMO_CODE_EXHAUSTED",
         "PROMO_CODE_NOT_FOR_PLAN",
         "PROMO_CODE_WRONG_CURRENCY",
+        "PROMO_CODE_TAKEN",
         "PROVIDER_UNAVAILABLE",
         "PROVIDER_REJECTED",
         "RATE_LIMITED",

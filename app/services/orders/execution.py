@@ -16,8 +16,8 @@ from app.auth.principals import Principal
 from app.db.repositories import commerce, orders
 from app.db.tables import BillingAccount, Invoice, Order, Subscription
 from app.db.unit_of_work import unit_of_work
-from app.domain.enums import OrderStatus
 from app.domain import promotions
+from app.domain.enums import OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
 from app.providers.billing import PaymentRecord
