@@ -10,6 +10,7 @@ from schema.licenses import LicenseMutations
 from schema.notifications import NotificationMutations
 from schema.orders import OrderMutations
 from schema.payments import PaymentMutations
+from schema.promotions import PromotionMutations
 from schema.subscription_changes import SubscriptionChangeMutations
 from schema.test_clock import TestClockMutations
 from schema.usage import UsageMutations
@@ -26,5 +27,6 @@ class Mutation(
     UsageMutations,
     IntegrationMutations,
     DriftMutations,
+    PromotionMutations,
 ):
     pass

@@ -7,7 +7,16 @@ from typing import Any
 
 import strawberry
 
-from resolvers import audit, catalog, customers, drift, invoices, notifications, subscriptions
+from resolvers import (
+    audit,
+    catalog,
+    customers,
+    drift,
+    invoices,
+    notifications,
+    promotions,
+    subscriptions,
+)
 from resolvers.access import require_reader
 from resolvers.context import RequestContext
 from resolvers.errors import invalid
@@ -22,6 +31,7 @@ from schema.inputs import InvoiceFilter, SubscriptionFilter
 from schema.integration import IntegrationQueries
 from schema.invoices import Invoice, invoice_connection
 from schema.notifications import Notification
+from schema.promotions import Promotion, PromotionFilter
 from schema.subscriptions import AddOnPurchase, Subscription, subscription_connection
 from schema.viewer import Viewer
 
@@ -178,3 +188,17 @@ class Query(IntegrationQueries):
     ) -> list[AdminTask]:
         found = await drift.admin_tasks(info.context, status, first)
         return [AdminTask.from_row(row) for row in found]
+
+    @strawberry.field(
+        description="Admins only: promo codes, oldest first, with redemptions used and left."
+    )
+    async def promotions(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: PromotionFilter | None = None,
+    ) -> Connection[Promotion]:
+        active = filter.active if filter else None
+        page = await promotions.list_page(info.context, first, after, active)
+        return Connection.build(page, page.items, Promotion.from_row)

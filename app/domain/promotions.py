@@ -6,6 +6,18 @@ from datetime import date
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.money import Money, round_half_up
 
+# Every refusal of a promo code, each for its own reason (`check_promotion`).
+REFUSALS = frozenset(
+    {
+        ErrorCode.PROMO_CODE_INVALID,
+        ErrorCode.PROMO_CODE_NOT_STARTED,
+        ErrorCode.PROMO_CODE_EXPIRED,
+        ErrorCode.PROMO_CODE_EXHAUSTED,
+        ErrorCode.PROMO_CODE_NOT_FOR_PLAN,
+        ErrorCode.PROMO_CODE_WRONG_CURRENCY,
+    }
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Promotion:
@@ -16,6 +28,7 @@ class Promotion:
     expires_on: date | None  # last valid day
     redemptions_left: int | None  # None = unlimited
     plan_codes: tuple[str, ...]  # empty = any plan
+    starts_on: date | None = None  # first valid day
 
     def __post_init__(self) -> None:
         if (self.percent_off is None) == (self.amount_off is None):
@@ -32,25 +45,27 @@ class Promotion:
 
 
 def check_promotion(promotion: Promotion, *, currency: str, plan_code: str, today: date) -> None:
-    """Raise PROMO_CODE_INVALID unless `promotion` applies to this order."""
-    reason = _refusal_reason(promotion, currency=currency, plan_code=plan_code, today=today)
-    if reason is not None:
-        raise DomainError(
-            ErrorCode.PROMO_CODE_INVALID, f"The promo code `{promotion.code}` {reason}."
-        )
+    """Raise a PROMO_CODE_* error unless `promotion` applies to this order: one code per
+    reason, so a client can tell the buyer why (not yet, no more, not this plan ...)."""
+    refusal = _refusal(promotion, currency=currency, plan_code=plan_code, today=today)
+    if refusal is not None:
+        code, reason = refusal
+        raise DomainError(code, f"The promo code `{promotion.code}` {reason}.")
 
 
-def _refusal_reason(
+def _refusal(
     promotion: Promotion, *, currency: str, plan_code: str, today: date
-) -> str | None:
+) -> tuple[ErrorCode, str] | None:
+    if promotion.starts_on is not None and today < promotion.starts_on:
+        return ErrorCode.PROMO_CODE_NOT_STARTED, f"is valid from {promotion.starts_on.isoformat()}"
     if promotion.expires_on is not None and today > promotion.expires_on:
-        return f"expired on {promotion.expires_on.isoformat()}"
+        return ErrorCode.PROMO_CODE_EXPIRED, f"expired on {promotion.expires_on.isoformat()}"
     if promotion.redemptions_left is not None and promotion.redemptions_left <= 0:
-        return "has been fully redeemed"
+        return ErrorCode.PROMO_CODE_EXHAUSTED, "has been fully redeemed"
     if promotion.plan_codes and plan_code not in promotion.plan_codes:
-        return "does not apply to this plan"
+        return ErrorCode.PROMO_CODE_NOT_FOR_PLAN, "does not apply to this plan"
     if promotion.amount_off is not None and promotion.currency != currency:
-        return f"cannot be used for an order in {currency}"
+        return ErrorCode.PROMO_CODE_WRONG_CURRENCY, f"cannot be used for an order in {currency}"
     return None
 
 

@@ -117,6 +117,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "integrationDeliveries":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "adminTasks":       row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "promotions":       row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     # Mutation              anon    owner   billing viewer  o_owner partner o_partn admin   service
     "orderQuote":       row(UNAUTH, OK,     OK,     OK,     NF,     NF,     NF,     OK,     FORBID),
     "orderQuote@P":     row(UNAUTH, MBP,    MBP,    MBP,    NF,     OK,     NF,     OK,     FORBID),
@@ -165,6 +166,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "adminTaskResolve": row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "subscriptionResync":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    # Promo codes: admins only.
+    "promotionCreate":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "promotionExpire":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     # Usage comes from the product's service token only.
     "seatUsageReport":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK),
     "computeUsageReport":
@@ -277,6 +281,13 @@ async def _subscriber(api: Api, world: MatrixWorld, target: Tenant) -> dict[str,
     return {"id": data["integrationSubscriberCreate"]["subscriber"]["id"]}
 
 
+async def _promotion(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]:
+    """`$id`: a promo code the admin created."""
+    variables = {"input": PROMOTION_INPUT, "reason": REASON}
+    data = await api.data(PROMOTION_CREATE, variables, token=world.tokens["admin"])
+    return {"id": data["promotionCreate"]["promotion"]["id"]}
+
+
 async def _event(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]:
     """`$event`: the event of an order the admin placed, told to a subscriber."""
     subscriber = await _subscriber(api, world, target)
@@ -345,6 +356,14 @@ RESYNC = """mutation($id: ID!, $reason: String!) {
   subscriptionResync(id: $id, reason: $reason) {
     __typename ... on SubscriptionResyncPayload { subscription { syncStatus } }
     ... on UserError { code } } }"""
+PROMOTIONS = "{ promotions(first: 10, filter: {active: true}) { nodes { id redemptionsLeft } } }"
+PROMOTION_CREATE = """mutation($input: PromotionCreateInput!, $reason: String!) {
+  promotionCreate(input: $input, reason: $reason) {
+    __typename ... on PromotionPayload { promotion { id code } } ... on UserError { code } } }"""
+PROMOTION_EXPIRE = """mutation($id: ID!, $reason: String!) {
+  promotionExpire(id: $id, reason: $reason) {
+    __typename ... on PromotionPayload { promotion { active } } ... on UserError { code } } }"""
+PROMOTION_INPUT = {"code": "matrix10", "percentOff": 10, "maxRedemptions": 5}
 INVOICES = "query($c: ID!) { invoices(first: 10, filter: {customerId: $c}) { nodes { id } } }"
 INVOICE = "query($id: ID!) { invoice(id: $id) { id } }"
 
@@ -653,6 +672,25 @@ OPERATIONS: dict[str, Op] = {
             lambda v: v["adminTask"] == {"status": "RESOLVED", "resolution": REASON},
         ),
         writes=True,
+    ),
+    "promotions": Op(
+        PROMOTIONS,
+        _nothing,
+        lambda w, t: lambda v: OK if [n["redemptionsLeft"] for n in v["nodes"]] == [5] else EMPTY,
+        prepare=_promotion,
+    ),
+    "promotionCreate": Op(
+        PROMOTION_CREATE,
+        lambda w, t: {"input": PROMOTION_INPUT},
+        lambda w, t: result("PromotionPayload", lambda v: v["promotion"]["code"] == "MATRIX10"),
+        writes=True,
+    ),
+    "promotionExpire": Op(
+        PROMOTION_EXPIRE,
+        _nothing,
+        lambda w, t: result("PromotionPayload", lambda v: v["promotion"]["active"] is False),
+        writes=True,
+        prepare=_promotion,
     ),
     "subscriptionResync": Op(
         RESYNC,

@@ -368,7 +368,7 @@ async def test_promotion_discounts_and_counts_redemptions(
 
     assert placed["order"]["invoice"]["total"] == {"amount": "69790"}
     again = await quote(api, acme["owner"], **order)
-    assert again["code"] == "PROMO_CODE_INVALID"
+    assert again["code"] == "PROMO_CODE_EXHAUSTED"
 
 
 async def test_placing_writes_audit_and_queues_provisioning(

@@ -91,8 +91,14 @@ def _upgrade_placed(data: dict[str, Any]) -> None:
 
 
 def _promotion_quoted(data: dict[str, Any]) -> None:
-    descriptions = [line["description"] for line in _root(data)["lines"]]
-    assert "Promotion WELCOME10: 10% off" in descriptions, descriptions
+    """5 Ultimate seats for 212 of 365 days: 5 x 118 800 x 212 / 365 = 345 007.67 -> 345 008,
+    and 10% of it, 34 500.8 -> 34 501 off."""
+    quote = _root(data)
+    lines = [
+        (line["kind"], line["description"], line["amount"]["formatted"]) for line in quote["lines"]
+    ]
+    assert lines[1:] == [("DISCOUNT", "Promotion WELCOME10: 10% off", "-$345.01")], lines
+    assert (lines[0][2], quote["total"]["formatted"]) == ("$3,450.08", "$3,105.07"), quote
 
 
 def _declined(data: dict[str, Any]) -> None:

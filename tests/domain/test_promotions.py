@@ -30,9 +30,9 @@ def _add_seats(promotion: Promotion, today: date = EXAMPLE_1_DAY) -> PricedOrder
     return price(AddSeats(5), sub=subscription(), today=today, promotion=promotion)
 
 
-def _invalid(promotion: Promotion, today: date = EXAMPLE_1_DAY) -> str:
+def _refused(code: ErrorCode, promotion: Promotion, today: date = EXAMPLE_1_DAY) -> str:
     return refused_with(
-        ErrorCode.PROMO_CODE_INVALID,
+        code,
         AddSeats(5),
         sub=subscription(),
         today=today,
@@ -104,20 +104,32 @@ def test_valid_through_its_last_day() -> None:
     assert _add_seats(replace(TEN_PERCENT, expires_on=EXAMPLE_1_DAY)).discount == 8_724
 
 
+def test_not_started_until_its_first_day() -> None:
+    early = replace(TEN_PERCENT, starts_on=date(2026, 7, 3))
+    message = _refused(ErrorCode.PROMO_CODE_NOT_STARTED, early)
+    assert message == "The promo code `SPRING10` is valid from 2026-07-03."
+    assert _add_seats(replace(TEN_PERCENT, starts_on=EXAMPLE_1_DAY)).discount == 8_724
+
+
 def test_expired() -> None:
-    message = _invalid(replace(TEN_PERCENT, expires_on=date(2026, 7, 1)))
+    message = _refused(
+        ErrorCode.PROMO_CODE_EXPIRED, replace(TEN_PERCENT, expires_on=date(2026, 7, 1))
+    )
     assert message == "The promo code `SPRING10` expired on 2026-07-01."
 
 
 def test_fully_redeemed() -> None:
     assert _add_seats(replace(TEN_PERCENT, redemptions_left=1)).discount == 8_724
-    message = _invalid(replace(TEN_PERCENT, redemptions_left=0))
+    message = _refused(ErrorCode.PROMO_CODE_EXHAUSTED, replace(TEN_PERCENT, redemptions_left=0))
     assert message == "The promo code `SPRING10` has been fully redeemed."
 
 
 def test_restricted_to_other_plans() -> None:
     ultimate_only = replace(TEN_PERCENT, plan_codes=("ultimate",))
-    assert _invalid(ultimate_only) == "The promo code `SPRING10` does not apply to this plan."
+    assert (
+        _refused(ErrorCode.PROMO_CODE_NOT_FOR_PLAN, ultimate_only)
+        == "The promo code `SPRING10` does not apply to this plan."
+    )
 
 
 def test_plan_restriction_looks_at_the_projected_plan() -> None:
@@ -129,7 +141,7 @@ def test_plan_restriction_looks_at_the_projected_plan() -> None:
 
 
 def test_amount_off_in_another_currency() -> None:
-    message = _invalid(replace(FIFTY_DOLLARS, currency="EUR"))
+    message = _refused(ErrorCode.PROMO_CODE_WRONG_CURRENCY, replace(FIFTY_DOLLARS, currency="EUR"))
     assert message == "The promo code `FIFTY` cannot be used for an order in USD."
 
 

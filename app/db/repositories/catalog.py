@@ -40,3 +40,14 @@ async def plan_tier_bounds(session: AsyncSession) -> tuple[int, int]:
     )
     low, high = (await session.execute(stmt)).one()
     return (low or 0, high or 0)
+
+
+async def plan_codes(session: AsyncSession) -> set[str]:
+    """The codes of the active plans."""
+    stmt = sa.select(col(Product.code)).where(col(Product.active), col(Product.kind) == "PLAN")
+    return set((await session.scalars(stmt)).all())
+
+
+async def currencies(session: AsyncSession) -> set[str]:
+    """Every currency the catalog has a price in."""
+    return set((await session.scalars(sa.select(col(Price.currency)).distinct())).all())

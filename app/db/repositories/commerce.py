@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.lease_wait import notify_released
+from app.db.pagination import Page, PageRequest, fetch_page
 from app.db.tables import Invoice, NumberSequence, Order, OrderLease, Promotion
 from app.domain.enums import OrderStatus
 
@@ -122,3 +123,18 @@ async def redeem_promotion(session: AsyncSession, promotion_id: int) -> bool:
         .values(redemptions=col(Promotion.redemptions) + 1)
     )
     return bool((await session.execute(stmt)).rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def code_taken(session: AsyncSession, code: str) -> bool:
+    """Whether any promotion, active or not, has `code` in any case."""
+    stmt = sa.select(col(Promotion.id)).where(sa.func.upper(col(Promotion.code)) == code.upper())
+    return (await session.scalars(stmt)).first() is not None
+
+
+async def list_promotions(
+    session: AsyncSession, page: PageRequest, active: bool | None
+) -> Page[Promotion]:
+    stmt = sa.select(Promotion)
+    if active is not None:
+        stmt = stmt.where(col(Promotion.active) == active)
+    return await fetch_page(session, stmt, Promotion.id, page)

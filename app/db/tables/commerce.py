@@ -30,7 +30,8 @@ class Promotion(SQLModel, table=True):
     percent_off: int | None = None
     amount_off: int | None = minor_units_field(default=None)
     currency: str | None = Field(default=None, max_length=3)
-    expires_on: date | None = None
+    starts_on: date | None = None  # first valid day
+    expires_on: date | None = None  # last valid day
     max_redemptions: int | None = None
     redemptions: int = 0
     plan_codes: list[str] = json_field(default_factory=list)

@@ -16,6 +16,7 @@ from app.auth.principals import Principal
 from app.db.repositories import commerce, orders
 from app.db.tables import BillingAccount, Invoice, Order, Subscription
 from app.db.unit_of_work import unit_of_work
+from app.domain import promotions
 from app.domain.enums import OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
@@ -93,10 +94,8 @@ async def _reprice(
             session, principal, request, quoting_caller(principal), priced_on
         )
     except DomainError as error:
-        if error.code in (
-            ErrorCode.NOT_FOUND,
-            ErrorCode.PROMO_CODE_INVALID,
-            ErrorCode.ORDER_IN_PROGRESS,
+        if error.code in (ErrorCode.NOT_FOUND, ErrorCode.ORDER_IN_PROGRESS) or (
+            error.code in promotions.REFUSALS
         ):
             raise
         raise DomainError(ErrorCode.QUOTE_STALE, f"{STALE.message} ({error.message})") from error
@@ -110,8 +109,10 @@ async def _redeem(session: AsyncSession, request: OrderRequest, payload: dict[st
     if not request.promo_code:
         return
     promotion = await commerce.find_promotion(session, request.promo_code)
-    if promotion is None or not await commerce.redeem_promotion(session, promotion.id or 0):
+    if promotion is None:  # expired by an admin since the quote
         raise DomainError(ErrorCode.PROMO_CODE_INVALID, "The promo code can no longer be used.")
+    if not await commerce.redeem_promotion(session, promotion.id or 0):
+        raise DomainError(ErrorCode.PROMO_CODE_EXHAUSTED, "The promo code has been fully redeemed.")
 
 
 async def _redeem_unbilled(

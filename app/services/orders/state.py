@@ -143,6 +143,7 @@ async def load_promotion(
         percent_off=row.percent_off,
         amount_off=row.amount_off,
         currency=row.currency,
+        starts_on=row.starts_on,
         expires_on=row.expires_on,
         redemptions_left=left,
         plan_codes=tuple(row.plan_codes),
