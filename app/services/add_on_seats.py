@@ -5,10 +5,15 @@ The purchase row is locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction 
 already exclusive) before the assignments are counted, so writers to one purchase take
 turns and each counts what the previous one committed. Use cases run inside the caller's
 unit of work and never commit; the caller's reason (required of admins) is checked first and
-lands on the audit row with the request id."""
+lands on the audit row with the request id.
+
+Every change queues one provisioning push (its own idempotency key): the push reads the
+holders at send time, so of a burst of changes the last push sends the final holders and
+the earlier ones may be superseded."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +26,7 @@ from app.db.repositories import changes
 from app.db.tables import AddOnPurchase, Subscription
 from app.domain.enums import MemberRole, SubscriptionStatus
 from app.domain.errors import DomainError, ErrorCode
-from app.services import audit
+from app.services import audit, outbox
 from app.services.orders.errors import NotAllowed
 
 MAX_USER_IDS = 100
@@ -49,7 +54,7 @@ async def assign_seats(
     """All or nothing: ids that already hold a seat are no-ops; if the others do not all fit
     in the purchased quantity, NO_SEATS_AVAILABLE and nothing is written."""
     attributed = audit.attribution(principal, reason, request_id)
-    purchase, _ = await _locked_purchase(session, principal, add_on_purchase_id)
+    purchase, subscription = await _locked_purchase(session, principal, add_on_purchase_id)
     wanted = checked_user_ids(user_ids)
     held = await changes.assigned_user_ids(session, add_on_purchase_id)
     taken = set(held)
@@ -64,6 +69,7 @@ async def assign_seats(
     if not new:
         return SeatAssignments(purchase, tuple(held))
     await changes.add_assignments(session, add_on_purchase_id, new, now)
+    await _queue_push(session, subscription, "add_on.seats_assigned", now)
     await audit.record(
         session,
         principal,
@@ -89,7 +95,7 @@ async def unassign_seats(
 ) -> SeatAssignments:
     """Free the seats of the given user ids; ids without a seat are ignored."""
     attributed = audit.attribution(principal, reason, request_id)
-    purchase, _ = await _locked_purchase(session, principal, add_on_purchase_id)
+    purchase, subscription = await _locked_purchase(session, principal, add_on_purchase_id)
     wanted = checked_user_ids(user_ids)
     held = await changes.assigned_user_ids(session, add_on_purchase_id)
     leaving = set(wanted) & set(held)
@@ -97,6 +103,7 @@ async def unassign_seats(
         return SeatAssignments(purchase, tuple(held))
     removed = [user_id for user_id in held if user_id in leaving]
     await changes.remove_assignments(session, add_on_purchase_id, removed)
+    await _queue_push(session, subscription, "add_on.seats_unassigned", now)
     remaining = tuple(user_id for user_id in held if user_id not in leaving)
     await audit.record(
         session,
@@ -109,6 +116,19 @@ async def unassign_seats(
         now=now,
     )
     return SeatAssignments(purchase, remaining)
+
+
+async def _queue_push(
+    session: AsyncSession, subscription: Subscription, reason: str, now: datetime
+) -> None:
+    """One push per change: the key is fresh, as two changes must never share a message."""
+    payload = {
+        "subscription_id": subscription.id,
+        "deployment_id": subscription.deployment_id,
+        "reason": reason,
+    }
+    key = f"add_on_seats:{subscription.id}:{uuid.uuid4().hex}:provision"
+    await outbox.enqueue(session, outbox.PROVISION, payload, key, now=now)
 
 
 def checked_user_ids(user_ids: Sequence[str]) -> list[str]:

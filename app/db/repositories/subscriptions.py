@@ -130,6 +130,22 @@ async def assignment_counts(session: AsyncSession, add_on_ids: Sequence[int]) ->
     return {purchase: count for purchase, count in (await session.execute(stmt)).all()}
 
 
+async def holders_by_add_on(
+    session: AsyncSession, add_on_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """User ids holding each purchase's seats (one query; purchases nobody holds are absent)."""
+    purchase_id = col(AddOnAssignment.add_on_purchase_id)
+    stmt = (
+        sa.select(purchase_id, col(AddOnAssignment.user_id))
+        .where(purchase_id.in_(sorted(set(add_on_ids))))
+        .order_by(col(AddOnAssignment.id))
+    )
+    held: dict[int, list[str]] = {}
+    for purchase, user_id in (await session.execute(stmt)).all():
+        held.setdefault(purchase, []).append(user_id)
+    return held
+
+
 async def consumables_by_subscription(
     session: AsyncSession, subscription_ids: Sequence[int]
 ) -> dict[int, list[ConsumablePurchase]]:
