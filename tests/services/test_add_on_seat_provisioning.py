@@ -59,6 +59,8 @@ async def seats(db: AsyncSession) -> Seats:
     where = await f.deployment(db, customer, external_id="ns-seats")
     sub = await f.subscription(db, customer, "ultimate", deployment=where)
     purchase = await f.add_on(db, sub, "duo_pro", quantity=20)
+    for user_id in ("alice", "bob", "carol", *(f"u-{n:02}" for n in range(20))):
+        await f.user(db, member_of=customer, role=MemberRole.VIEWER, external_id=user_id)
     assert customer.id is not None
     owner = Principal(
         kind=PrincipalKind.CUSTOMER_USER, id="owner", roles={customer.id: MemberRole.OWNER}
@@ -88,11 +90,11 @@ async def drain(runtime: Runtime) -> int:
 
 async def test_each_change_queues_one_push_and_a_no_op_none(db: AsyncSession, seats: Seats) -> None:
     assert seats.purchase.id is not None
-    await assign_seats(db, seats.owner, seats.purchase.id, ["u-1", "u-2"], now=NOW)
+    await assign_seats(db, seats.owner, seats.purchase.id, ["u-01", "u-02"], now=NOW)
     assert await pushes_queued(db, seats.subscription) == 1
-    await assign_seats(db, seats.owner, seats.purchase.id, ["u-2"], now=NOW)  # already held
+    await assign_seats(db, seats.owner, seats.purchase.id, ["u-02"], now=NOW)  # already held
     assert await pushes_queued(db, seats.subscription) == 1
-    await unassign_seats(db, seats.owner, seats.purchase.id, ["u-1"], now=NOW)
+    await unassign_seats(db, seats.owner, seats.purchase.id, ["u-01"], now=NOW)
     assert await pushes_queued(db, seats.subscription) == 2
     assert seats.subscription.provisioning_status == "PENDING"
 

@@ -18,6 +18,8 @@ from app.db.tables import (
     BillingAccount,
     Customer,
     Deployment,
+    Membership,
+    PortalUser,
     Product,
     Subscription,
 )
@@ -141,6 +143,21 @@ async def assigned_user_ids(session: AsyncSession, add_on_purchase_id: int) -> l
         .order_by(col(AddOnAssignment.id))
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def members_among(
+    session: AsyncSession, customer_id: int, user_ids: Sequence[str]
+) -> set[str]:
+    """Those of `user_ids` that are portal users with a membership (any role) in the customer."""
+    stmt = (
+        sa.select(col(PortalUser.external_id))
+        .join(Membership, col(Membership.user_id) == col(PortalUser.id))
+        .where(
+            col(Membership.customer_id) == customer_id,
+            col(PortalUser.external_id).in_(sorted(set(user_ids))),
+        )
+    )
+    return set((await session.scalars(stmt)).all())
 
 
 async def add_assignments(
