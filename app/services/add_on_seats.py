@@ -81,7 +81,7 @@ async def assign_seats(
         )
     if not new:
         return SeatAssignments(purchase, tuple(held))
-    await changes.add_assignments(session, add_on_purchase_id, new, now)
+    await changes.add_assignments(session, add_on_purchase_id, new, now, principal.audit_actor)
     await _queue_push(session, subscription, "add_on.seats_assigned", now)
     await audit.record(
         session,

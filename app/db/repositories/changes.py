@@ -161,10 +161,16 @@ async def members_among(
 
 
 async def add_assignments(
-    session: AsyncSession, add_on_purchase_id: int, user_ids: Sequence[str], at: datetime
+    session: AsyncSession,
+    add_on_purchase_id: int,
+    user_ids: Sequence[str],
+    at: datetime,
+    by: str | None = None,
 ) -> None:
     session.add_all(
-        AddOnAssignment(add_on_purchase_id=add_on_purchase_id, user_id=user_id, assigned_at=at)
+        AddOnAssignment(
+            add_on_purchase_id=add_on_purchase_id, user_id=user_id, assigned_at=at, assigned_by=by
+        )
         for user_id in user_ids
     )
     await session.flush()

@@ -130,6 +130,21 @@ async def assignment_counts(session: AsyncSession, add_on_ids: Sequence[int]) ->
     return {purchase: count for purchase, count in (await session.execute(stmt)).all()}
 
 
+async def assignment_pages(
+    session: AsyncSession, scope: ReadScope, add_on_ids: Sequence[int], request: PageRequest
+) -> dict[int, Page[Any]]:
+    """A page of each purchase's assignments, oldest first, in one statement. The purchases
+    were read through the scope already (a purchase is reached only from what it may see)."""
+    return await fetch_child_pages(
+        session,
+        AddOnAssignment,
+        AddOnAssignment.add_on_purchase_id,
+        add_on_ids,
+        request,
+        plain=True,
+    )
+
+
 async def holders_by_add_on(
     session: AsyncSession, add_on_ids: Sequence[int]
 ) -> dict[int, list[str]]:
