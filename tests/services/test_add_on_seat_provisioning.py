@@ -133,6 +133,8 @@ async def test_the_holders_arrive_at_the_http_target(
         await unassign_seats(db, seats.owner, seats.purchase.id, ["bob"], now=NOW)
         await db.flush()
         assert await drain(runtime) == 4
+        read_back = (await target.get(["ns-seats"]))["ns-seats"]
+        assert read_back.holders_of("duo_pro") == ("alice", "carol")
     finally:
         await target.aclose()
 

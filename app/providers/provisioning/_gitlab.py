@@ -100,10 +100,16 @@ def entitlement_from(deployment_ref: str, body: Any) -> Entitlement:
         compute_minutes=_count(minutes.get("extra_shared_runners_minutes_limit", 0)),
         storage_gib=_count(storage.get("additional_purchased_storage_size", 0)) // MIB_PER_GIB,
         add_on_holders=tuple(
-            (str(code), tuple(str(i) for i in entries[-1].get("assigned_user_ids") or ()))
+            (str(code), _user_ids(entries[-1].get("assigned_user_ids", [])))
             for code, entries in add_ons.items()
         ),
     )
+
+
+def _user_ids(value: Any) -> tuple[str, ...]:
+    if type(value) is not list or not all(type(each) is str for each in value):
+        raise TypeError(f"expected a list of user ids, got {value!r}")
+    return tuple(value)
 
 
 def _count(value: Any) -> int:
