@@ -34,7 +34,7 @@ MAX_USER_IDS = 100
 MAX_USER_ID_LENGTH = 64
 ASSIGNABLE_STATUSES = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIAL})
 # A portal user's external id: what the product's users are known by here.
-USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
+USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+|:-]*")  # `|`, `:`: OIDC subjects
 ASSIGNERS = frozenset({PrincipalKind.CUSTOMER_USER, PrincipalKind.ADMIN})
 
 
@@ -150,7 +150,7 @@ async def _queue_push(
 
 
 def checked_user_ids(user_ids: Sequence[str]) -> list[str]:
-    """1-100 ids (else VALIDATION) of 1-64 letters, digits and `._@+-`, starting with a
+    """1-100 ids (else VALIDATION) of 1-64 letters, digits and `._@+|:-`, starting with a
     letter or digit, surrounding blanks dropped (else USER_ID_INVALID); duplicates once."""
     if not 1 <= len(user_ids) <= MAX_USER_IDS:
         raise DomainError(ErrorCode.VALIDATION, f"Give 1-{MAX_USER_IDS} user ids.")
@@ -160,7 +160,7 @@ def checked_user_ids(user_ids: Sequence[str]) -> list[str]:
         if len(user_id) > MAX_USER_ID_LENGTH or not USER_ID.fullmatch(user_id):
             raise DomainError(
                 ErrorCode.USER_ID_INVALID,
-                f"Each user id must be 1-{MAX_USER_ID_LENGTH} letters, digits or ._@+- "
+                f"Each user id must be 1-{MAX_USER_ID_LENGTH} letters, digits or ._@+|:- "
                 "and start with a letter or digit.",
             )
         cleaned[user_id] = None

@@ -37,7 +37,7 @@ UNASSIGN = """mutation($id: ID!, $users: [String!]!) {
 }"""
 
 
-MEMBERS = ("alice", "bob", "carol", "dave", "a", "b", "c", "d")
+MEMBERS = ("alice", "bob", "carol", "dave", "a", "b", "c", "d", "auth0|42")
 
 
 @dataclass
@@ -226,6 +226,10 @@ async def test_seats_go_to_members_of_the_customer_only(
 
     assert code == "USER_NOT_A_MEMBER"
     assert await holders(db, world.purchase) == []
+
+
+async def test_an_oidc_subject_is_a_valid_user_id(world: World, api: Api, db: AsyncSession) -> None:
+    assert (await call(api, world, ASSIGN, ["auth0|42"]))["assignedUserIds"] == ["auth0|42"]
 
 
 async def test_a_member_already_holding_a_seat_is_a_no_op_without_a_push(
