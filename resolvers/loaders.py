@@ -154,6 +154,10 @@ class Loaders:
         return self._plain(subscriptions.assignment_counts, default=0)
 
     @cached_property
+    def assignment_pages(self) -> DataLoader[tuple[int, PageRequest], Page[Any]]:
+        return self._pages(subscriptions.assignment_pages)
+
+    @cached_property
     def drift_findings_by_subscription(self) -> DataLoader[int, Any]:
         return self._plain(drift.findings_by_subscription, default=[])
 

@@ -126,7 +126,7 @@ class SubscriptionChangeMutations:
             assigned_user_ids=list(found.assigned_user_ids),
         )
 
-    @strawberry.mutation(description="Free the seats of user ids; ids without one are ignored.")
+    @strawberry.mutation(description="Free the seats of user ids: all or none, each must hold one.")
     async def add_on_seat_unassign(
         self,
         info: strawberry.Info,

@@ -11,6 +11,7 @@ import strawberry
 from app.db import tables
 from app.db.pagination import Page
 from app.domain.eligibility import Action, ActionVerdicts
+from app.domain.history import actor_from
 from resolvers import history as resolve_history
 from resolvers import prefetch
 from resolvers import subscriptions as resolve
@@ -34,7 +35,7 @@ from schema.enums import (
     SubscriptionStatus,
     SyncStatus,
 )
-from schema.history import SubscriptionEvent, history_connection
+from schema.history import EventActor, SubscriptionEvent, history_connection
 
 if TYPE_CHECKING:
     from schema.invoices import Invoice
@@ -90,6 +91,30 @@ class PendingChange:
         return now_or_later(info.context.loaders.product, self._plan_id, Product.from_row)  # type: ignore[return-value]
 
 
+@strawberry.type(description="A user id holding a seat of an add-on.")
+class AddOnAssignment:
+    user_id: str = strawberry.field(description="The portal user's external id.")
+    assigned_at: datetime
+    assigned_by: EventActor = strawberry.field(
+        description="Who gave the seat, as a customer may read it: you, a colleague, staff "
+        "(never who at staff), or the system when not recorded."
+    )
+
+    @classmethod
+    def of(cls, viewer: str | None) -> Callable[[Any], AddOnAssignment]:
+        def convert(row: Any) -> AddOnAssignment:
+            by = row.assigned_by
+            colleague = by.partition(":")[2] if by else None
+            actor = actor_from(by, colleague, viewer)
+            return cls(
+                user_id=row.user_id,
+                assigned_at=row.assigned_at,
+                assigned_by=EventActor(kind=actor.kind, name=actor.name),
+            )
+
+        return convert
+
+
 @strawberry.type(description="A seat add-on (e.g. Duo Pro), co-termed with its subscription.")
 class AddOnPurchase(Node):
     quantity: int
@@ -110,6 +135,26 @@ class AddOnPurchase(Node):
     def assigned_seats(self, info: strawberry.Info) -> int:
         assert self._row.id is not None
         return now_or_later(info.context.loaders.assignment_count, self._row.id, int)  # type: ignore[return-value]
+
+    @strawberry.field(description="Seats not held by anyone: quantity minus assignedSeats.")
+    def available_seats(self, info: strawberry.Info) -> int:
+        assert self._row.id is not None
+        quantity = self._row.quantity
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.assignment_count, self._row.id, lambda n: max(0, quantity - n)
+        )
+
+    @strawberry.field(description="Who holds the seats, oldest assignment first.")
+    def assignments(
+        self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[AddOnAssignment]:
+        assert self._row.id is not None
+        viewer = resolve_history.viewer_actor(info.context)
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.assignment_pages,
+            (self._row.id, page_request(first, after)),
+            lambda page: Connection.build(page, page.items, AddOnAssignment.of(viewer)),
+        )
 
 
 @strawberry.type(description="A compute-minutes or storage pack.")

@@ -72,11 +72,16 @@ class Actor:
 def actor_of(event: HistoryEvent, viewer: str | None) -> Actor:
     """Who did it, as a customer may read it: "you", a colleague's name, "staff", the
     partner, or "system"; never a token id, a staff member's name or an internal service."""
-    if event.actor is not None and event.actor == viewer:
+    return actor_from(event.actor, event.actor_name, viewer)
+
+
+def actor_from(actor: str | None, name: str | None, viewer: str | None) -> Actor:
+    """`actor_of` for any row that records an audit actor ("kind:id") and maybe a name."""
+    if actor is not None and actor == viewer:
         return Actor(ActorKind.YOU, "you")
-    kind = (event.actor or "").partition(":")[0]
+    kind = actor.partition(":")[0] if actor else ""
     if kind == "customer_user":
-        return Actor(ActorKind.USER, event.actor_name or "a team member")
+        return Actor(ActorKind.USER, name or "a team member")
     if kind == "admin":
         return Actor(ActorKind.STAFF, "staff")
     if kind == "partner":

@@ -5,10 +5,16 @@ The purchase row is locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction 
 already exclusive) before the assignments are counted, so writers to one purchase take
 turns and each counts what the previous one committed. Use cases run inside the caller's
 unit of work and never commit; the caller's reason (required of admins) is checked first and
-lands on the audit row with the request id."""
+lands on the audit row with the request id.
+
+Every change queues one provisioning push (its own idempotency key): the push reads the
+holders at send time, so of a burst of changes the last push sends the final holders and
+the earlier ones may be superseded."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,12 +27,14 @@ from app.db.repositories import changes
 from app.db.tables import AddOnPurchase, Subscription
 from app.domain.enums import MemberRole, SubscriptionStatus
 from app.domain.errors import DomainError, ErrorCode
-from app.services import audit
+from app.services import audit, outbox
 from app.services.orders.errors import NotAllowed
 
 MAX_USER_IDS = 100
 MAX_USER_ID_LENGTH = 64
 ASSIGNABLE_STATUSES = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIAL})
+# A portal user's external id: what the product's users are known by here.
+USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+|:-]*")  # `|`, `:`: OIDC subjects
 ASSIGNERS = frozenset({PrincipalKind.CUSTOMER_USER, PrincipalKind.ADMIN})
 
 
@@ -46,14 +54,24 @@ async def assign_seats(
     reason: str | None = None,
     request_id: str | None = None,
 ) -> SeatAssignments:
-    """All or nothing: ids that already hold a seat are no-ops; if the others do not all fit
-    in the purchased quantity, NO_SEATS_AVAILABLE and nothing is written."""
+    """All or nothing: ids that already hold a seat are no-ops; an id that is not a member
+    of the customer (a portal user with a membership in it: the product reports only counts
+    of its billable users, so the customer's people are the ids known here) is
+    USER_NOT_A_MEMBER; if the others do not all fit in the purchased quantity,
+    NO_SEATS_AVAILABLE. On any refusal nothing is written."""
     attributed = audit.attribution(principal, reason, request_id)
-    purchase, _ = await _locked_purchase(session, principal, add_on_purchase_id)
+    purchase, subscription = await _locked_purchase(session, principal, add_on_purchase_id)
     wanted = checked_user_ids(user_ids)
     held = await changes.assigned_user_ids(session, add_on_purchase_id)
     taken = set(held)
     new = [user_id for user_id in wanted if user_id not in taken]
+    members = await changes.members_among(session, subscription.customer_id, new) if new else set()
+    strangers = [user_id for user_id in new if user_id not in members]
+    if strangers:
+        raise DomainError(
+            ErrorCode.USER_NOT_A_MEMBER,
+            f"Not members of this customer: {', '.join(strangers[:5])}; nothing was assigned.",
+        )
     if len(held) + len(new) > purchase.quantity:
         free = max(0, purchase.quantity - len(held))
         raise DomainError(
@@ -63,7 +81,8 @@ async def assign_seats(
         )
     if not new:
         return SeatAssignments(purchase, tuple(held))
-    await changes.add_assignments(session, add_on_purchase_id, new, now)
+    await changes.add_assignments(session, add_on_purchase_id, new, now, principal.audit_actor)
+    await _queue_push(session, subscription, "add_on.seats_assigned", now)
     await audit.record(
         session,
         principal,
@@ -87,16 +106,22 @@ async def unassign_seats(
     reason: str | None = None,
     request_id: str | None = None,
 ) -> SeatAssignments:
-    """Free the seats of the given user ids; ids without a seat are ignored."""
+    """Free the seats of the given user ids, all or nothing: an id without a seat is
+    SEAT_NOT_ASSIGNED. Membership is not checked, so a member who left can be unassigned."""
     attributed = audit.attribution(principal, reason, request_id)
-    purchase, _ = await _locked_purchase(session, principal, add_on_purchase_id)
+    purchase, subscription = await _locked_purchase(session, principal, add_on_purchase_id)
     wanted = checked_user_ids(user_ids)
     held = await changes.assigned_user_ids(session, add_on_purchase_id)
     leaving = set(wanted) & set(held)
-    if not leaving:
-        return SeatAssignments(purchase, tuple(held))
+    absent = [user_id for user_id in wanted if user_id not in leaving]
+    if absent:
+        raise DomainError(
+            ErrorCode.SEAT_NOT_ASSIGNED,
+            f"No seat held by: {', '.join(absent[:5])}; nothing was unassigned.",
+        )
     removed = [user_id for user_id in held if user_id in leaving]
     await changes.remove_assignments(session, add_on_purchase_id, removed)
+    await _queue_push(session, subscription, "add_on.seats_unassigned", now)
     remaining = tuple(user_id for user_id in held if user_id not in leaving)
     await audit.record(
         session,
@@ -111,17 +136,32 @@ async def unassign_seats(
     return SeatAssignments(purchase, remaining)
 
 
+async def _queue_push(
+    session: AsyncSession, subscription: Subscription, reason: str, now: datetime
+) -> None:
+    """One push per change: the key is fresh, as two changes must never share a message."""
+    payload = {
+        "subscription_id": subscription.id,
+        "deployment_id": subscription.deployment_id,
+        "reason": reason,
+    }
+    key = f"add_on_seats:{subscription.id}:{uuid.uuid4().hex}:provision"
+    await outbox.enqueue(session, outbox.PROVISION, payload, key, now=now)
+
+
 def checked_user_ids(user_ids: Sequence[str]) -> list[str]:
-    """1-100 ids of 1-64 characters (surrounding blanks dropped), duplicates once."""
+    """1-100 ids (else VALIDATION) of 1-64 letters, digits and `._@+|:-`, starting with a
+    letter or digit, surrounding blanks dropped (else USER_ID_INVALID); duplicates once."""
     if not 1 <= len(user_ids) <= MAX_USER_IDS:
         raise DomainError(ErrorCode.VALIDATION, f"Give 1-{MAX_USER_IDS} user ids.")
     cleaned: dict[str, None] = {}
     for raw in user_ids:
         user_id = raw.strip()
-        if not 1 <= len(user_id) <= MAX_USER_ID_LENGTH:
+        if len(user_id) > MAX_USER_ID_LENGTH or not USER_ID.fullmatch(user_id):
             raise DomainError(
-                ErrorCode.VALIDATION,
-                f"Each user id must be 1-{MAX_USER_ID_LENGTH} characters, not blank.",
+                ErrorCode.USER_ID_INVALID,
+                f"Each user id must be 1-{MAX_USER_ID_LENGTH} letters, digits or ._@+|:- "
+                "and start with a letter or digit.",
             )
         cleaned[user_id] = None
     return list(cleaned)

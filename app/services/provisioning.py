@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import catalog, lifecycle, orders
 from app.db.repositories import subscriptions as repo
-from app.db.tables import ConsumablePurchase, Deployment, Product, Subscription
+from app.db.tables import AddOnPurchase, ConsumablePurchase, Deployment, Product, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import ConsumableKind, ProvisioningStatus, SubscriptionStatus
 from app.providers.provisioning import Entitlement, ProvisioningResult
@@ -45,6 +45,7 @@ async def current_entitlement(
     plan = products.get(subscription.plan_id)
     if deployment is None or plan is None:
         raise SubscriptionGone(f"subscription {subscription_id} has no deployment or plan")
+    held = await repo.holders_by_add_on(session, [a.id for a in add_ons if a.id is not None])
     return Entitlement(
         deployment_ref=deployment.external_id,
         plan_code=plan.code,
@@ -54,6 +55,7 @@ async def current_entitlement(
         add_ons=_add_on_quantities(products, [(a.product_id, a.quantity) for a in add_ons]),
         compute_minutes=compute_minutes_remaining(packs, today),
         storage_gib=storage_gib(packs, subscription.term_end),
+        add_on_holders=_add_on_holders(products, add_ons, held),
     )
 
 
@@ -92,6 +94,18 @@ def _add_on_quantities(
         code = products[product_id].code
         totals[code] = totals.get(code, 0) + quantity
     return tuple(totals.items())
+
+
+def _add_on_holders(
+    products: dict[int, Product], add_ons: Sequence[AddOnPurchase], held: dict[int, list[str]]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Per add-on code, the user ids holding its seats (over all purchases of the code)."""
+    by_code: dict[str, set[str]] = {}
+    for add_on in add_ons:
+        by_code.setdefault(products[add_on.product_id].code, set()).update(
+            held.get(add_on.id or 0, ())
+        )
+    return tuple((code, tuple(ids)) for code, ids in by_code.items())
 
 
 def compute_minutes_remaining(packs: Sequence[ConsumablePurchase], today: date) -> int:

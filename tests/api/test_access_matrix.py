@@ -77,6 +77,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "node@P":           row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
     "nodes":            row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
     "nodes@P":          row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    # AddOnPurchase.assignments and availableSeats: whoever reads the subscription.
+    "node@seatHolders": row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "node@seatHoldersP":
+                        row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
     "products":         row(OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
     "customers":        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, EMPTY,  EMPTY,  OK,     FORBID),
     "customers@P":      row(UNAUTH, FORBID, FORBID, FORBID, FORBID, OK,     EMPTY,  OK,     FORBID),
@@ -210,6 +214,13 @@ def _present(value: Any) -> str:
     return NULL if value is None else OK
 
 
+def _seat_holders(value: Any) -> str:
+    if value is None:
+        return NULL
+    expected = {"availableSeats": 4, "assignments": {"nodes": [{"userId": HELD_SEAT}]}}
+    return OK if value == expected else f"wrong holders {value!r}"
+
+
 def _not_empty(value: Any) -> str:
     return OK if value else EMPTY
 
@@ -337,6 +348,8 @@ def _one_task(world: MatrixWorld) -> Classify:
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+SEAT_HOLDERS = """query($id: ID!) { node(id: $id) { ... on AddOnPurchase {
+  availableSeats assignments(first: 5) { nodes { userId } } } } }"""
 CUSTOMERS = "query($s: String!) { customers(first: 10, search: $s) { nodes { id } } }"
 CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"
 SUBSCRIPTIONS = """query($c: ID!) {
@@ -597,6 +610,15 @@ OPERATIONS: dict[str, Op] = {
         lambda w, t: single(gid("AddOnPurchase", t.add_on)),
         "P",
     ),
+    **{
+        f"node@seatHolders{at}": Op(
+            SEAT_HOLDERS,
+            lambda w, t: {"id": gid("AddOnPurchase", t.add_on)},
+            lambda w, t: _seat_holders,
+            tenant,
+        )
+        for at, tenant in (("", "A"), ("P", "P"))
+    },
     "products": Op("{ products { id } }", _nothing, lambda w, t: _not_empty),
     "subscription": Op(
         "query($n: String!) { subscription(number: $n) { id } }",

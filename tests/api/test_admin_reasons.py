@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from app.config import Settings
 from app.db.tables import AddOnAssignment, AddOnPurchase, AuditEvent, Subscription
-from app.domain.enums import CustomerKind, TokenKind
+from app.domain.enums import CustomerKind, MemberRole, TokenKind
 from resolvers.ids import to_global_id
 from tests.api.orders_support import quote
 from tests.support import factories as f
@@ -71,6 +71,7 @@ async def world(db: AsyncSession, settings: Settings) -> World:
     subscription = await f.subscription(db, customer, seats=10, seats_in_use=8)
     purchase = await f.add_on(db, subscription, quantity=3)
     await f.add(db, AddOnAssignment(add_on_purchase_id=purchase.id or 0, user_id="alice"))
+    await f.user(db, member_of=customer, role=MemberRole.VIEWER, external_id="carol")
     partner = await f.partner(db)
     managed = await f.customer(
         db, kind=CustomerKind.PARTNER_MANAGED, managing_partner_id=partner.id

@@ -94,6 +94,7 @@ async def test_the_body_is_gitlabs_provision_call(
                         "expires_on": "2027-01-01",
                         "quantity": 2,
                         "trial": False,
+                        "assigned_user_ids": [],
                     }
                 ],
                 "duo_pro": [
@@ -102,6 +103,7 @@ async def test_the_body_is_gitlabs_provision_call(
                         "expires_on": "2027-01-01",
                         "quantity": 5,
                         "trial": False,
+                        "assigned_user_ids": [],
                     }
                 ],
             },

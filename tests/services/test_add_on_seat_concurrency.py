@@ -47,12 +47,17 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 class Seats:
     purchase_id: int
     owner: Principal
+    customer_id: int  # a racer's user id is "<name>@<customer id>" (portal ids are unique)
 
 
 async def seed(sessions: async_sessionmaker[AsyncSession], quantity: int, already: int) -> Seats:
-    """An add-on of `quantity` seats with `already` of them assigned, committed."""
+    """An add-on of `quantity` seats with `already` of them assigned, committed; the racers
+    and "same-user" are members of the customer (seats go to members only)."""
     async with sessions() as db, db.begin():
         customer = await f.customer(db)
+        for user_id in ("same-user", *(f"racer-{n}" for n in range(10))):
+            external_id = f"{user_id}@{customer.id}"
+            await f.user(db, member_of=customer, role=MemberRole.VIEWER, external_id=external_id)
         purchase = await f.add_on(db, await f.subscription(db, customer), quantity=quantity)
         for n in range(already):
             await f.add(db, AddOnAssignment(add_on_purchase_id=purchase.id, user_id=f"held-{n}"))
@@ -62,7 +67,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], quantity: int, alread
         id=f"owner-of-{customer.id}",
         roles={customer.id: MemberRole.OWNER},
     )
-    return Seats(purchase.id, owner)
+    return Seats(purchase.id, owner, customer.id)
 
 
 async def attempt(
@@ -71,20 +76,22 @@ async def attempt(
     """One request: its own transaction; None when it got the seat, else the error code."""
     try:
         async with unit_of_work(sessions) as session:
-            await assign_seats(session, seats.owner, seats.purchase_id, [user_id], now=NOW)
+            member = f"{user_id}@{seats.customer_id}"
+            await assign_seats(session, seats.owner, seats.purchase_id, [member], now=NOW)
     except DomainError as error:
         return error.code
     return None
 
 
 async def holders(sessions: async_sessionmaker[AsyncSession], purchase_id: int) -> list[str]:
+    """The names holding a seat (their user ids without the "@<customer id>")."""
     async with sessions() as db:
         rows = await db.scalars(
             sa.select(col(AddOnAssignment.user_id)).where(
                 col(AddOnAssignment.add_on_purchase_id) == purchase_id
             )
         )
-        return sorted(rows.all())
+        return sorted(user_id.split("@")[0] for user_id in rows.all())
 
 
 async def assigned_audits(sessions: async_sessionmaker[AsyncSession], purchase_id: int) -> int:

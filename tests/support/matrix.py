@@ -42,6 +42,7 @@ from app.db.tables import (
     License,
     Membership,
     Notification,
+    PortalUser,
     Subscription,
 )
 from app.domain.enums import (
@@ -205,7 +206,16 @@ async def _add_on_with_held_seat(db: AsyncSession, sub: Subscription) -> AddOnPu
     add_on = await f.add_on(db, sub, quantity=5)
     assert add_on.id is not None
     await f.add(db, AddOnAssignment(add_on_purchase_id=add_on.id, user_id=HELD_SEAT))
+    await _seat_member(db, sub.customer_id)
     return add_on
+
+
+async def _seat_member(db: AsyncSession, customer_id: int) -> None:
+    """NEW_SEAT as a viewer of the customer: seats go to the customer's members only."""
+    found = await db.scalar(sa.select(PortalUser).where(col(PortalUser.external_id) == NEW_SEAT))
+    if found is None:
+        found = await f.user(db, external_id=NEW_SEAT)
+    await f.add(db, Membership(customer_id=customer_id, user_id=found.id, role=MemberRole.VIEWER))
 
 
 async def build_world(db: AsyncSession, settings: Settings) -> MatrixWorld:

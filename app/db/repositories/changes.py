@@ -18,6 +18,8 @@ from app.db.tables import (
     BillingAccount,
     Customer,
     Deployment,
+    Membership,
+    PortalUser,
     Product,
     Subscription,
 )
@@ -143,11 +145,32 @@ async def assigned_user_ids(session: AsyncSession, add_on_purchase_id: int) -> l
     return list((await session.scalars(stmt)).all())
 
 
+async def members_among(
+    session: AsyncSession, customer_id: int, user_ids: Sequence[str]
+) -> set[str]:
+    """Those of `user_ids` that are portal users with a membership (any role) in the customer."""
+    stmt = (
+        sa.select(col(PortalUser.external_id))
+        .join(Membership, col(Membership.user_id) == col(PortalUser.id))
+        .where(
+            col(Membership.customer_id) == customer_id,
+            col(PortalUser.external_id).in_(sorted(set(user_ids))),
+        )
+    )
+    return set((await session.scalars(stmt)).all())
+
+
 async def add_assignments(
-    session: AsyncSession, add_on_purchase_id: int, user_ids: Sequence[str], at: datetime
+    session: AsyncSession,
+    add_on_purchase_id: int,
+    user_ids: Sequence[str],
+    at: datetime,
+    by: str | None = None,
 ) -> None:
     session.add_all(
-        AddOnAssignment(add_on_purchase_id=add_on_purchase_id, user_id=user_id, assigned_at=at)
+        AddOnAssignment(
+            add_on_purchase_id=add_on_purchase_id, user_id=user_id, assigned_at=at, assigned_by=by
+        )
         for user_id in user_ids
     )
     await session.flush()

@@ -130,6 +130,37 @@ async def assignment_counts(session: AsyncSession, add_on_ids: Sequence[int]) ->
     return {purchase: count for purchase, count in (await session.execute(stmt)).all()}
 
 
+async def assignment_pages(
+    session: AsyncSession, scope: ReadScope, add_on_ids: Sequence[int], request: PageRequest
+) -> dict[int, Page[Any]]:
+    """A page of each purchase's assignments, oldest first, in one statement. The purchases
+    were read through the scope already (a purchase is reached only from what it may see)."""
+    return await fetch_child_pages(
+        session,
+        AddOnAssignment,
+        AddOnAssignment.add_on_purchase_id,
+        add_on_ids,
+        request,
+        plain=True,
+    )
+
+
+async def holders_by_add_on(
+    session: AsyncSession, add_on_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """User ids holding each purchase's seats (one query; purchases nobody holds are absent)."""
+    purchase_id = col(AddOnAssignment.add_on_purchase_id)
+    stmt = (
+        sa.select(purchase_id, col(AddOnAssignment.user_id))
+        .where(purchase_id.in_(sorted(set(add_on_ids))))
+        .order_by(col(AddOnAssignment.id))
+    )
+    held: dict[int, list[str]] = {}
+    for purchase, user_id in (await session.execute(stmt)).all():
+        held.setdefault(purchase, []).append(user_id)
+    return held
+
+
 async def consumables_by_subscription(
     session: AsyncSession, subscription_ids: Sequence[int]
 ) -> dict[int, list[ConsumablePurchase]]:

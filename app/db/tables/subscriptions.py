@@ -86,6 +86,7 @@ class AddOnAssignment(SQLModel, table=True):
     add_on_purchase_id: int = Field(foreign_key="add_on_purchase.id", index=True)
     user_id: str = Field(max_length=64)
     assigned_at: datetime = timestamp_field(default_factory=utcnow)
+    assigned_by: str | None = Field(default=None, max_length=100)  # the audit actor
 
 
 class ConsumablePurchase(SQLModel, table=True):

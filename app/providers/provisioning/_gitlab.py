@@ -9,7 +9,9 @@ an instance, the base product and add-ons, since compute minutes and storage exi
 GitLab.com only. Any other ref is a namespace id (or its full path, as GitLab accepts).
 
 The body is the deployment's whole entitlement: an add-on absent from `add_on_purchases` is
-no longer entitled. Storage travels in MiB, as GitLab stores it.
+no longer entitled. Storage travels in MiB, as GitLab stores it. Each add-on entry also
+carries `assigned_user_ids` (our addition: GitLab keeps its own user add-on assignments),
+the user ids holding its seats, so the product's seat list follows the portal's.
 """
 
 from __future__ import annotations
@@ -64,7 +66,15 @@ def provision_body(entitlement: Entitlement) -> dict[str, Any]:
             "additional_purchased_storage_ends_on": end,
         }
     provision["add_on_purchases"] = {
-        code: [{"started_on": start, "expires_on": end, "quantity": quantity, "trial": False}]
+        code: [
+            {
+                "started_on": start,
+                "expires_on": end,
+                "quantity": quantity,
+                "trial": False,
+                "assigned_user_ids": list(entitlement.holders_of(code)),
+            }
+        ]
         for code, quantity in entitlement.add_ons
     }
     return {"provision": provision}
@@ -89,7 +99,17 @@ def entitlement_from(deployment_ref: str, body: Any) -> Entitlement:
         ),
         compute_minutes=_count(minutes.get("extra_shared_runners_minutes_limit", 0)),
         storage_gib=_count(storage.get("additional_purchased_storage_size", 0)) // MIB_PER_GIB,
+        add_on_holders=tuple(
+            (str(code), _user_ids(entries[-1].get("assigned_user_ids", [])))
+            for code, entries in add_ons.items()
+        ),
     )
+
+
+def _user_ids(value: Any) -> tuple[str, ...]:
+    if type(value) is not list or not all(type(each) is str for each in value):
+        raise TypeError(f"expected a list of user ids, got {value!r}")
+    return tuple(value)
 
 
 def _count(value: Any) -> int:

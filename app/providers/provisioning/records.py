@@ -14,6 +14,9 @@ class Entitlement:
 
     `add_ons` holds (add-on code, quantity) pairs; they are kept sorted by code, so two
     entitlements that grant the same things are equal and have the same digest.
+    `add_on_holders` holds (add-on code, user ids holding its seats), codes and ids sorted;
+    an add-on nobody holds is left out, so an entitlement without holders keeps the digest
+    it had before holders were pushed.
     """
 
     deployment_ref: str
@@ -24,12 +27,22 @@ class Entitlement:
     add_ons: tuple[tuple[str, int], ...] = ()
     compute_minutes: int = 0
     storage_gib: int = 0
+    add_on_holders: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         add_ons = tuple(sorted((code, quantity) for code, quantity in self.add_ons))
         if len({code for code, _ in add_ons}) != len(add_ons):
             raise ValueError("each add-on code may appear once in an entitlement")
         object.__setattr__(self, "add_ons", add_ons)
+        holders = tuple(
+            sorted((code, tuple(sorted(ids))) for code, ids in self.add_on_holders if ids)
+        )
+        if len({code for code, _ in holders}) != len(holders):
+            raise ValueError("each add-on code may appear once among the holders")
+        object.__setattr__(self, "add_on_holders", holders)
+
+    def holders_of(self, code: str) -> tuple[str, ...]:
+        return dict(self.add_on_holders).get(code, ())
 
     def canonical_json(self) -> str:
         """Compact JSON with sorted keys and ISO dates: stable across runs and processes."""
@@ -43,6 +56,8 @@ class Entitlement:
             "compute_minutes": self.compute_minutes,
             "storage_gib": self.storage_gib,
         }
+        if self.add_on_holders:
+            document["add_on_holders"] = [[code, list(ids)] for code, ids in self.add_on_holders]
         return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def digest(self) -> str:
