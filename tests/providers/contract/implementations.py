@@ -305,17 +305,23 @@ async def salesforce_crm(deps: ContractDeps) -> AsyncIterator[Harness[CrmProvide
 
 # -- Zuora, over real HTTP to the fake Zuora API (tests/fakes/zuora) ---------------------------
 
+# The Zuora client does not retry (the outbox does): a whole second for each call, so a
+# loaded machine's slow answer is not taken for a timeout; a TIMEOUT fault outlasts it.
+ZUORA_TIMEOUT_SECONDS = 1.0
+ZUORA_HANG_SECONDS = 2.0
+
 
 @asynccontextmanager
 async def zuora_billing(deps: ContractDeps) -> AsyncIterator[Harness[BillingProvider]]:
     """The Zuora provider against the fake Zuora API, on the test's clock."""
     async with running_zuora() as fake:
         fake.store.today = deps.clock.today
+        fake.faults.hang_seconds = ZUORA_HANG_SECONDS
         settings = ZuoraSettings(
             client_id=ZUORA_CLIENT_ID,
             client_secret=ZUORA_CLIENT_SECRET,
             api_base=fake.url,
-            timeout_seconds=STRIPE_TIMEOUT_SECONDS,
+            timeout_seconds=ZUORA_TIMEOUT_SECONDS,
         )
         provider = ZuoraBillingProvider(settings, deps.clock)
 
