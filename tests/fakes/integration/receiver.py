@@ -26,6 +26,7 @@ from aiohttp import web
 from app.providers.signing import InvalidSignature, verify_signature
 from app.providers.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER
 from tests.fakes.faults import Fault
+from tests.fakes.loopback import serve
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +64,7 @@ class FakeSubscriber:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/hooks/{name}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.base = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, self.base = await serve(app, shutdown_timeout=0.5)
 
     async def close(self) -> None:
         self._closing.set()

@@ -31,6 +31,7 @@ from aiohttp import web
 
 from app.providers.signing import InvalidSignature, verify_request_signature
 from tests.fakes.faults import Fault
+from tests.fakes.loopback import serve
 
 PREFIX = "/api/v4/internal/gitlab_subscriptions"
 _ROUTE = PREFIX + "/{kind:namespaces|instances}/{id}/provision"
@@ -63,12 +64,7 @@ class FakeReceiver:
         app = web.Application()
         app.router.add_post(_ROUTE, self._handle)
         app.router.add_get(_ROUTE, self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app, shutdown_timeout=0.5)
         return self.url
 
     async def __aenter__(self) -> FakeReceiver:

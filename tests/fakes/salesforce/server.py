@@ -35,6 +35,7 @@ import jwt
 from aiohttp import web
 
 from tests.fakes.faults import Fault
+from tests.fakes.loopback import serve
 from tests.fakes.salesforce.keys import CLIENT_ID, USERNAME, app_keys
 from tests.fakes.salesforce.soql import MalformedQuery, parse
 from tests.fakes.salesforce.store import Obj, SalesforceError, Store, not_found
@@ -94,11 +95,7 @@ class SalesforceFake:
         app = web.Application()
         app.router.add_post("/services/oauth2/token", self._token)
         app.router.add_route("*", "/services/data/{version}/{tail:.*}", self._data)
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:

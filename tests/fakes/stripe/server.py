@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve
 from tests.fakes.stripe import (
     catalog,
     charges,
@@ -111,12 +112,7 @@ class StripeFake:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(self.app)
         return self.url
 
     async def stop(self) -> None:

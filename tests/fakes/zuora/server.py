@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve
 from tests.fakes.stripe.faults import Faults
 from tests.fakes.zuora import accounts, billing, catalog, orders
 from tests.fakes.zuora.store import Call, Handler, Obj, Router, Store, ZuoraFault
@@ -77,11 +78,7 @@ class ZuoraFake:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._runner, self.url = await serve(self.app)
         return self.url
 
     async def stop(self) -> None:
