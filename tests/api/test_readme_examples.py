@@ -1,8 +1,9 @@
-"""The README's GraphQL examples work on the demo a new user gets from `make run`: every
-```graphql block of README.md, each operation in README order, sent as the principal its
-section names, with the variables the text says to paste from the answers before it, against
-a freshly seeded demo. An example the table below does not know fails the test, so a new
-example gets checked too."""
+"""The documentation's GraphQL examples work on the demo a new user gets from `make run`: every
+```graphql block of README.md and docs/*.md (README.md first, then the guides in the order a
+reader follows them, then any other page by name), each operation in that order, sent as the
+principal its section names, with the variables the text says to paste from the answers
+before it, against a freshly seeded demo. An example the table below does not know fails the
+test, so a new example gets checked too."""
 
 from __future__ import annotations
 
@@ -22,7 +23,14 @@ from app.config import Settings
 from app.services.demo import demo_tokens, seed_demo
 from tests.support.graphql import Api
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+# The pages whose examples build on one another, in reading order; other pages follow by name.
+ORDERED = ("README.md", "docs/api-guide.md", "docs/providers.md")
+
+
+def documents() -> list[Path]:
+    ordered = [ROOT / name for name in ORDERED]
+    return ordered + sorted(set((ROOT / "docs").glob("*.md")) - set(ordered))
 _BLOCK = re.compile(r"^```graphql\n(.*?)^```", re.S | re.M)
 _HEADING = re.compile(r"^#{2,3} ", re.M)
 
@@ -33,19 +41,21 @@ Answers = dict[str, dict[str, Any]]  # operation name -> its `data`
 class Example:
     name: str
     document: str  # the whole block: the operation is picked by name
-    section: str  # the README text from the block's heading to the block
+    section: str  # the page's text from the block's heading to the block
 
 
 def readme_examples() -> list[Example]:
-    text = README.read_text()
     examples = []
-    for match in _BLOCK.finditer(text):
-        heading = max((h.start() for h in _HEADING.finditer(text, 0, match.start())), default=0)
-        for definition in parse(match.group(1)).definitions:
-            assert isinstance(definition, OperationDefinitionNode)
-            assert definition.name is not None, f"name every README operation: {match.group(1)}"
-            section = text[heading : match.start()]
-            examples.append(Example(definition.name.value, match.group(1), section))
+    for page in documents():
+        text = page.read_text()
+        for match in _BLOCK.finditer(text):
+            starts = (h.start() for h in _HEADING.finditer(text, 0, match.start()))
+            heading = max(starts, default=0)
+            for definition in parse(match.group(1)).definitions:
+                assert isinstance(definition, OperationDefinitionNode)
+                assert definition.name is not None, f"name every operation: {match.group(1)}"
+                section = text[heading : match.start()]
+                examples.append(Example(definition.name.value, match.group(1), section))
     return examples
 
 
@@ -201,19 +211,19 @@ STEPS: dict[str, Step] = {
         "other_customer_owner", "`other_customer_owner`", _globex_invoice, _paid_now, twice=True
     ),
     "History": Step("owner", "`owner` token", check=_history),
-    "Advance": Step("admin", "`admin` token"),
     "ReportSeats": Step("service", "`service` token"),
     "ReportMinutes": Step("service", "`service` token"),
     "Activate": Step(None, "no bearer token", check=_activated),
     "Sync": Step(
         None, "no bearer token", lambda answers: {"key": _root(answers["Activate"])["licenseKey"]}
     ),
+    "Advance": Step("admin", "`admin` token"),
 }
 
 
 @pytest.fixture
 def clock() -> FixedClock:
-    """The demo is seeded as of this moment; the README's dates are after it."""
+    """The demo is seeded as of this moment; the examples' dates are after it."""
     return FixedClock(datetime(2027, 1, 12, 9, tzinfo=UTC))
 
 
@@ -262,7 +272,8 @@ async def test_the_readme_invoice_downloads_as_the_owner(
     api: Api, db: AsyncSession, settings: Settings, clock: FixedClock
 ) -> None:
     path = re.search(
-        r"`GET (/invoices/INV-\d{6}\.pdf)` with the same bearer token", README.read_text()
+        r"`GET (/invoices/INV-\d{6}\.pdf)` with the same bearer token",
+        "".join(page.read_text() for page in documents()),
     )
     assert path is not None
     await seed_demo(db, settings, clock)

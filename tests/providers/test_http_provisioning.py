@@ -44,7 +44,7 @@ from tests.support import factories as f
 
 SECRET = "test-provisioning-signing-secret-0123456789"
 PROVISION = "/api/v4/internal/gitlab_subscriptions/namespaces/100042/provision"
-README = Path(__file__).resolve().parents[2] / "README.md"
+PROVIDERS = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
 OTHER_NAMESPACE = "/api/v4/internal/gitlab_subscriptions/namespaces/100043/provision"
 
 
@@ -181,11 +181,11 @@ async def test_the_signature_is_an_hmac_of_the_timestamp_method_path_and_raw_bod
 
 
 def _readme_verify() -> Callable[..., bool]:
-    """The receiver's `verify` from README "Provisioning over HTTP", as a reader copies it."""
-    section = README.read_text().split("## Provisioning over HTTP", 1)[1].split("\n## ", 1)[0]
+    """The receiver's `verify` from docs/providers.md "Provisioning over HTTP", as copied."""
+    section = PROVIDERS.read_text().split("## Provisioning over HTTP", 1)[1].split("\n## ", 1)[0]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     scope: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), scope)
+    exec(compile(code, "docs/providers.md", "exec"), scope)
     return scope["verify"]  # type: ignore[no-any-return]
 
 

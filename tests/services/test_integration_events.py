@@ -42,7 +42,7 @@ from tests.fakes.integration.receiver import FakeSubscriber
 from tests.services.lifecycle_support import at, run_at, subscribed
 from tests.support import factories as f
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+API_GUIDE = Path(__file__).resolve().parents[2] / "docs" / "api-guide.md"
 ADMIN = Principal(kind=PrincipalKind.ADMIN, id="admin-1", name="Admin")
 WHY = audit.Attribution("integration test")
 START = at(date(2026, 6, 1))
@@ -300,11 +300,11 @@ def test_https_accepted_in_production_and_http_in_test(settings: Settings) -> No
 
 
 def _readme_verify() -> Callable[..., bool]:
-    """The receiver's `verify` from README "Integration events", as a reader copies it."""
-    section = README.read_text().split("## Integration events", 1)[1].split("\n## ", 1)[0]
+    """The receiver's `verify` from docs/api-guide.md "Integration events", as copied."""
+    section = API_GUIDE.read_text().split("## Integration events", 1)[1].split("\n## ", 1)[0]
     code = textwrap.dedent(section.split("```python\n", 1)[1].split("```", 1)[0])
     scope: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), scope)
+    exec(compile(code, "docs/api-guide.md", "exec"), scope)
     return scope["verify"]  # type: ignore[no-any-return]
 
 

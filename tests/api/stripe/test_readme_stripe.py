@@ -1,4 +1,4 @@
-"""The README's lines for a Stripe test account name settings the app reads."""
+"""The lines for a Stripe test account (docs/providers.md) name settings the app reads."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 
 from app.config import Settings
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+PROVIDERS = Path(__file__).resolve().parents[3] / "docs" / "providers.md"
 
 
 def test_the_stripe_account_lines_name_real_settings() -> None:
-    text = README.read_text()
+    text = PROVIDERS.read_text()
     section = text[text.index("### Against a Stripe test account") :]
     block = section[section.index("```sh\n") : section.index("\n```\n")]
     named = set(re.findall(r"\b(?:BILLING_PROVIDER|STRIPE_[A-Z_]+)\b", block))
