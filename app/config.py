@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///./fulfillment.db"
     # The connection pool of EACH process (server worker, `fulfillment worker`), SQLite too;
-    # README "Scaling out". The wait is capped at 80% of REQUEST_TIMEOUT_SECONDS.
+    # docs/operations.md "Scaling out". The wait is capped at 80% of REQUEST_TIMEOUT_SECONDS.
     database_pool_size: int = Field(default=5, ge=1, le=100)
     database_max_overflow: int = Field(default=5, ge=0, le=100)
     database_pool_timeout: float = Field(default=10.0, gt=0, le=300)
@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     zuora_api_base: str = "https://rest.zuora.com"
     zuora_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     crm_provider: str = "local"
-    # CRM_PROVIDER=salesforce (app/providers/crm/salesforce/, README "Salesforce"): where
+    # CRM_PROVIDER=salesforce (app/providers/crm/salesforce/, docs/providers.md "Salesforce"): where
     # the JWT bearer assertion is exchanged (its audience too), the connected app's consumer
     # key, the integration user, and the app certificate's RSA private key as PEM text.
     salesforce_login_url: str = "https://login.salesforce.com"
@@ -86,12 +86,12 @@ class Settings(BaseSettings):
     salesforce_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
     provisioning_target: str = "local"
     # PROVISIONING_TARGET=http: the receiver's base URL, the secret the requests are signed
-    # with, and how long one request may take (README "Provisioning over HTTP").
+    # with, and how long one request may take (docs/providers.md "Provisioning over HTTP").
     provisioning_url: str | None = None
     provisioning_signing_secret: str | None = None
     provisioning_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    # Integration events out (README "Integration events"): one delivery POST's limit, and
-    # the key the subscribers' signing secrets are encrypted with (derived from JWT_SECRET
+    # Integration events out (docs/api-guide.md "Integration events"): one delivery POST's limit,
+    # and the key the subscribers' signing secrets are encrypted with (derived from JWT_SECRET
     # when unset; changing it makes the stored secrets unreadable).
     integration_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
     integration_secret_key: str | None = None
@@ -107,8 +107,8 @@ class Settings(BaseSettings):
     # Tests only: an order waits this long after its charge succeeded, before completing it,
     # so a test can kill the process in between (tests/scaling/test_order_recovery.py).
     order_pause_after_charge_seconds: float = Field(default=0.0, ge=0.0, le=60.0)
-    # The drift job (README "Drift detection"): each live subscription is compared with the
-    # billing provider and the CRM this often (0: the job is off), this many per batch.
+    # The drift job (docs/operations.md "Drift detection"): each live subscription is compared with
+    # the billing provider and the CRM this often (0: the job is off), this many per batch.
     drift_check_interval_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
     drift_check_batch_size: int = Field(default=100, ge=1, le=1000)
     # E-mail: "local" keeps mail in the database (the development mailbox); "smtp" delivers.
@@ -122,8 +122,8 @@ class Settings(BaseSettings):
     # Where clients reach this API (links such as an invoice's pdfUrl); app/http/links.py.
     public_base_url: str | None = None
     quote_signing_secret: str | None = None
-    # The seller as invoices name it (README "Invoices (PDF)"); the defaults are the demo's.
-    # SELLER_ADDRESS: its lines separated by newlines (or by "\n" written out).
+    # The seller as invoices name it (docs/api-guide.md "Invoices (PDF)"); the defaults are the
+    # demo's. SELLER_ADDRESS: its lines separated by newlines (or by "\n" written out).
     seller_legal_name: str = Field(default="Fulfillment Demo Vendor B.V.", min_length=1)
     seller_address: str = "Herengracht 500\n1017 CB Amsterdam\nNetherlands"
     seller_vat_id: str = "NL000099998B57"
@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API cross-origin; empty: no CORS headers at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
-    # Observability (README "Observability"). GET /metrics wants `Authorization: Bearer
+    # Observability (docs/operations.md "Observability"). GET /metrics wants `Authorization: Bearer
     # <METRICS_TOKEN>` when set; in production without one it is a 404.
     metrics_token: str | None = Field(default=None, min_length=16)
     # `json`: one JSON object per log line (time, level, logger, message, request_id, ...).

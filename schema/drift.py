@@ -1,5 +1,5 @@
 """Drift for staff: the admin tasks the drift job raises for differences in money, resolving
-one, and resyncing a subscription (README "Drift detection")."""
+one, and resyncing a subscription (docs/operations.md "Drift detection")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A difference the drift job found between a subscription's local copy and a remote one
-(README "Drift detection"); shown to staff as `Subscription.drift`."""
+(docs/operations.md "Drift detection"); shown to staff as `Subscription.drift`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Integration events out (admins only; README "Integration events"): subscribers that
+"""Integration events out (admins only; docs/api-guide.md "Integration events"): subscribers that
 receive signed events, the delivery log, and redelivery. Subscribers and events are named
 by their public ids (`isub_...`, `evt_...`): the event id is the one a receiver sees in
 `Fulfillment-Event-Id`."""

@@ -1,4 +1,4 @@
-"""MinorUnits: the scalar of `Money.amount` (README, "Money on the wire")."""
+"""MinorUnits: the scalar of `Money.amount` (docs/api-guide.md, "Money on the wire")."""
 
 from __future__ import annotations
 

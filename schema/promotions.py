@@ -1,5 +1,5 @@
 """Promo codes for staff: the list with redemptions used and left, creating a code, and
-expiring one (README "Promotions")."""
+expiring one (docs/api-guide.md "Promotions")."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ class ReportedSeats:
     seats_in_use: int
     max_seats_used: int = strawberry.field(description="The term's highest report.")
     seats_owed: int = strawberry.field(description="Seats used beyond those paid for.")
-    seat_alert: bool = strawberry.field(description="Few seats remain (DOMAIN.md 5).")
+    seat_alert: bool = strawberry.field(description="Few seats remain (docs/domain.md 5).")
 
     @classmethod
     def of(cls, view: ReportedSeatsView) -> ReportedSeats:

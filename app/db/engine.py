@@ -1,6 +1,6 @@
 """Engines and sessions. SQLite gets the settings that make it a safe embedded default;
-PostgreSQL gets a bounded pool per process (see README, "Scaling out"). Both wait a bounded
-time for a free connection, shorter than the request limit."""
+PostgreSQL gets a bounded pool per process (see docs/operations.md, "Scaling out"). Both wait a
+bounded time for a free connection, shorter than the request limit."""
 
 from __future__ import annotations
 

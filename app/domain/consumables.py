@@ -1,4 +1,4 @@
-"""Compute minutes (DOMAIN.md 7): the plan's monthly quota, then purchased packs.
+"""Compute minutes (docs/domain.md 7): the plan's monthly quota, then purchased packs.
 
 The quota resets on the 1st of each month (UTC). Purchased minutes are used only once the
 month's quota is spent, the pack that expires first first, and they roll over from month to

@@ -1,5 +1,5 @@
 """Drift repair policy: which system owns each compared field, and so what the drift job
-does when a remote copy differs (ARCHITECTURE.md, Source of truth).
+does when a remote copy differs (docs/architecture.md, Source of truth).
 
 Entitlement (plan, seats, term, add-ons, status) is owned by the local database: the job
 pushes the local copy again. Money (an invoice's total, balance, state) is owned by the

@@ -1,4 +1,4 @@
-"""What a caller may do to a subscription, and the typed reason when not (DOMAIN.md 4)."""
+"""What a caller may do to a subscription, and the typed reason when not (docs/domain.md 4)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass

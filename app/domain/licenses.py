@@ -1,4 +1,4 @@
-"""Cloud licenses of self-managed subscriptions (DOMAIN.md 8): activation codes, the claims a
+"""Cloud licenses of self-managed subscriptions (docs/domain.md 8): activation codes, the claims a
 license key carries, and the usage an instance reports. Pure: making and checking the
 signature is app/services/license_keys.py's job.
 

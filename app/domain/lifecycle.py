@@ -1,4 +1,4 @@
-"""When the billing lifecycle acts (DOMAIN.md section 6), as pure date rules.
+"""When the billing lifecycle acts (docs/domain.md section 6), as pure date rules.
 
 A term covers [term_start, term_end). At term_end an auto-renewing subscription renews (the
 charge is tried then); without payment, or with auto-renew off, it is in GRACE for 14 days

@@ -1,4 +1,4 @@
-"""Quarterly reconciliation (DOMAIN.md section 6): the quarters of a term, each quarter's
+"""Quarterly reconciliation (docs/domain.md section 6): the quarters of a term, each quarter's
 overage and what it costs.
 
 A 12-month term has four quarters; quarter n runs from term_start + 3(n-1) months up to (not

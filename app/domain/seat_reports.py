@@ -1,4 +1,4 @@
-"""Seat usage reports from the product (DOMAIN.md 5): what a report must look like, and what it
+"""Seat usage reports from the product (docs/domain.md 5): what a report must look like, and what it
 does to a subscription's seat figures.
 
 One row per deployment and day holds that day's latest figure (by `reportedAt`) and its

@@ -1,4 +1,4 @@
-"""Seat counting: owed seats, the per-term maximum and low-seat alerts (DOMAIN.md 5)."""
+"""Seat counting: owed seats, the per-term maximum and low-seat alerts (docs/domain.md 5)."""
 
 from dataclasses import dataclass
 

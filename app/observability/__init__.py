@@ -1,1 +1,1 @@
-"""Metrics, structured logs and optional traces (README "Observability")."""
+"""Metrics, structured logs and optional traces (docs/operations.md "Observability")."""

@@ -14,7 +14,7 @@ from app.observability.operations import OperationLabels
 from app.observability.tracing import NO_TRACER, Tracer
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-# Request latency: the p99 targets (README "Observability") fall on bucket bounds.
+# Request latency: the p99 targets (docs/operations.md "Observability") fall on bucket bounds.
 REQUEST_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
 PROVIDER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 JOB_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0)

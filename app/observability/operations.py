@@ -12,7 +12,7 @@ from pathlib import Path
 from app.observability.context import ANONYMOUS
 
 OTHER = "other"
-# The documents this repository ships (README "Trusted documents").
+# The documents this repository ships (docs/api-guide.md "Trusted documents").
 DOCUMENTS = Path(__file__).resolve().parents[2] / "documents"
 _DEFINITION = re.compile(
     r"^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)", re.MULTILINE

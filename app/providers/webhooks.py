@@ -1,4 +1,4 @@
-"""Signed POSTs of integration events to subscribers (README "Integration events").
+"""Signed POSTs of integration events to subscribers (docs/api-guide.md "Integration events").
 
 The body is signed with Stripe's webhook scheme (app/providers/signing.py: the HMAC of
 `<t>.<body>`), sent as `Fulfillment-Signature: t=...,v1=...`, with the event's id in

@@ -1,4 +1,4 @@
-"""Add-on seat assignments (DOMAIN.md 5): user ids hold the seats of a purchased add-on,
+"""Add-on seat assignments (docs/domain.md 5): user ids hold the seats of a purchased add-on,
 never more than its quantity, and two concurrent assignments never both take the last seat.
 
 The purchase row is locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction is

@@ -1,6 +1,6 @@
 """The audit trail: who did what to which object, when, why, and what changed.
 
-Every admin write needs a reason (ARCHITECTURE.md, Access): a use case that changes state
+Every admin write needs a reason (docs/architecture.md, Access): a use case that changes state
 checks the caller's reason with `attribution` before it writes anything, and passes the
 result to `record` for each audit row it adds. Other callers may give a reason too."""
 

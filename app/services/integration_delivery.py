@@ -1,5 +1,5 @@
 """`integration.deliver`: POST one integration event to one subscriber, signed, from the
-outbox (README "Integration events").
+outbox (docs/api-guide.md "Integration events").
 
 At least once: a delivery is DELIVERED on a 2xx answer; anything else (another status, a
 timeout, no connection) is retried by the worker with its backoff, and after its

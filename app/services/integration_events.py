@@ -1,6 +1,6 @@
-"""Integration events: what happened to a subscription, told to subscribers (README
-"Integration events"). `emit` runs in the transaction of the change it reports, so an event
-exists exactly when its change was committed.
+"""Integration events: what happened to a subscription, told to subscribers
+(docs/api-guide.md "Integration events"). `emit` runs in the transaction of the change it reports,
+so an event exists exactly when its change was committed.
 
 Every event is stored (numbered per subscription: `sequence` 1, 2, ... without gaps), even
 when nobody subscribes: the record can be redelivered to a subscriber added later. For each

@@ -1,6 +1,6 @@
 """Integration subscribers (admins only): create, change, deactivate, and redeliver an event
-(README "Integration events"). Every write checks its input before it changes anything, and
-adds one audit row.
+(docs/api-guide.md "Integration events"). Every write checks its input before it changes anything,
+and adds one audit row.
 
 A subscriber's signing secret is generated here and shown once, in the answer to its
 creation. It must be recoverable to sign each delivery, so it cannot be hashed: it is stored

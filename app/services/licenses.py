@@ -1,4 +1,4 @@
-"""Cloud licenses (DOMAIN.md 8): every self-managed subscription gets an activation code; an
+"""Cloud licenses (docs/domain.md 8): every self-managed subscription gets an activation code; an
 instance activates it for a signed license key, then syncs its usage with that key and gets
 the current license back.
 

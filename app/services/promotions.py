@@ -1,5 +1,5 @@
-"""What admins do with promo codes: create one, expire one (README "Promotions"). Each write
-is audited with the admin's reason; a refusal (bad terms, a code taken, unknown id) changes
+"""What admins do with promo codes: create one, expire one (docs/api-guide.md "Promotions"). Each
+write is audited with the admin's reason; a refusal (bad terms, a code taken, unknown id) changes
 nothing. Expiring deactivates the code for new quotes and orders; orders that redeemed it
 keep their discount (it is on their invoices)."""
 

@@ -1,4 +1,4 @@
-"""Provisioning (DOMAIN.md section 8): tell the product what a deployment is entitled to.
+"""Provisioning (docs/domain.md section 8): tell the product what a deployment is entitled to.
 
 The entitlement is built from the local database at push time (never from the message that
 asked for it), so a retried or late push sends the deployment's current state, and a push

@@ -65,7 +65,7 @@ async def start_trial(
     reason: str | None = None,
     request_id: str | None = None,
 ) -> Subscription:
-    """A 30-day trial of the top plan on a deployment that never had one (DOMAIN.md 2).
+    """A 30-day trial of the top plan on a deployment that never had one (docs/domain.md 2).
 
     A live Free subscription on the deployment ends (EXPIRED) and the trial takes its place;
     a live paid one refuses the trial. The deployment row is locked first, so of two

@@ -1,5 +1,5 @@
 """addOnSeatAssign / addOnSeatUnassign over the API: all-or-nothing assignment within the
-purchased quantity, idempotent re-assignment, unassignment, and who may do it (DOMAIN.md 5).
+purchased quantity, idempotent re-assignment, unassignment, and who may do it (docs/domain.md 5).
 Every refusal leaves the database exactly as it was."""
 
 from __future__ import annotations

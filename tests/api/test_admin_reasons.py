@@ -1,4 +1,4 @@
-"""Every admin write needs a reason (ARCHITECTURE.md, Access): without one an admin gets a
+"""Every admin write needs a reason (docs/architecture.md, Access): without one an admin gets a
 typed VALIDATION error and nothing changes; with one the write lands and its audit row
 carries the reason and the request id. Everyone else may give a reason or not."""
 

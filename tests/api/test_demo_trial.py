@@ -1,4 +1,4 @@
-"""Trials do not auto-renew (DOMAIN.md 2 and 6: a trial ends at its term end, back to Free,
+"""Trials do not auto-renew (docs/domain.md 2 and 6: a trial ends at its term end, back to Free,
 unless an order converts it). trialStart's own rule is in test_subscription_changes.py; this is
 the seeded demo trial."""
 

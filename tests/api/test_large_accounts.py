@@ -2,7 +2,7 @@
 exactly (`Money.amount` is a `MinorUnits` string), and seats beyond the product's maximum are
 refused with a typed error that changes nothing.
 
-Every expected figure is worked out by hand from the demo catalog (DOMAIN.md section 2):
+Every expected figure is worked out by hand from the demo catalog (docs/domain.md section 2):
 Ultimate 118,800 cents per seat per year, Duo Enterprise 46,800 cents per seat per year.
 """
 

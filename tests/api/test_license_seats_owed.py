@@ -1,4 +1,4 @@
-"""Seats owed from license syncs (DOMAIN.md 5 and 6): the term maximum takes the instance's
+"""Seats owed from license syncs (docs/domain.md 5 and 6): the term maximum takes the instance's
 own maximum users of the license term, so seats owed = max users - seats bought."""
 
 from __future__ import annotations

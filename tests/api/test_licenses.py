@@ -1,4 +1,4 @@
-"""Cloud licenses over the API (DOMAIN.md 8): a self-managed instance activates its code for a
+"""Cloud licenses over the API (docs/domain.md 8): a self-managed instance activates its code for a
 signed license key, then syncs its usage with that key; forged keys write nothing."""
 
 from __future__ import annotations

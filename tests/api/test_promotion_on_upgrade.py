@@ -1,5 +1,5 @@
 """A promo code on an upgrade discounts what the customer pays: the new plan's charge net of
-the credit for the unused old plan (README, Buying: promo codes)."""
+the credit for the unused old plan (docs/api-guide.md, Buying: promo codes)."""
 
 from __future__ import annotations
 

@@ -31,6 +31,8 @@ ORDERED = ("README.md", "docs/api-guide.md", "docs/providers.md")
 def documents() -> list[Path]:
     ordered = [ROOT / name for name in ORDERED]
     return ordered + sorted(set((ROOT / "docs").glob("*.md")) - set(ordered))
+
+
 _BLOCK = re.compile(r"^```graphql\n(.*?)^```", re.S | re.M)
 _HEADING = re.compile(r"^#{2,3} ", re.M)
 

@@ -1,6 +1,6 @@
 """trialStart, subscriptionSetAutoRenew and subscriptionCancelPendingChange over the API:
 who may call them, the rules they apply, and that every refusal leaves the database as it
-was (DOMAIN.md 2 and 4)."""
+was (docs/domain.md 2 and 4)."""
 
 from __future__ import annotations
 

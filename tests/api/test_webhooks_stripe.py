@@ -326,7 +326,8 @@ class CountingBilling:
 async def test_only_the_events_id_type_and_object_ref_are_stored(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
-    """The event's customer data is never read, so it is not kept (README "Webhooks in")."""
+    """The event's customer data is never read, so it is not kept (docs/api-guide.md "Webhooks
+    in")."""
     customer = {
         "id": "cus_stored_1",
         "object": "customer",

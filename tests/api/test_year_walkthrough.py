@@ -1,6 +1,6 @@
 """One subscription through a year, driven only through the API and the admin test clock:
 the purchase, seat reports rising above the paid seats, three quarterly reconciliations with
-the cents of worked example 4 (DOMAIN.md 9), an upgrade and a downgrade scheduled for the
+the cents of worked example 4 (docs/domain.md 9), an upgrade and a downgrade scheduled for the
 renewal, the renewal invoice with a declined card, the grace period with its retries, and
 the expiry back to Free. Every job runs because the clock passes its date, as in real time.
 

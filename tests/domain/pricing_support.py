@@ -1,4 +1,5 @@
-"""A catalog with the DOMAIN.md section 2 prices, and a Premium subscription to price against."""
+"""A catalog with the docs/domain.md section 2 prices, and a Premium subscription to price
+against."""
 
 from dataclasses import replace
 from datetime import date

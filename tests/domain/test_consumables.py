@@ -1,4 +1,4 @@
-"""Compute minutes (DOMAIN.md 7): quota first, then packs by expiry; alerts at 30/5/0%."""
+"""Compute minutes (docs/domain.md 7): quota first, then packs by expiry; alerts at 30/5/0%."""
 
 from __future__ import annotations
 

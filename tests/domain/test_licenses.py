@@ -1,4 +1,4 @@
-"""Activation codes, license claims and usage reports (DOMAIN.md 8): pure rules."""
+"""Activation codes, license claims and usage reports (docs/domain.md 8): pure rules."""
 
 from __future__ import annotations
 

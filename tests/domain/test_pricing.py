@@ -1,4 +1,4 @@
-"""price_order for new subscriptions and mid-term changes (DOMAIN.md 3, 4 and 9)."""
+"""price_order for new subscriptions and mid-term changes (docs/domain.md 3, 4 and 9)."""
 
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""price_order refuses orders that break a rule, with a typed code (DOMAIN.md 4)."""
+"""price_order refuses orders that break a rule, with a typed code (docs/domain.md 4)."""
 
 from datetime import date
 

@@ -1,4 +1,5 @@
-"""price_order for renewals: seats, add-ons, storage, pending downgrades, true-up (DOMAIN.md 6)."""
+"""price_order for renewals: seats, add-ons, storage, pending downgrades, true-up
+(docs/domain.md 6)."""
 
 from datetime import date
 

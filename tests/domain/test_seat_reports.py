@@ -1,4 +1,4 @@
-"""Seat usage reports (DOMAIN.md 5): what a report must be, and what it does to the counts."""
+"""Seat usage reports (docs/domain.md 5): what a report must be, and what it does to the counts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Concurrent seat assignments racing for the last seat of an add-on (DOMAIN.md 5): exactly
+"""Concurrent seat assignments racing for the last seat of an add-on (docs/domain.md 5): exactly
 one wins, the others get NO_SEATS_AVAILABLE, and the seats never exceed the quantity.
 
 These run on a database of their own (see tests/support/fresh_database.py) with real,

@@ -1,4 +1,4 @@
-"""The demo seed: idempotent, the catalog of DOMAIN.md section 2, states that hold on any day,
+"""The demo seed: idempotent, the catalog of docs/domain.md section 2, states that hold on any day,
 money that adds up, and tokens that match what was stored."""
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ async def test_acme_add_on_packs_and_license(db: AsyncSession, settings: Setting
     for code in (license_.activation_code, not_activated.activation_code):
         assert len(code) == 24 and set(code) <= set(ACTIVATION_CODE_ALPHABET), code
     assert license_.instance_id == "0b6e3c9a-5f2d-4e1b-9a7c-3d8f1e2a4b60"
-    # Hooli's instance has not activated its license: the README activates it.
+    # Hooli's instance has not activated its license: docs/api-guide.md activates it.
     assert not_activated.subscription_id == subs["hooli_self_managed"].id
     assert (not_activated.activation_code, not_activated.instance_id) == (
         "3DMV3BLRVQHNGJUDM8F4LS47",

@@ -49,7 +49,7 @@ async def add(db: AsyncSession, row: T) -> T:
 
 
 async def catalog(db: AsyncSession) -> dict[str, Product]:
-    """The demo catalog of DOMAIN.md section 2 (created once per test transaction)."""
+    """The demo catalog of docs/domain.md section 2 (created once per test transaction)."""
     return await seed_catalog(db)
 
 

@@ -1,5 +1,5 @@
-"""Integration events out (README "Integration events"): who subscribes, what happened, and
-each event's delivery to each subscriber with every attempt made."""
+"""Integration events out (docs/api-guide.md "Integration events"): who subscribes, what happened,
+and each event's delivery to each subscriber with every attempt made."""
 
 from __future__ import annotations
 

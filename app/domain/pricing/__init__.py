@@ -1,4 +1,5 @@
-"""The pricing engine: what an order costs and the subscription it leaves (DOMAIN.md 3-4, 6)."""
+"""The pricing engine: what an order costs and the subscription it leaves
+(docs/domain.md 3-4, 6)."""
 
 from app.domain.pricing.catalog import Catalog, CatalogItem
 from app.domain.pricing.engine import price_order

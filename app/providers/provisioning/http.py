@@ -1,6 +1,6 @@
 """The HTTP provisioning target (PROVISIONING_TARGET=http): a thin aiohttp client that
-upserts each deployment's entitlement at the product with a signed POST (README
-"Provisioning over HTTP"; the body is GitLab's provision call, see _gitlab.py).
+upserts each deployment's entitlement at the product with a signed POST
+(docs/providers.md "Provisioning over HTTP"; the body is GitLab's provision call, see _gitlab.py).
 
 Every request carries `X-Fulfillment-Signature` (app/providers/signing.py: the provisioning
 scheme, over the method, the URL's path and the raw body, an empty one for a GET) so the

@@ -1,5 +1,5 @@
 """Invoice sync: check the local copies of a subscription's invoices against the billing
-provider, which owns them once issued (ARCHITECTURE.md, Source of truth).
+provider, which owns them once issued (docs/architecture.md, Source of truth).
 
 Runs with each `billing.sync_subscription` message (after `subscriptions.sync`), so an
 invoice an order or a job issued is checked by the sync that follows it. An invoice issued

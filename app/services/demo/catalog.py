@@ -1,4 +1,4 @@
-"""The demo catalog (DOMAIN.md section 2) as data, and its idempotent insertion; the demo's
+"""The demo catalog (docs/domain.md section 2) as data, and its idempotent insertion; the demo's
 promo codes."""
 
 from __future__ import annotations

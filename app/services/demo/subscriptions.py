@@ -196,7 +196,7 @@ def _license(
 
 def activation_code(key: str) -> str:
     """A stable code in the codes' alphabet (no 0/O, 1/I): the same every time it is seeded,
-    so the README can show one. 32 symbols divide 256, so every symbol is equally likely."""
+    so the docs can show one. 32 symbols divide 256, so every symbol is equally likely."""
     digest = hashlib.sha256(f"demo-license:{key}".encode()).digest()
     return "".join(ACTIVATION_CODE_ALPHABET[byte % 32] for byte in digest[:ACTIVATION_CODE_LENGTH])
 

@@ -1,4 +1,4 @@
-"""Quarterly reconciliation (DOMAIN.md section 6, rules in app/domain/reconciliation.py).
+"""Quarterly reconciliation (docs/domain.md section 6, rules in app/domain/reconciliation.py).
 
 Each step is driven by a stored date, so the result is the same whether the clock moves a
 day or a year at a time, and a subscription's steps run in date order (one per round):

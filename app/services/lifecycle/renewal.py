@@ -1,4 +1,4 @@
-"""Renewals at term end (DOMAIN.md section 6).
+"""Renewals at term end (docs/domain.md section 6).
 
 At term_end an auto-renewing subscription is priced by the renewal rule of the pricing
 engine (as of term_end: seats = max(seats, billable users), a pending downgrade applied,

@@ -22,7 +22,7 @@ from app.services.orders.context import OrderDeps
 from app.services.orders.requests import OrderRequest
 from app.services.orders.state import OrderTarget, load_target
 
-# Who creates a subscription decides how it is sold and reconciled (DOMAIN.md section 6).
+# Who creates a subscription decides how it is sold and reconciled (docs/domain.md section 6).
 SALES_CHANNELS = {
     PrincipalKind.CUSTOMER_USER: (Channel.WEB_DIRECT, ReconciliationMode.QUARTERLY),
     PrincipalKind.PARTNER: (Channel.PARTNER, ReconciliationMode.ANNUAL_TRUE_UP),

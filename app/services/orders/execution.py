@@ -50,7 +50,7 @@ def rejected(error: ProviderRejected) -> DomainError:
 @dataclass(frozen=True, slots=True)
 class Prepared:
     priced: PricedOrder
-    invoice: Invoice | None  # None: a zero total is not invoiced (README, Buying)
+    invoice: Invoice | None  # None: a zero total is not invoiced (docs/api-guide.md, Buying)
     account: BillingAccount | None
 
 

@@ -1,4 +1,4 @@
-"""computeUsageReport: the product reports compute minutes used on a deployment (DOMAIN.md 7).
+"""computeUsageReport: the product reports compute minutes used on a deployment (docs/domain.md 7).
 
 The minutes count in the current month (UTC, by the clock): first against the quota of the
 live subscription's plan, then against its unexpired compute-minute packs, soonest expiry

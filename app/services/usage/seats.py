@@ -1,4 +1,4 @@
-"""seatUsageReport: the product reports a deployment's billable users (DOMAIN.md 5).
+"""seatUsageReport: the product reports a deployment's billable users (docs/domain.md 5).
 
 The day's row (one per deployment and day) keeps the day's latest figure and its greatest one
 (which the quarterly reconciliation bills), so the same report twice, or one older than the

@@ -1,7 +1,8 @@
-"""The demo with BILLING_PROVIDER=stripe (README, "Against a Stripe test account"): the seed
-leaves the provider refs empty and the local ledger unwritten, the worker's billing sync
-creates the customers and subscriptions in Stripe (the fake Stripe API, over HTTP), and the
-README's orders and Globex's pay-now then run against what Stripe holds."""
+"""The demo with BILLING_PROVIDER=stripe (docs/providers.md, "Against a Stripe test
+account"): the seed leaves the provider refs empty and the local ledger unwritten, the
+worker's billing sync creates the customers and subscriptions in Stripe (the fake Stripe API,
+over HTTP), and the documented orders (docs/api-guide.md) and Globex's pay-now then run
+against what Stripe holds."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""A stateful fake of an integration subscriber (README "Integration events"): an aiohttp
-server on 127.0.0.1 with a random port that receives signed event POSTs, as a receiver
-following the README's recipe does.
+"""A stateful fake of an integration subscriber (docs/api-guide.md "Integration events"): an
+aiohttp server on 127.0.0.1 with a random port that receives signed event POSTs, as a receiver
+following the recipe in docs/api-guide.md does.
 
 - `POST /hooks/{name}`: refused with 400 unless `Fulfillment-Signature` verifies over the
   raw body with the secret set for `name` (`secrets[name]`, what the subscriber's creation

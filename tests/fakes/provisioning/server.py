@@ -1,5 +1,5 @@
-"""A stateful fake of the product's provisioning receiver (README "Provisioning over HTTP"):
-an aiohttp server on 127.0.0.1 with a random port that speaks GitLab's provision call.
+"""A stateful fake of the product's provisioning receiver (docs/providers.md "Provisioning over
+HTTP"): an aiohttp server on 127.0.0.1 with a random port that speaks GitLab's provision call.
 
 - `POST {prefix}/namespaces/:id/provision` (and `instances/:uuid/provision`): refused with
   401 unless `X-Fulfillment-Signature` verifies over the method, the path and the raw body

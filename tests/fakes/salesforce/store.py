@@ -1,6 +1,6 @@
 """The fake org's records and the rules Salesforce applies to writes: the objects and fields
-the provider's setup has (README "Salesforce"), unique External ID fields, required fields,
-parents named by external id, and SOQL over it all.
+the provider's setup has (docs/providers.md "Salesforce"), unique External ID fields, required
+fields, parents named by external id, and SOQL over it all.
 
 An operation that Salesforce refuses raises `SalesforceError` with its status and the
 documented error list body ([{"message", "errorCode", "fields"}])."""

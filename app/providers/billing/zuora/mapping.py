@@ -31,8 +31,8 @@ from app.providers.billing.zuora.errors import PROVIDER
 from app.providers.errors import ProviderRejected
 
 Obj = Mapping[str, Any]
-# Custom fields the tenant defines (README "Zuora"): on Subscription, the product codes in
-# the caller's order; on Invoice, the subscription it bills; on Payment, the invoice it pays;
+# Custom fields the tenant defines (docs/providers.md "Zuora"): on Subscription, the product codes
+# in the caller's order; on Invoice, the subscription it bills; on Payment, the invoice it pays;
 # on Order, the digest of the neutral request (subscriptions.py).
 ITEM_ORDER = "ItemOrder__c"
 SUBSCRIPTION = "SubscriptionNumber__c"

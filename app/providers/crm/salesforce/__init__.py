@@ -5,7 +5,7 @@ Modules: settings.py, auth.py (the assertion and the session), client.py (the HT
 session, re-authentication, SOQL paging, composite, the Sforce-Limit-Info usage),
 errors.py (answers -> provider errors), soql.py (escaped IN queries), mapping.py (records
 <-> sObjects and their fields), checks.py and provider.py. Each module's docstring holds
-its decisions; README "Salesforce" lists the org setup they need.
+its decisions; docs/providers.md "Salesforce" lists the org setup they need.
 """
 
 from app.providers.crm.salesforce.provider import SalesforceCrmProvider

@@ -1,4 +1,5 @@
-"""The sObjects of the CRM records, and their fields (the org's setup, README "Salesforce").
+"""The sObjects of the CRM records, and their fields (the org's setup, docs/providers.md
+"Salesforce").
 
 - CrmAccount: Account, upserted by `External_Id__c` (the ref); Segment__c, Owner_Name__c,
   Owner_Email__c, and BillingCountry (an ISO 3166 alpha-2 code).
