@@ -82,7 +82,8 @@ def test_nothing_cites_a_file_outside_the_repository() -> None:
         text=True,
         check=True,
     ).stdout.split()
-    texts = [ROOT / f for f in files if f.endswith((".py", ".md", ".graphql"))]
+    own = Path(__file__).resolve().relative_to(ROOT).as_posix()  # it spells the names out
+    texts = [ROOT / f for f in files if f.endswith((".py", ".md", ".graphql")) and f != own]
     cited = [
         f"{path.relative_to(ROOT)}: {needle}"
         for path in [*texts, ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
