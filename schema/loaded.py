@@ -50,6 +50,14 @@ Arguments = Mapping[str, Any]
 NO_ARGUMENTS: Arguments = {}
 
 _LOADS = "loads"  # the key of a field's strawberry metadata
+# Where the walk leaves the answers it converted on an object, for its field to return:
+# {(Loads, arguments): answer}, taken once.
+_ANSWERS = "_loaded_answers"
+_NONE = object()
+
+
+def _answer_key(loads: object, arguments: Arguments) -> object:
+    return (id(loads), tuple(sorted(arguments.items())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,11 @@ class Loads(Generic[S, K, V, R]):
         ctx: RequestContext = info.context
         key = self.key(item, ctx, arguments)
         assert key is not None, "the resolver answers a key of None itself"
+        answers: dict[object, Any] | None = getattr(item, "__dict__", {}).get(_ANSWERS)
+        if answers:  # the walk below a list converted it already, to walk on below it
+            found = answers.pop(_answer_key(self, arguments), _NONE)
+            if found is not _NONE:
+                return found  # type: ignore[no-any-return]
         loader = self.loader(ctx.loaders)
         future = loader.ready(key)
         if future is not None:
@@ -181,10 +194,19 @@ async def _load(
         if future is None or future.exception() is not None:
             continue
         try:
-            answers.append(loads.convert(item, ctx, arguments, future.result()))
+            answer = loads.convert(item, ctx, arguments, future.result())
         except Exception:  # the field raises it again, and reports it
             continue
+        answers.append(answer)
+        _leave(item, _answer_key(loads, arguments), answer)
     await _walk(ctx, answers, below, names)
+
+
+def _leave(item: object, key: object, answer: object) -> None:
+    """Keeps `answer` on `item` for its field (an object without a __dict__ converts twice)."""
+    attributes = getattr(item, "__dict__", None)
+    if attributes is not None:
+        attributes.setdefault(_ANSWERS, {})[key] = answer
 
 
 def _arguments(selected: SelectedField, step: _Step) -> dict[str, Any] | None:
