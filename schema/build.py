@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -42,12 +41,6 @@ class Schema(strawberry.Schema):
         """Expected errors (auth, validation, provider outages) are answers, not incidents;
         so is a database that cannot serve right now (the view then answers 503)."""
         log_unexpected(note_unavailable(errors, execution_context), execution_context)
-
-    def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> Any:
-        """None when no extension hooks `resolve` (none of ours does): graphql-core then skips
-        the middleware look-up it would otherwise make for every field it resolves."""
-        manager = super()._get_middleware_manager(extensions)
-        return manager if manager.middlewares else None
 
 
 def build_schema(

@@ -13,6 +13,7 @@ from app.db import tables
 from app.db.pagination import Page
 from resolvers import subscriptions as resolve_subscriptions
 from resolvers.ids import to_global_id
+from schema import described
 from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer
 from schema.enums import InvoiceLineKind, InvoiceStatus, PaymentStatus, SyncStatus
@@ -131,7 +132,7 @@ class Invoice(Node):
             _row=row,
         )
 
-    @strawberry.field(description="Download with the same bearer token as the API.")
+    @described.field(description="Download with the same bearer token as the API.")
     def pdf_url(self, info: strawberry.Info) -> str:
         return f"{info.context.base_url}/invoices/{self.number}.pdf"
 

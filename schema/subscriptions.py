@@ -21,7 +21,7 @@ from resolvers.drift import drift_forbidden
 from resolvers.ids import DEFAULT_PAGE_SIZE, page_request, to_global_id
 from resolvers.loaders import PageKey
 from resolvers.subscriptions import SubscriptionView
-from schema import usage_figures
+from schema import described, usage_figures
 from schema.catalog import Product
 from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer, Deployment, Partner
@@ -266,7 +266,7 @@ class License:
             _activation_code=row.activation_code if code_readable else None,
         )
 
-    @strawberry.field(
+    @described.field(
         description="What activates the instance. Null with a `FORBIDDEN` error unless the "
         "caller is an owner or billing admin of the customer, the partner that sold the "
         "subscription, or staff."
@@ -508,7 +508,7 @@ class Subscription(Node):
     )
     def drift(
         self, info: strawberry.Info, include_resolved: bool = False
-    ) -> Ready[list[DriftFinding] | None]:
+    ) -> Ready[list[DriftFinding]]:
         if not info.context.principal.is_admin:
             raise drift_forbidden()
         return _DRIFT.resolve(self, info, {"include_resolved": include_resolved})
@@ -521,7 +521,7 @@ class Subscription(Node):
     def actions(self, info: strawberry.Info) -> Ready[SubscriptionActions]:
         return _ACTIONS.resolve(self, info)
 
-    @strawberry.field(
+    @described.field(
         description="What happened to it, newest first: orders, renewals, reconciliations, "
         "changes, payments and provisioning pushes."
     )
