@@ -13,7 +13,7 @@ from strawberry.types import ExecutionContext
 from app.config import Settings, TrustedDocumentsMode
 from app.services.trusted_documents import TrustedDocumentCache
 from resolvers.errors import is_public
-from schema import fastpath
+from schema import fastpath, strawberry_internals
 from schema.availability import note_unavailable
 from schema.budget import BudgetStore, InMemoryBudgets
 from schema.cost import CostCache
@@ -79,6 +79,7 @@ def build_schema(
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
     )
+    strawberry_internals.check(built)  # at start-up, not in a request, if strawberry changed
     fastpath.install(built)
     return built
 
