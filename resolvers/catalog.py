@@ -26,8 +26,3 @@ async def product(ctx: RequestContext, product_id: int) -> Product:
 async def prices(ctx: RequestContext, product_id: int) -> list[Price]:
     found: list[Price] = await ctx.loaders.prices_by_product.load(product_id)
     return found
-
-
-async def tier_bounds(ctx: RequestContext) -> tuple[int, int]:
-    bounds: tuple[int, int] = await ctx.loaders.plan_tier_bounds.load(0)
-    return bounds

@@ -9,7 +9,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +36,7 @@ class RequestContext:
         self._session: AsyncSession | None = None
         # An AsyncSession runs one statement at a time; sibling DataLoaders take turns.
         self._lock = asyncio.Lock()
-        self._running: set[asyncio.Future[object]] = set()  # see `uncancelled`
+        self._running: set[asyncio.Future[Any]] = set()  # see `uncancelled`
         # Set by the schema when the database could not serve this request (pool exhausted,
         # connection lost): the whole answer is then a retryable 503.
         self.database_unavailable: BaseException | None = None
@@ -63,9 +63,9 @@ class RequestContext:
 
     async def uncancelled(self, work: Awaitable[T]) -> T:
         """Runs `work` to its end even if what awaits it is cancelled: graphql-core cancels
-        the sibling fields of a field that fails, and strawberry a DataLoader batch that no
-        field awaits any more. A statement cut off half-way closes asyncpg's connection (the
-        request then ended in a 500). `close` waits for such work before it closes."""
+        the sibling fields of a field that fails, and a DataLoader (resolvers.dataloader) a
+        batch that no field awaits any more. A statement cut off half-way closes asyncpg's
+        connection (the request then ended in a 500). `close` waits for such work first."""
         task = asyncio.ensure_future(work)
         self._running.add(task)
         task.add_done_callback(self._running.discard)

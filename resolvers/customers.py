@@ -32,18 +32,8 @@ async def by_id(ctx: RequestContext, pk: int) -> Customer | None:
     return found
 
 
-async def deployment(ctx: RequestContext, pk: int) -> Deployment | None:
-    found: Deployment | None = await ctx.loaders.deployment.load(pk)
-    return found
-
-
 async def deployments(ctx: RequestContext, customer_id: int) -> list[Deployment]:
     found: list[Deployment] = await ctx.loaders.deployments_by_customer.load(customer_id)
-    return found
-
-
-async def billing_account(ctx: RequestContext, pk: int) -> BillingAccount | None:
-    found: BillingAccount | None = await ctx.loaders.billing_account.load(pk)
     return found
 
 
@@ -71,5 +61,8 @@ async def crm_account(ctx: RequestContext, ref: str | None) -> CrmAccount | None
 
 async def viewer_memberships(ctx: RequestContext) -> list[tuple[Customer, str]]:
     roles = ctx.principal.roles
-    found = await ctx.loaders.customer.load_many(sorted(roles))
-    return [(customer, roles[customer.id].value) for customer in found if customer is not None]
+    keys = sorted(roles)
+    found = await ctx.loaders.customer.load_many(keys)
+    return [
+        (customer, roles[pk].value) for pk, customer in zip(keys, found, strict=True) if customer
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.db.pagination import Page
 from app.db.repositories import invoices as repo
 from app.db.repositories.invoices import InvoiceFilter
-from app.db.tables import Invoice, InvoiceLine, Payment
+from app.db.tables import Invoice
 from resolvers.access import require_reader
 from resolvers.context import RequestContext
 from resolvers.ids import expect_global_id, page_request
@@ -41,16 +41,6 @@ async def page_for(
         (parent_id, page_request(first, after, descending=True))
     )
     return page
-
-
-async def lines(ctx: RequestContext, invoice_id: int) -> list[InvoiceLine]:
-    found: list[InvoiceLine] = await ctx.loaders.lines_by_invoice.load(invoice_id)
-    return found
-
-
-async def payments(ctx: RequestContext, invoice_id: int) -> list[Payment]:
-    found: list[Payment] = await ctx.loaders.payments_by_invoice.load(invoice_id)
-    return found
 
 
 async def for_order(ctx: RequestContext, order_id: int) -> Invoice | None:

@@ -11,9 +11,7 @@ from app.db.pagination import Page
 from app.db.repositories import subscriptions as repo
 from app.db.repositories.subscriptions import SubscriptionFilter
 from app.db.tables import (
-    AddOnPurchase,
     ConsumablePurchase,
-    License,
     OutboxMessage,
     Product,
     Subscription,
@@ -21,7 +19,6 @@ from app.db.tables import (
 from app.domain.eligibility import ActionVerdicts, SubscriptionFacts, evaluate_actions
 from app.domain.enums import OutboxStatus, ProvisioningStatus, SubscriptionStatus
 from app.domain.seats import SeatFigures, seat_figures
-from resolvers import catalog
 from resolvers.access import require_reader
 from resolvers.context import RequestContext
 from resolvers.errors import invalid
@@ -46,7 +43,13 @@ class SubscriptionView:
 
 async def with_plans(ctx: RequestContext, rows: Sequence[Subscription]) -> list[SubscriptionView]:
     plans = await ctx.loaders.product.load_many([row.plan_id for row in rows])
-    return [SubscriptionView(row, plan) for row, plan in zip(rows, plans, strict=True)]
+    return [SubscriptionView(row, _plan(row, plan)) for row, plan in zip(rows, plans, strict=True)]
+
+
+def _plan(row: Subscription, plan: Product | None) -> Product:
+    if plan is None:  # a foreign key: the database keeps the plan
+        raise LookupError(f"plan {row.plan_id} of subscription {row.id} missing")
+    return plan
 
 
 async def view_of(ctx: RequestContext, row: Subscription | None) -> SubscriptionView | None:
@@ -96,26 +99,11 @@ async def page_for_customer(
     return page, await with_plans(ctx, page.items)
 
 
-async def add_ons(ctx: RequestContext, subscription_id: int) -> list[AddOnPurchase]:
-    found: list[AddOnPurchase] = await ctx.loaders.add_ons_by_subscription.load(subscription_id)
-    return found
-
-
-async def assigned_count(ctx: RequestContext, add_on_id: int) -> int:
-    count: int = await ctx.loaders.assignment_count.load(add_on_id)
-    return count
-
-
 async def consumables(ctx: RequestContext, subscription_id: int) -> list[ConsumablePurchase]:
     found: list[ConsumablePurchase] = await ctx.loaders.consumables_by_subscription.load(
         subscription_id
     )
     return found
-
-
-async def license_of(ctx: RequestContext, subscription_id: int) -> License | None:
-    found: list[License] = await ctx.loaders.licenses_by_subscription.load(subscription_id)
-    return found[-1] if found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +118,6 @@ class ProvisioningState:
     next_attempt_at: datetime | None = None
 
 
-async def provisioning(ctx: RequestContext, row: Subscription) -> ProvisioningState:
-    assert row.id is not None
-    message: OutboxMessage | None = await ctx.loaders.provisioning_message.load(row.id)
-    return provisioning_state(row, message)
-
-
 def provisioning_state(row: Subscription, message: OutboxMessage | None) -> ProvisioningState:
     """The state from the subscription and its latest provisioning message (if any)."""
     if message is None:
@@ -148,10 +130,6 @@ def provisioning_state(row: Subscription, message: OutboxMessage | None) -> Prov
         last_attempt_at=message.last_attempt_at,
         next_attempt_at=message.available_at if pending else None,
     )
-
-
-async def actions(ctx: RequestContext, view: SubscriptionView) -> ActionVerdicts:
-    return verdicts(ctx, view, await catalog.tier_bounds(ctx))
 
 
 def verdicts(

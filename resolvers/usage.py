@@ -15,7 +15,6 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.dataloader import DataLoader
 
 from app.auth.principals import PrincipalKind
 from app.db.pagination import Page
@@ -30,6 +29,7 @@ from app.domain.seats import SeatFigures
 from app.services.orders.errors import NotAllowed
 from app.services.usage import compute, seats
 from resolvers.context import RequestContext
+from resolvers.dataloader import DataLoader
 from resolvers.errors import forbidden, invalid, unauthenticated
 from resolvers.ids import page_request
 from resolvers.subscriptions import SubscriptionView, consumables
@@ -194,13 +194,11 @@ def seat_usage_loader(ctx: RequestContext) -> DataLoader[SeatUsageKey, Page[Seat
             by_window[window].append(subscription_id)
         found: dict[SeatUsageKey, Page[SeatUsagePoint]] = {}
         for window, ids in by_window.items():
-            pages = await ctx.read(
-                lambda s, w=window, i=ids: repo.seat_usage_pages(s, ctx.scope, i, w)  # type: ignore[misc]
-            )
+            pages = await ctx.read(_window_read(ctx, ids, window))
             found.update({(pk, window): page for pk, page in pages.items()})
         return [found[key] for key in keys]
 
-    return DataLoader(load_fn=load)
+    return DataLoader(load)
 
 
 def compute_month_loader(ctx: RequestContext) -> DataLoader[int, ComputeUsageMonth | None]:
@@ -212,4 +210,10 @@ def compute_month_loader(ctx: RequestContext) -> DataLoader[int, ComputeUsageMon
         found = await ctx.read(lambda s: repo.months_by_deployment(s, deployment_ids, month))
         return [found.get(pk) for pk in deployment_ids]
 
-    return DataLoader(load_fn=load)
+    return DataLoader(load)
+
+
+def _window_read(
+    ctx: RequestContext, ids: list[int], window: SeatUsageWindow
+) -> Callable[[AsyncSession], Awaitable[dict[int, Page[SeatUsagePoint]]]]:
+    return lambda session: repo.seat_usage_pages(session, ctx.scope, ids, window)

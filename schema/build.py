@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -14,7 +13,7 @@ from strawberry.types import ExecutionContext
 from app.config import Settings, TrustedDocumentsMode
 from app.services.trusted_documents import TrustedDocumentCache
 from resolvers.errors import is_public
-from schema import fastpath
+from schema import fastpath, strawberry_internals
 from schema.availability import note_unavailable
 from schema.budget import BudgetStore, InMemoryBudgets
 from schema.cost import CostCache
@@ -42,12 +41,6 @@ class Schema(strawberry.Schema):
         """Expected errors (auth, validation, provider outages) are answers, not incidents;
         so is a database that cannot serve right now (the view then answers 503)."""
         log_unexpected(note_unavailable(errors, execution_context), execution_context)
-
-    def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> Any:
-        """None when no extension hooks `resolve` (none of ours does): graphql-core then skips
-        the middleware look-up it would otherwise make for every field it resolves."""
-        manager = super()._get_middleware_manager(extensions)
-        return manager if manager.middlewares else None
 
 
 def build_schema(
@@ -86,6 +79,7 @@ def build_schema(
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
     )
+    strawberry_internals.check(built)  # at start-up, not in a request, if strawberry changed
     fastpath.install(built)
     return built
 

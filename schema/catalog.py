@@ -7,6 +7,7 @@ import strawberry
 from app.db import tables
 from resolvers import catalog as resolve
 from resolvers.ids import to_global_id
+from schema import described
 from schema.common import Money, Node
 from schema.enums import BillingPeriod, ProductKind
 
@@ -60,7 +61,7 @@ class Product(Node):
     async def prices(self, info: strawberry.Info) -> list[Price]:
         return [Price.from_row(row) for row in await resolve.prices(info.context, self._pk)]
 
-    @strawberry.field(description="The price in one currency, or null if not sold in it.")
+    @described.field(description="The price in one currency, or null if not sold in it.")
     async def price(self, info: strawberry.Info, currency: str = "USD") -> Price | None:
         rows = await resolve.prices(info.context, self._pk)
         return next((Price.from_row(r) for r in rows if r.currency == currency.upper()), None)

@@ -13,6 +13,7 @@ from resolvers.ids import to_cursor
 from schema.minor_units import MinorUnits
 
 T = TypeVar("T")
+N = TypeVar("N")
 
 
 @strawberry.interface(description="An object with a global id, fetchable with `node(id)`.")
@@ -56,10 +57,10 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
     @classmethod
-    def build(cls, page: Page[Any], nodes: Sequence[Any], convert: Callable[[Any], T]) -> Any:
+    def build(cls, page: Page[Any], nodes: Sequence[N], convert: Callable[[N], T]) -> Connection[T]:
         converted = [convert(node) for node in nodes]
         cursors = [to_cursor(row.id) for row in page.items]
-        return cls(
+        return Connection(
             edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, converted, strict=True)],
             nodes=converted,
             page_info=PageInfo(

@@ -13,6 +13,7 @@ from resolvers import customers as resolve
 from resolvers import invoices as resolve_invoices
 from resolvers import subscriptions as resolve_subscriptions
 from resolvers.ids import DEFAULT_PAGE_SIZE, to_global_id
+from schema import described
 from schema.common import Connection, Node
 from schema.enums import CustomerKind, DeploymentKind, SyncStatus
 
@@ -181,7 +182,7 @@ class Customer(Node):
         )
         return await subscription_connection(info, page, views)
 
-    @strawberry.field(description="Newest first.")
+    @described.field(description="Newest first.")
     async def invoices(
         self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[InvoiceRef]:

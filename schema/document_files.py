@@ -10,6 +10,7 @@ from graphql import GraphQLError, OperationDefinitionNode, parse, specified_rule
 
 from app.config import Settings
 from app.services.trusted_documents import DocumentSource, InvalidDocuments
+from schema import strawberry_internals
 from schema.build import build_schema
 from schema.limits import EdgeLimits
 from schema.validation import DocumentValidator, validation_rules
@@ -44,7 +45,7 @@ class DocumentChecker:
     rules a request meets, in the same order; the operator sees the full messages."""
 
     def __init__(self, settings: Settings) -> None:
-        self.schema = build_schema(settings)._schema
+        self.schema = strawberry_internals.graphql_schema(build_schema(settings))
         self.limits = EdgeLimits.of(settings)
         rules = validation_rules(production=settings.is_production)
         self.rules = (*specified_rules, *rules)

@@ -4,7 +4,7 @@ A fragment may spread another twice, that one the next twice, and so on: thirty 
 to 2^30 fields. Whatever walks a document with its spreads expanded pays for the expanded
 size: depth and alias counting, graphql-core's OverlappingFieldsCanBeMerged (which also
 compares every pair of fields that share a response name at one place, so 500 copies of one
-field cost it seconds), execution, strawberry's `selected_fields` (schema.lookahead). So
+field cost it seconds), execution, strawberry's `selected_fields` (schema.loaded). So
 `measure` counts in one pass linear in the text, each fragment measured once and
 remembered, and the edge refuses a document past the limits before validation walks it:
 

@@ -13,9 +13,10 @@ from app.domain.errors import DomainError
 from resolvers import drift as resolve
 from resolvers import subscriptions
 from resolvers.ids import to_global_id
+from schema import described
 from schema.common import Node
 from schema.enums import AdminTaskKind, AdminTaskStatus
-from schema.errors import result_union, user_error
+from schema.errors import NotFoundError, RuleViolation, ValidationError, result_union, user_error
 from schema.subscriptions import Subscription
 
 RequiredReason = Annotated[
@@ -65,13 +66,21 @@ class SubscriptionResyncPayload:
     subscription: Subscription
 
 
-AdminTaskResolveResult = result_union("AdminTaskResolveResult", AdminTaskResolvePayload)
-SubscriptionResyncResult = result_union("SubscriptionResyncResult", SubscriptionResyncPayload)
+AdminTaskResolveResult = result_union(
+    "AdminTaskResolveResult", AdminTaskResolvePayload, ValidationError, NotFoundError, RuleViolation
+)
+SubscriptionResyncResult = result_union(
+    "SubscriptionResyncResult",
+    SubscriptionResyncPayload,
+    ValidationError,
+    NotFoundError,
+    RuleViolation,
+)
 
 
 @strawberry.type
 class DriftMutations:
-    @strawberry.mutation(
+    @described.mutation(
         description="Staff only: mark an admin task resolved, with the reason (audited). "
         "Nothing else changes: money at the provider is dealt with there."
     )
@@ -83,7 +92,7 @@ class DriftMutations:
             return user_error(found)
         return AdminTaskResolvePayload(admin_task=AdminTask.from_row(found))
 
-    @strawberry.mutation(
+    @described.mutation(
         description="Staff only: push the subscription's local copy to the billing provider "
         "and the CRM again and check it for drift as soon as the pushes are done (audited)."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import strawberry
 
 from app.auth.principals import PrincipalKind as _PrincipalKind
@@ -9,26 +11,49 @@ from app.domain import enums as e
 from app.domain.eligibility import Action as _Action
 from app.domain.errors import ErrorCode as _ErrorCode
 
-ErrorCode = strawberry.enum(_ErrorCode, name="ErrorCode")
-PrincipalKind = strawberry.enum(_PrincipalKind, name="PrincipalKind")
-SubscriptionAction = strawberry.enum(_Action, name="SubscriptionAction")
-CustomerKind = strawberry.enum(e.CustomerKind, name="CustomerKind")
-MemberRole = strawberry.enum(e.MemberRole, name="MemberRole")
-DeploymentKind = strawberry.enum(e.DeploymentKind, name="DeploymentKind")
-ProductKind = strawberry.enum(e.ProductKind, name="ProductKind")
-BillingPeriod = strawberry.enum(e.BillingPeriod, name="BillingPeriod")
-SubscriptionStatus = strawberry.enum(e.SubscriptionStatus, name="SubscriptionStatus")
-Channel = strawberry.enum(e.Channel, name="Channel")
-ReconciliationMode = strawberry.enum(e.ReconciliationMode, name="ReconciliationMode")
-SyncStatus = strawberry.enum(e.SyncStatus, name="SyncStatus")
-ProvisioningStatus = strawberry.enum(e.ProvisioningStatus, name="ProvisioningStatus")
-ConsumableKind = strawberry.enum(e.ConsumableKind, name="ConsumableKind")
-InvoiceStatus = strawberry.enum(e.InvoiceStatus, name="InvoiceStatus")
-InvoiceLineKind = strawberry.enum(e.InvoiceLineKind, name="InvoiceLineKind")
-PaymentStatus = strawberry.enum(e.PaymentStatus, name="PaymentStatus")
-OrderStatus = strawberry.enum(e.OrderStatus, name="OrderStatus")
-NotificationKind = strawberry.enum(e.NotificationKind, name="NotificationKind")
-DriftSystem = strawberry.enum(e.DriftSystem, name="DriftSystem")
-DriftRepair = strawberry.enum(e.DriftRepair, name="DriftRepair")
-AdminTaskKind = strawberry.enum(e.AdminTaskKind, name="AdminTaskKind")
-AdminTaskStatus = strawberry.enum(e.AdminTaskStatus, name="AdminTaskStatus")
+ErrorCode: TypeAlias = _ErrorCode
+strawberry.enum(ErrorCode, name="ErrorCode")
+PrincipalKind: TypeAlias = _PrincipalKind
+strawberry.enum(PrincipalKind, name="PrincipalKind")
+SubscriptionAction: TypeAlias = _Action
+strawberry.enum(SubscriptionAction, name="SubscriptionAction")
+CustomerKind: TypeAlias = e.CustomerKind
+strawberry.enum(CustomerKind, name="CustomerKind")
+MemberRole: TypeAlias = e.MemberRole
+strawberry.enum(MemberRole, name="MemberRole")
+DeploymentKind: TypeAlias = e.DeploymentKind
+strawberry.enum(DeploymentKind, name="DeploymentKind")
+ProductKind: TypeAlias = e.ProductKind
+strawberry.enum(ProductKind, name="ProductKind")
+BillingPeriod: TypeAlias = e.BillingPeriod
+strawberry.enum(BillingPeriod, name="BillingPeriod")
+SubscriptionStatus: TypeAlias = e.SubscriptionStatus
+strawberry.enum(SubscriptionStatus, name="SubscriptionStatus")
+Channel: TypeAlias = e.Channel
+strawberry.enum(Channel, name="Channel")
+ReconciliationMode: TypeAlias = e.ReconciliationMode
+strawberry.enum(ReconciliationMode, name="ReconciliationMode")
+SyncStatus: TypeAlias = e.SyncStatus
+strawberry.enum(SyncStatus, name="SyncStatus")
+ProvisioningStatus: TypeAlias = e.ProvisioningStatus
+strawberry.enum(ProvisioningStatus, name="ProvisioningStatus")
+ConsumableKind: TypeAlias = e.ConsumableKind
+strawberry.enum(ConsumableKind, name="ConsumableKind")
+InvoiceStatus: TypeAlias = e.InvoiceStatus
+strawberry.enum(InvoiceStatus, name="InvoiceStatus")
+InvoiceLineKind: TypeAlias = e.InvoiceLineKind
+strawberry.enum(InvoiceLineKind, name="InvoiceLineKind")
+PaymentStatus: TypeAlias = e.PaymentStatus
+strawberry.enum(PaymentStatus, name="PaymentStatus")
+OrderStatus: TypeAlias = e.OrderStatus
+strawberry.enum(OrderStatus, name="OrderStatus")
+NotificationKind: TypeAlias = e.NotificationKind
+strawberry.enum(NotificationKind, name="NotificationKind")
+DriftSystem: TypeAlias = e.DriftSystem
+strawberry.enum(DriftSystem, name="DriftSystem")
+DriftRepair: TypeAlias = e.DriftRepair
+strawberry.enum(DriftRepair, name="DriftRepair")
+AdminTaskKind: TypeAlias = e.AdminTaskKind
+strawberry.enum(AdminTaskKind, name="AdminTaskKind")
+AdminTaskStatus: TypeAlias = e.AdminTaskStatus
+strawberry.enum(AdminTaskStatus, name="AdminTaskStatus")

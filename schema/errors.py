@@ -99,16 +99,9 @@ def user_error(error: DomainError) -> UserError:
     return _BY_CODE.get(error.code, RuleViolation)(message=error.message, code=error.code)
 
 
-ERROR_TYPES = (
-    ValidationError,
-    NotFoundError,
-    RuleViolation,
-    QuoteError,
-    PaymentDeclinedError,
-    ProviderError,
-)
-
-
-def result_union(name: str, payload: type, *errors: type) -> object:
-    """`<Mutation>Result`: the success payload or any typed error (and the mutation's own)."""
-    return Annotated[Union[(payload, *ERROR_TYPES, *errors)], strawberry.union(name)]
+def result_union(name: str, payload: type, *errors: type[UserError]) -> object:
+    """`<Mutation>Result`: the success payload or one of the errors the mutation can return
+    (only those: docs/api-errors.md lists them, tests/api/test_result_unions.py checks)."""
+    if not errors:
+        raise ValueError(f"{name}: name the errors the mutation can return")
+    return Annotated[Union[(payload, *errors)], strawberry.union(name)]

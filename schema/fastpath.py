@@ -20,18 +20,21 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLField, GraphQLObjectType
+from graphql import GraphQLField, GraphQLObjectType, GraphQLResolveInfo
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from schema import strawberry_internals
+
 Resolve = Callable[..., Any]
+RawInfo = GraphQLResolveInfo[Any]
 
 
 def install(schema: strawberry.Schema) -> int:
     """Replaces the resolvers that qualify; returns how many it replaced."""
     if schema.config.default_resolver is not getattr:
         return 0
-    if schema.schema_converter._exception_handler_specs:
+    if strawberry_internals.has_exception_handlers(schema):
         return 0
     names = schema.config.name_converter
     replaced = 0
@@ -76,8 +79,7 @@ def _attribute(name: str) -> Resolve:
     def resolve(source: Any, _info: Any) -> Any:
         return getattr(source, name)
 
-    resolve._direct = True  # type: ignore[attr-defined]
-    return resolve
+    return _marked(resolve)
 
 
 def _call(
@@ -87,25 +89,30 @@ def _call(
     info_class: Any,
     field: StrawberryField,
 ) -> Resolve:
-    if with_self and info_name is not None:
+    if info_name is None:
+        return _direct_call(function, with_self)
+    info_of, name = strawberry_internals.info, info_name
 
-        def resolve(source: Any, info: Any) -> Any:
-            return function(source, **{info_name: info_class(_raw_info=info, _field=field)})
+    def with_self_and_info(source: Any, info: RawInfo) -> Any:
+        return function(source, **{name: info_of(info_class, info, field)})
 
-    elif with_self:
+    def with_info(_source: Any, info: RawInfo) -> Any:
+        return function(**{name: info_of(info_class, info, field)})
 
-        def resolve(source: Any, _info: Any) -> Any:
-            return function(source)
+    return _marked(with_self_and_info if with_self else with_info)
 
-    elif info_name is not None:
 
-        def resolve(_source: Any, info: Any) -> Any:
-            return function(**{info_name: info_class(_raw_info=info, _field=field)})
+def _direct_call(function: Callable[..., Any], with_self: bool) -> Resolve:
+    def with_self_only(source: Any, _info: RawInfo) -> Any:
+        return function(source)
 
-    else:
+    def without(_source: Any, _info: RawInfo) -> Any:
+        return function()
 
-        def resolve(_source: Any, _info: Any) -> Any:
-            return function()
+    return _marked(with_self_only if with_self else without)
 
-    resolve._direct = True  # type: ignore[attr-defined]
+
+def _marked(resolve: Resolve) -> Resolve:
+    """Marks a replacement, so that installing twice replaces nothing more."""
+    setattr(resolve, "_direct", True)  # noqa: B010 (a function's attribute, not typed)
     return resolve

@@ -4,14 +4,17 @@ did it, in words a customer may read (no internal ids, no staff-only detail)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeAlias
 
 import strawberry
 
 from app.domain import history as h
 from schema.common import Connection, Edge, Money, PageInfo
 
-SubscriptionEventKind = strawberry.enum(h.HistoryKind, name="SubscriptionEventKind")
-EventActorKind = strawberry.enum(h.ActorKind, name="EventActorKind")
+SubscriptionEventKind: TypeAlias = h.HistoryKind
+strawberry.enum(SubscriptionEventKind, name="SubscriptionEventKind")
+EventActorKind: TypeAlias = h.ActorKind
+strawberry.enum(EventActorKind, name="EventActorKind")
 
 
 @strawberry.type(

@@ -6,7 +6,7 @@ by their public ids (`isub_...`, `evt_...`): the event id is the one a receiver 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,11 +16,13 @@ from app.domain.enums import DeliveryStatus
 from app.domain.errors import DomainError
 from resolvers import integration as resolve
 from resolvers.ids import DEFAULT_PAGE_SIZE, to_global_id
+from schema import described
 from schema.audit import Reason
 from schema.common import Connection
-from schema.errors import result_union, user_error
+from schema.errors import NotFoundError, UserError, ValidationError, result_union, user_error
 
-IntegrationDeliveryStatus = strawberry.enum(DeliveryStatus, name="IntegrationDeliveryStatus")
+IntegrationDeliveryStatus: TypeAlias = DeliveryStatus
+strawberry.enum(IntegrationDeliveryStatus, name="IntegrationDeliveryStatus")
 _KINDS = "order.completed, renewal.completed, renewal.failed, reconciliation.invoiced, " + (
     "subscription.expired, payment.succeeded, payment.failed"
 )
@@ -90,7 +92,7 @@ class IntegrationDeliveryAttempt:
 class IntegrationDelivery:
     id: strawberry.ID
     event: IntegrationEvent
-    status: IntegrationDeliveryStatus  # type: ignore[valid-type]
+    status: IntegrationDeliveryStatus
     attempt_count: int
     last_status_code: int | None
     last_error: str | None
@@ -173,17 +175,22 @@ class IntegrationEventRedeliverPayload:
 
 
 IntegrationSubscriberCreateResult = result_union(
-    "IntegrationSubscriberCreateResult", IntegrationSubscriberCreatePayload
+    "IntegrationSubscriberCreateResult", IntegrationSubscriberCreatePayload, ValidationError
 )
 IntegrationSubscriberResult = result_union(
-    "IntegrationSubscriberResult", IntegrationSubscriberPayload
+    "IntegrationSubscriberResult", IntegrationSubscriberPayload, ValidationError, NotFoundError
 )
 IntegrationEventRedeliverResult = result_union(
-    "IntegrationEventRedeliverResult", IntegrationEventRedeliverPayload
+    "IntegrationEventRedeliverResult",
+    IntegrationEventRedeliverPayload,
+    ValidationError,
+    NotFoundError,
 )
 
 
-def _subscriber_result(found: tables.IntegrationSubscriber | DomainError) -> Any:
+def _subscriber_result(
+    found: tables.IntegrationSubscriber | DomainError,
+) -> IntegrationSubscriberPayload | UserError:
     if isinstance(found, DomainError):
         return user_error(found)
     return IntegrationSubscriberPayload(subscriber=IntegrationSubscriber.from_row(found))
@@ -191,14 +198,14 @@ def _subscriber_result(found: tables.IntegrationSubscriber | DomainError) -> Any
 
 @strawberry.type
 class IntegrationQueries:
-    @strawberry.field(description="Admins only: integration subscribers, oldest first.")
+    @described.field(description="Admins only: integration subscribers, oldest first.")
     async def integration_subscribers(
         self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[IntegrationSubscriber]:
         page = await resolve.subscribers(info.context, first, after)
         return Connection.build(page, page.items, IntegrationSubscriber.from_row)
 
-    @strawberry.field(
+    @described.field(
         description="Admins only: a subscriber's deliveries, newest first, with their "
         "attempts; null for an unknown subscriber."
     )
@@ -217,7 +224,7 @@ class IntegrationQueries:
 
 @strawberry.type
 class IntegrationMutations:
-    @strawberry.mutation(
+    @described.mutation(
         description="Admins: a new subscriber; the answer carries its signing secret, once."
     )
     async def integration_subscriber_create(
@@ -231,7 +238,7 @@ class IntegrationMutations:
             subscriber=IntegrationSubscriber.from_row(found.subscriber), secret=found.secret
         )
 
-    @strawberry.mutation(description="Admins: change a subscriber (what is given).")
+    @described.mutation(description="Admins: change a subscriber (what is given).")
     async def integration_subscriber_update(
         self,
         info: strawberry.Info,
@@ -244,7 +251,7 @@ class IntegrationMutations:
         )
         return _subscriber_result(await resolve.update(info.context, id, given, reason))
 
-    @strawberry.mutation(
+    @described.mutation(
         description="Admins: send nothing more to a subscriber; its queued deliveries fail."
     )
     async def integration_subscriber_deactivate(
@@ -252,7 +259,7 @@ class IntegrationMutations:
     ) -> IntegrationSubscriberResult:  # type: ignore[valid-type]
         return _subscriber_result(await resolve.deactivate(info.context, id, reason))
 
-    @strawberry.mutation(
+    @described.mutation(
         description="Admins: queue an event again (same id and body) to every active "
         "subscriber taking its kind, behind the subscription's deliveries still queued."
     )

@@ -6,18 +6,18 @@ from collections.abc import Awaitable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
+import sqlalchemy as sa
 import strawberry
 
 from app.db import tables
 from app.db.pagination import Page
-from resolvers import prefetch
 from resolvers import subscriptions as resolve_subscriptions
 from resolvers.ids import to_global_id
-from resolvers.loaders import now_or_later
-from schema import lookahead
+from schema import described
 from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer
 from schema.enums import InvoiceLineKind, InvoiceStatus, PaymentStatus, SyncStatus
+from schema.loaded import Loads, Ready, prefetch
 
 if TYPE_CHECKING:
     from schema.subscriptions import Subscription
@@ -37,7 +37,7 @@ class InvoiceLine:
     period_end: date | None
 
     @classmethod
-    def from_row(cls, row: tables.InvoiceLine, currency: str) -> InvoiceLine:
+    def from_row(cls, row: tables.InvoiceLine | sa.Row[Any], currency: str) -> InvoiceLine:
         return cls(
             position=row.position,
             kind=row.kind,
@@ -65,6 +65,34 @@ class Payment:
             failure_code=row.failure_code,
             created_at=row.created_at,
         )
+
+
+_LINES: Loads[Invoice, int, list[sa.Row[Any]], list[InvoiceLine]] = Loads(
+    lambda loaders: loaders.lines_by_invoice,
+    key=lambda invoice, _ctx, _args: invoice._pk,
+    convert=lambda invoice, _ctx, _args, rows: [
+        InvoiceLine.from_row(row, invoice.currency) for row in rows
+    ],
+)
+_PAYMENTS: Loads[Invoice, int, list[tables.Payment], list[Payment]] = Loads(
+    lambda loaders: loaders.payments_by_invoice,
+    key=lambda invoice, _ctx, _args: invoice._pk,
+    convert=lambda _invoice, _ctx, _args, rows: [Payment.from_row(row) for row in rows],
+)
+_CUSTOMER: Loads[Invoice, int, tables.Customer | None, Customer | None] = Loads(
+    lambda loaders: loaders.customer,
+    key=lambda invoice, _ctx, _args: invoice._row.customer_id,
+    convert=lambda _invoice, _ctx, _args, found: (
+        None if found is None else Customer.from_row(found)
+    ),
+)
+_BILLING_ACCOUNT: Loads[Invoice, int, tables.BillingAccount | None, BillingAccount | None] = Loads(
+    lambda loaders: loaders.billing_account,
+    key=lambda invoice, _ctx, _args: invoice._row.billing_account_id,
+    convert=lambda _invoice, _ctx, _args, found: (
+        None if found is None else BillingAccount.from_row(found)
+    ),
+)
 
 
 @strawberry.type(description="What is owed; totals are the sum of the rounded lines.")
@@ -104,7 +132,7 @@ class Invoice(Node):
             _row=row,
         )
 
-    @strawberry.field(description="Download with the same bearer token as the API.")
+    @described.field(description="Download with the same bearer token as the API.")
     def pdf_url(self, info: strawberry.Info) -> str:
         return f"{info.context.base_url}/invoices/{self.number}.pdf"
 
@@ -113,40 +141,27 @@ class Invoice(Node):
         assert self._row.id is not None
         return self._row.id
 
-    # Ready at once when resolvers.prefetch filled the loader for the whole list.
+    # Ready at once when a list prefetched the loader for all its items (schema.loaded).
 
-    @strawberry.field
-    def lines(self, info: strawberry.Info) -> list[InvoiceLine]:
-        currency = self.currency
-        return now_or_later(  # type: ignore[return-value]
-            info.context.loaders.lines_by_invoice,
-            self._pk,
-            lambda rows: [InvoiceLine.from_row(row, currency) for row in rows],
-        )
+    @_LINES.field(list[InvoiceLine])
+    def lines(self, info: strawberry.Info) -> Ready[list[InvoiceLine]]:
+        return _LINES.resolve(self, info)
 
-    @strawberry.field
-    def payments(self, info: strawberry.Info) -> list[Payment]:
-        return now_or_later(  # type: ignore[return-value]
-            info.context.loaders.payments_by_invoice,
-            self._pk,
-            lambda rows: [Payment.from_row(row) for row in rows],
-        )
+    @_PAYMENTS.field(list[Payment])
+    def payments(self, info: strawberry.Info) -> Ready[list[Payment]]:
+        return _PAYMENTS.resolve(self, info)
 
-    @strawberry.field
-    def customer(self, info: strawberry.Info) -> Customer | None:
-        return now_or_later(  # type: ignore[return-value]
-            info.context.loaders.customer,
-            self._row.customer_id,
-            lambda found: None if found is None else Customer.from_row(found),
-        )
+    @_CUSTOMER.field(Customer | None)
+    def customer(self, info: strawberry.Info) -> Ready[Customer | None]:
+        return _CUSTOMER.resolve(self, info)
 
-    @strawberry.field(description="Null when the caller may not see the paying account.")
-    def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
-        return now_or_later(  # type: ignore[return-value]
-            info.context.loaders.billing_account,
-            self._row.billing_account_id,
-            lambda found: None if found is None else BillingAccount.from_row(found),
-        )
+    @_BILLING_ACCOUNT.field(
+        BillingAccount | None, description="Null when the caller may not see the paying account."
+    )
+    def billing_account(self, info: strawberry.Info) -> Ready[BillingAccount | None]:
+        if self._row.billing_account_id is None:
+            return None
+        return _BILLING_ACCOUNT.resolve(self, info)
 
     @strawberry.field
     async def subscription(self, info: strawberry.Info) -> SubscriptionRef | None:
@@ -158,9 +173,11 @@ class Invoice(Node):
         return None if view is None else Subscription.from_view(view)
 
 
-async def invoice_connection(info: strawberry.Info, pending: Awaitable[Page[Any]]) -> Any:
+async def invoice_connection(
+    info: strawberry.Info, pending: Awaitable[Page[tables.Invoice]]
+) -> Connection[Invoice]:
     """A page of invoices as a connection, with what its items ask for loaded per page."""
     page = await pending
-    items = lookahead.list_items(lookahead.current(info))
-    await prefetch.for_invoices(info.context, page.items, lookahead.invoice_needs(items))
-    return Connection.build(page, page.items, Invoice.from_row)
+    connection = Connection.build(page, page.items, Invoice.from_row)
+    await prefetch(info, connection)
+    return connection

@@ -11,7 +11,8 @@ import strawberry
 from app.domain.errors import DomainError
 from resolvers import licenses as resolve
 from resolvers.licenses import IssuedLicense
-from schema.errors import result_union, user_error
+from schema import described
+from schema.errors import NotFoundError, RuleViolation, ValidationError, result_union, user_error
 
 
 @strawberry.input(description="Seats of one add-on assigned on the instance.")
@@ -81,13 +82,17 @@ class LicenseSyncPayload:
     license: LicenseInfo
 
 
-LicenseActivateResult = result_union("LicenseActivateResult", LicenseActivatePayload)
-LicenseSyncResult = result_union("LicenseSyncResult", LicenseSyncPayload)
+LicenseActivateResult = result_union(
+    "LicenseActivateResult", LicenseActivatePayload, ValidationError, NotFoundError
+)
+LicenseSyncResult = result_union(
+    "LicenseSyncResult", LicenseSyncPayload, ValidationError, RuleViolation
+)
 
 
 @strawberry.type
 class LicenseMutations:
-    @strawberry.mutation(
+    @described.mutation(
         description="Activate a self-managed instance with its subscription's activation code "
         "(no bearer token needed) and get a signed license key. Activating again from the "
         "same instance returns the current license; another instance is refused."
@@ -104,7 +109,7 @@ class LicenseMutations:
             return user_error(found)
         return LicenseActivatePayload(license_key=found.key, license=LicenseInfo.of(found))
 
-    @strawberry.mutation(
+    @described.mutation(
         description="Report the instance's usage, authenticated by its license key (no bearer "
         "token needed), and get the current license back. A day reported twice counts once."
     )

@@ -24,6 +24,7 @@ from strawberry.extensions import ParserCache, SchemaExtension
 from app.config import Settings
 from app.domain.errors import ErrorCode
 from resolvers.errors import PublicError
+from schema import strawberry_internals
 from schema.budget import Budget, BudgetStore
 from schema.cost import CostCache, PageSizeOutOfRange, operation_cost
 from schema.edge import OperationRecord, before_execution, budget_key, operation_record
@@ -157,7 +158,10 @@ class OperationBudget(SchemaExtension):
         operation = get_operation_ast(document, execution.operation_name)
         if operation is None:  # strawberry refuses an unknown operation name before this
             return []
-        schema, variables = execution.schema._schema, execution.variables
+        schema, variables = (
+            strawberry_internals.graphql_schema(execution.schema),
+            execution.variables,
+        )
         errors = variable_errors(schema, operation, variables, production=self.production)
         too_long = None if errors else text_too_long(document, operation, variables)
         return errors or ([too_long] if too_long else [])
@@ -167,7 +171,7 @@ class OperationBudget(SchemaExtension):
         assert execution.graphql_document is not None
         try:
             cost = self.costs.cost(
-                execution.schema._schema,
+                strawberry_internals.graphql_schema(execution.schema),
                 execution.graphql_document,
                 execution.operation_name,
                 execution.variables,

@@ -10,9 +10,10 @@ from app.db import tables
 from app.domain.errors import DomainError
 from resolvers import notifications as resolve
 from resolvers.ids import DEFAULT_PAGE_SIZE, to_global_id
+from schema import described
 from schema.common import Connection, Node
 from schema.enums import NotificationKind
-from schema.errors import result_union, user_error
+from schema.errors import NotFoundError, ValidationError, result_union, user_error
 
 
 @strawberry.type(description="Something the billing contacts of a customer should know.")
@@ -32,7 +33,7 @@ class Notification(Node):
         about = row.subscription_id
         return cls(
             id=strawberry.ID(to_global_id("Notification", row.id)),
-            kind=row.kind,  # type: ignore[arg-type]
+            kind=row.kind,
             title=row.title,
             body=row.body,
             created_at=row.created_at,
@@ -47,7 +48,7 @@ class Notification(Node):
 class ViewerNotifications:
     """Mixed into `Viewer`."""
 
-    @strawberry.field(description="The caller's notifications, newest first.")
+    @described.field(description="The caller's notifications, newest first.")
     async def notifications(
         self,
         info: strawberry.Info,
@@ -58,7 +59,7 @@ class ViewerNotifications:
         page = await resolve.list_page(info.context, first, after, unread_only=unread_only)
         return Connection.build(page, page.items, Notification.from_row)
 
-    @strawberry.field(description="How many of the caller's notifications are unread.")
+    @described.field(description="How many of the caller's notifications are unread.")
     async def unread_notification_count(self, info: strawberry.Info) -> int:
         return await resolve.unread_count(info.context)
 
@@ -70,13 +71,13 @@ class NotificationsMarkReadPayload:
 
 
 NotificationsMarkReadResult = result_union(
-    "NotificationsMarkReadResult", NotificationsMarkReadPayload
+    "NotificationsMarkReadResult", NotificationsMarkReadPayload, ValidationError, NotFoundError
 )
 
 
 @strawberry.type
 class NotificationMutations:
-    @strawberry.mutation(
+    @described.mutation(
         description="Mark the caller's notifications read: the given ids (at most 100; all "
         "must be the caller's, or nothing changes), or every unread one when `ids` is omitted."
     )

@@ -14,10 +14,20 @@ from resolvers import invoices as resolve_invoices
 from resolvers import orders as resolve
 from resolvers import subscriptions as resolve_subscriptions
 from resolvers.ids import to_global_id
+from schema import described
 from schema.audit import Reason
 from schema.common import Money, Node
 from schema.enums import DeploymentKind, InvoiceLineKind, OrderStatus
-from schema.errors import result_union, user_error
+from schema.errors import (
+    NotFoundError,
+    PaymentDeclinedError,
+    ProviderError,
+    QuoteError,
+    RuleViolation,
+    ValidationError,
+    result_union,
+    user_error,
+)
 from schema.invoices import Invoice
 from schema.subscriptions import Subscription
 
@@ -201,13 +211,24 @@ class OrderPlacePayload:
     order: Order
 
 
-OrderQuoteResult = result_union("OrderQuoteResult", Quote)
-OrderPlaceResult = result_union("OrderPlaceResult", OrderPlacePayload)
+OrderQuoteResult = result_union(
+    "OrderQuoteResult", Quote, ValidationError, NotFoundError, RuleViolation, QuoteError
+)
+OrderPlaceResult = result_union(
+    "OrderPlaceResult",
+    OrderPlacePayload,
+    ValidationError,
+    NotFoundError,
+    RuleViolation,
+    QuoteError,
+    PaymentDeclinedError,
+    ProviderError,
+)
 
 
 @strawberry.type
 class OrderMutations:
-    @strawberry.mutation(description="Price a list of actions; changes nothing.")
+    @described.mutation(description="Price a list of actions; changes nothing.")
     async def order_quote(self, info: strawberry.Info, input: OrderInput) -> OrderQuoteResult:  # type: ignore[valid-type]
         try:
             draft = input.to_draft()
@@ -216,7 +237,7 @@ class OrderMutations:
         found = await resolve.quote(info.context, draft)
         return user_error(found) if isinstance(found, DomainError) else Quote.from_quote(found)
 
-    @strawberry.mutation(description="Execute exactly a quote, once per idempotency key.")
+    @described.mutation(description="Execute exactly a quote, once per idempotency key.")
     async def order_place(
         self,
         info: strawberry.Info,

@@ -8,9 +8,20 @@ import strawberry
 
 from app.domain.errors import DomainError
 from resolvers import payments as resolve
+from schema import described
 from schema.audit import Reason
 from schema.customers import BillingAccount
-from schema.errors import PaymentMethodRejectedError, result_union, user_error
+from schema.errors import (
+    NotFoundError,
+    PaymentDeclinedError,
+    PaymentMethodRejectedError,
+    ProviderError,
+    QuoteError,
+    RuleViolation,
+    ValidationError,
+    result_union,
+    user_error,
+)
 from schema.invoices import Invoice, Payment
 from schema.subscriptions import Subscription
 
@@ -55,14 +66,28 @@ class InvoicePayPayload:
 BillingAccountSetPaymentMethodResult = result_union(
     "BillingAccountSetPaymentMethodResult",
     BillingAccountSetPaymentMethodPayload,
+    ValidationError,
+    NotFoundError,
+    RuleViolation,
+    QuoteError,
+    ProviderError,
     PaymentMethodRejectedError,
 )
-InvoicePayResult = result_union("InvoicePayResult", InvoicePayPayload)
+InvoicePayResult = result_union(
+    "InvoicePayResult",
+    InvoicePayPayload,
+    ValidationError,
+    NotFoundError,
+    RuleViolation,
+    QuoteError,
+    PaymentDeclinedError,
+    ProviderError,
+)
 
 
 @strawberry.type
 class PaymentMutations:
-    @strawberry.mutation(
+    @described.mutation(
         description="Put a payment-method token on a billing account: at the billing provider "
         "first (its account created if it has none), then here. Owners and billing admins of "
         "the account's customer, the partner whose account it is, and admins."
@@ -84,7 +109,7 @@ class PaymentMutations:
             return user_error(found)
         return BillingAccountSetPaymentMethodPayload(billing_account=BillingAccount.from_row(found))
 
-    @strawberry.mutation(
+    @described.mutation(
         description="Charge an open invoice's balance now with the account's payment method, "
         "once per idempotency key. A declined renewal in grace renews when paid."
     )

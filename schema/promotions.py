@@ -13,8 +13,9 @@ from app.domain.errors import DomainError
 from app.domain.promotion_terms import PromotionTerms
 from resolvers import promotions as resolve
 from resolvers.ids import to_global_id
+from schema import described
 from schema.common import Money, Node
-from schema.errors import result_union, user_error
+from schema.errors import NotFoundError, RuleViolation, ValidationError, result_union, user_error
 from schema.minor_units import MinorUnits
 
 RequiredReason = Annotated[
@@ -100,12 +101,14 @@ class PromotionPayload:
     promotion: Promotion
 
 
-PromotionResult = result_union("PromotionResult", PromotionPayload)
+PromotionResult = result_union(
+    "PromotionResult", PromotionPayload, ValidationError, NotFoundError, RuleViolation
+)
 
 
 @strawberry.type
 class PromotionMutations:
-    @strawberry.mutation(description="Staff only: create a promo code (audited).")
+    @described.mutation(description="Staff only: create a promo code (audited).")
     async def promotion_create(
         self, info: strawberry.Info, input: PromotionCreateInput, reason: RequiredReason
     ) -> PromotionResult:  # type: ignore[valid-type]
@@ -114,7 +117,7 @@ class PromotionMutations:
             return user_error(found)
         return PromotionPayload(promotion=Promotion.from_row(found))
 
-    @strawberry.mutation(
+    @described.mutation(
         description="Staff only: deactivate a promo code for new quotes and orders (audited). "
         "Orders that redeemed it keep their discount."
     )

@@ -21,6 +21,7 @@ from resolvers.access import require_reader
 from resolvers.context import RequestContext
 from resolvers.errors import invalid
 from resolvers.ids import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, from_global_id
+from schema import described
 from schema.audit import AuditEvent, AuditEventFilter
 from schema.catalog import Product
 from schema.common import Connection, Node
@@ -82,7 +83,7 @@ async def _node(ctx: RequestContext, global_id: str) -> Node | None:
 
 @strawberry.type
 class Query(IntegrationQueries):
-    @strawberry.field(description="The caller; null when not signed in.")
+    @described.field(description="The caller; null when not signed in.")
     def viewer(self, info: strawberry.Info) -> Viewer | None:
         principal = info.context.principal
         if not principal.is_authenticated:
@@ -101,11 +102,11 @@ class Query(IntegrationQueries):
             raise invalid(f"At most {MAX_PAGE_SIZE} ids at once.")
         return [await _node(info.context, global_id) for global_id in ids]
 
-    @strawberry.field(description="The catalog: plans, add-ons and packs with their prices.")
+    @described.field(description="The catalog: plans, add-ons and packs with their prices.")
     async def products(self, info: strawberry.Info, tags: list[str] | None = None) -> list[Product]:
         return [Product.from_row(row) for row in await catalog.products(info.context, tags)]
 
-    @strawberry.field(description="Admins: all customers; partners: the customers they sold to.")
+    @described.field(description="Admins: all customers; partners: the customers they sold to.")
     async def customers(
         self,
         info: strawberry.Info,
@@ -132,9 +133,9 @@ class Query(IntegrationQueries):
         ctx: RequestContext = info.context
         query = (filter or SubscriptionFilter()).to_query(ctx.today)
         page, views = await subscriptions.list_page(ctx, first, after, query)
-        return await subscription_connection(info, page, views)  # type: ignore[no-any-return]
+        return await subscription_connection(info, page, views)
 
-    @strawberry.field(description="By exactly one of: global id, number, deployment id.")
+    @described.field(description="By exactly one of: global id, number, deployment id.")
     async def subscription(
         self,
         info: strawberry.Info,
@@ -145,7 +146,7 @@ class Query(IntegrationQueries):
         view = await subscriptions.find(info.context, id, number, deployment)
         return None if view is None else Subscription.from_view(view)
 
-    @strawberry.field(description="Newest first.")
+    @described.field(description="Newest first.")
     async def invoices(
         self,
         info: strawberry.Info,
@@ -155,14 +156,14 @@ class Query(IntegrationQueries):
     ) -> Connection[Invoice]:
         query = (filter or InvoiceFilter()).to_query()
         page = invoices.list_page(info.context, first, after, query)
-        return await invoice_connection(info, page)  # type: ignore[no-any-return]
+        return await invoice_connection(info, page)
 
     @strawberry.field
     async def invoice(self, info: strawberry.Info, id: strawberry.ID) -> Invoice | None:
         found = await invoices.find(info.context, id)
         return None if found is None else Invoice.from_row(found)
 
-    @strawberry.field(description="Admins only: the audit log, newest first.")
+    @described.field(description="Admins only: the audit log, newest first.")
     async def audit_events(
         self,
         info: strawberry.Info,
@@ -176,20 +177,20 @@ class Query(IntegrationQueries):
         page = await audit.list_page(ctx, first, after, query)
         return Connection.build(page, page.items, AuditEvent.from_row)
 
-    @strawberry.field(
+    @described.field(
         description="Admins only: tasks the drift job raised (money that differs at the billing "
         "provider), oldest first; `status: null` lists every task."
     )
     async def admin_tasks(
         self,
         info: strawberry.Info,
-        status: AdminTaskStatus | None = AdminTaskStatus.OPEN,  # type: ignore[assignment]
+        status: AdminTaskStatus | None = AdminTaskStatus.OPEN,
         first: int = MAX_PAGE_SIZE,
     ) -> list[AdminTask]:
         found = await drift.admin_tasks(info.context, status, first)
         return [AdminTask.from_row(row) for row in found]
 
-    @strawberry.field(
+    @described.field(
         description="Admins only: promo codes, oldest first, with redemptions used and left."
     )
     async def promotions(

@@ -10,8 +10,9 @@ from app.domain.errors import DomainError
 from app.services.orders.requests import DeploymentRef
 from resolvers import subscription_changes as resolve
 from resolvers.subscriptions import SubscriptionView
+from schema import described
 from schema.audit import Reason
-from schema.errors import result_union, user_error
+from schema.errors import NotFoundError, RuleViolation, ValidationError, result_union, user_error
 from schema.orders import DeploymentInput
 from schema.subscriptions import AddOnPurchase, Subscription
 
@@ -55,15 +56,33 @@ class AddOnSeatUnassignPayload:
     )
 
 
-TrialStartResult = result_union("TrialStartResult", TrialStartPayload)
+TrialStartResult = result_union(
+    "TrialStartResult", TrialStartPayload, ValidationError, NotFoundError, RuleViolation
+)
 SubscriptionSetAutoRenewResult = result_union(
-    "SubscriptionSetAutoRenewResult", SubscriptionSetAutoRenewPayload
+    "SubscriptionSetAutoRenewResult",
+    SubscriptionSetAutoRenewPayload,
+    ValidationError,
+    NotFoundError,
+    RuleViolation,
 )
 SubscriptionCancelPendingChangeResult = result_union(
-    "SubscriptionCancelPendingChangeResult", SubscriptionCancelPendingChangePayload
+    "SubscriptionCancelPendingChangeResult",
+    SubscriptionCancelPendingChangePayload,
+    ValidationError,
+    NotFoundError,
+    RuleViolation,
 )
-AddOnSeatAssignResult = result_union("AddOnSeatAssignResult", AddOnSeatAssignPayload)
-AddOnSeatUnassignResult = result_union("AddOnSeatUnassignResult", AddOnSeatUnassignPayload)
+AddOnSeatAssignResult = result_union(
+    "AddOnSeatAssignResult", AddOnSeatAssignPayload, ValidationError, NotFoundError, RuleViolation
+)
+AddOnSeatUnassignResult = result_union(
+    "AddOnSeatUnassignResult",
+    AddOnSeatUnassignPayload,
+    ValidationError,
+    NotFoundError,
+    RuleViolation,
+)
 
 
 def _subscription(found: SubscriptionView | DomainError) -> Subscription | DomainError:
@@ -72,7 +91,7 @@ def _subscription(found: SubscriptionView | DomainError) -> Subscription | Domai
 
 @strawberry.type
 class SubscriptionChangeMutations:
-    @strawberry.mutation(
+    @described.mutation(
         description="A 30-day trial of the top plan on a deployment that never had one."
     )
     async def trial_start(
@@ -87,7 +106,7 @@ class SubscriptionChangeMutations:
             return user_error(found)
         return TrialStartPayload(subscription=found)
 
-    @strawberry.mutation(
+    @described.mutation(
         description="Cancel (auto-renew off, with a reason of at most 500 characters; service "
         "runs to the term end) or reactivate. Setting the current value changes nothing."
     )
@@ -99,7 +118,7 @@ class SubscriptionChangeMutations:
             return user_error(found)
         return SubscriptionSetAutoRenewPayload(subscription=found)
 
-    @strawberry.mutation(description="Drop a plan change scheduled for the term end.")
+    @described.mutation(description="Drop a plan change scheduled for the term end.")
     async def subscription_cancel_pending_change(
         self, info: strawberry.Info, id: strawberry.ID, reason: Reason = None
     ) -> SubscriptionCancelPendingChangeResult:  # type: ignore[valid-type]
@@ -108,7 +127,7 @@ class SubscriptionChangeMutations:
             return user_error(found)
         return SubscriptionCancelPendingChangePayload(subscription=found)
 
-    @strawberry.mutation(
+    @described.mutation(
         description="Give add-on seats to user ids: all or none, never beyond the quantity."
     )
     async def add_on_seat_assign(
@@ -126,7 +145,7 @@ class SubscriptionChangeMutations:
             assigned_user_ids=list(found.assigned_user_ids),
         )
 
-    @strawberry.mutation(description="Free the seats of user ids: all or none, each must hold one.")
+    @described.mutation(description="Free the seats of user ids: all or none, each must hold one.")
     async def add_on_seat_unassign(
         self,
         info: strawberry.Info,

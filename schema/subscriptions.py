@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import sqlalchemy as sa
 import strawberry
 
 from app.db import tables
@@ -13,14 +14,14 @@ from app.db.pagination import Page
 from app.domain.eligibility import Action, ActionVerdicts
 from app.domain.history import actor_from
 from resolvers import history as resolve_history
-from resolvers import prefetch
 from resolvers import subscriptions as resolve
 from resolvers.access import activation_code_forbidden, may_read_activation_code
+from resolvers.context import RequestContext
 from resolvers.drift import drift_forbidden
 from resolvers.ids import DEFAULT_PAGE_SIZE, page_request, to_global_id
-from resolvers.loaders import now_or_later
+from resolvers.loaders import PageKey
 from resolvers.subscriptions import SubscriptionView
-from schema import lookahead, usage_figures
+from schema import described, usage_figures
 from schema.catalog import Product
 from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer, Deployment, Partner
@@ -36,12 +37,21 @@ from schema.enums import (
     SyncStatus,
 )
 from schema.history import EventActor, SubscriptionEvent, history_connection
+from schema.loaded import Arguments, Loads, Ready, prefetch
 
 if TYPE_CHECKING:
     from schema.invoices import Invoice
 
 InvoiceRef = Annotated["Invoice", strawberry.lazy("schema.invoices")]
 T = TypeVar("T")
+# The columns of an add-on purchase: a table row, or the row a list reads (the same names).
+AddOnRow = tables.AddOnPurchase | sa.Row[Any]
+
+
+def _product(found: tables.Product | None) -> Product:
+    if found is None:  # a foreign key: the database keeps the product
+        raise LookupError("product referenced but missing")
+    return Product.from_row(found)
 
 
 @strawberry.type
@@ -81,14 +91,27 @@ class SubscriptionActions:
         )
 
 
+_PENDING_PLAN: Loads[PendingChange, int, tables.Product | None, Product] = Loads(
+    lambda loaders: loaders.product,
+    key=lambda change, _ctx, _args: change._plan_id,
+    convert=lambda _change, _ctx, _args, found: _product(found),
+)
+
+
 @strawberry.type(description="A downgrade scheduled for the end of the term.")
 class PendingChange:
     effective_on: date
     _plan_id: strawberry.Private[int]
 
-    @strawberry.field
-    def plan(self, info: strawberry.Info) -> Product:
-        return now_or_later(info.context.loaders.product, self._plan_id, Product.from_row)  # type: ignore[return-value]
+    @staticmethod
+    def of(row: tables.Subscription) -> PendingChange | None:
+        if row.pending_plan_id is None:
+            return None
+        return PendingChange(effective_on=row.term_end, _plan_id=row.pending_plan_id)
+
+    @_PENDING_PLAN.field(Product)
+    def plan(self, info: strawberry.Info) -> Ready[Product]:
+        return _PENDING_PLAN.resolve(self, info)
 
 
 @strawberry.type(description="A user id holding a seat of an add-on.")
@@ -115,46 +138,79 @@ class AddOnAssignment:
         return convert
 
 
+def _assignments(
+    add_on: AddOnPurchase, ctx: RequestContext, args: Arguments, page: Page[Any]
+) -> Connection[AddOnAssignment]:
+    viewer = resolve_history.viewer_actor(ctx)
+    return Connection.build(page, page.items, AddOnAssignment.of(viewer))
+
+
+_ADD_ON_PRODUCT: Loads[AddOnPurchase, int, tables.Product | None, Product] = Loads(
+    lambda loaders: loaders.product,
+    key=lambda add_on, _ctx, _args: add_on._row.product_id,
+    convert=lambda _add_on, _ctx, _args, found: _product(found),
+)
+_ASSIGNED: Loads[AddOnPurchase, int, int, int] = Loads(
+    lambda loaders: loaders.assignment_count,
+    key=lambda add_on, _ctx, _args: add_on._pk,
+    convert=lambda _add_on, _ctx, _args, count: count,
+)
+_AVAILABLE: Loads[AddOnPurchase, int, int, int] = Loads(
+    lambda loaders: loaders.assignment_count,
+    key=lambda add_on, _ctx, _args: add_on._pk,
+    convert=lambda add_on, _ctx, _args, count: max(0, add_on.quantity - count),
+)
+_ASSIGNMENTS: Loads[AddOnPurchase, PageKey, Page[Any], Connection[AddOnAssignment]] = Loads(
+    lambda loaders: loaders.assignment_pages,
+    key=lambda add_on, _ctx, args: (add_on._pk, page_request(args["first"], args["after"])),
+    convert=_assignments,
+)
+
+
 @strawberry.type(description="A seat add-on (e.g. Duo Pro), co-termed with its subscription.")
 class AddOnPurchase(Node):
     quantity: int
-    _row: strawberry.Private[tables.AddOnPurchase]
+    _row: strawberry.Private[AddOnRow]
 
     @classmethod
-    def from_row(cls, row: tables.AddOnPurchase) -> AddOnPurchase:
+    def from_row(cls, row: AddOnRow) -> AddOnPurchase:
         assert row.id is not None
         return cls(
             id=strawberry.ID(to_global_id("AddOnPurchase", row.id)), quantity=row.quantity, _row=row
         )
 
-    @strawberry.field
-    def product(self, info: strawberry.Info) -> Product:
-        return now_or_later(info.context.loaders.product, self._row.product_id, Product.from_row)  # type: ignore[return-value]
+    @property
+    def _pk(self) -> int:
+        pk: int | None = self._row.id
+        assert pk is not None
+        return pk
 
-    @strawberry.field
-    def assigned_seats(self, info: strawberry.Info) -> int:
-        assert self._row.id is not None
-        return now_or_later(info.context.loaders.assignment_count, self._row.id, int)  # type: ignore[return-value]
+    @_ADD_ON_PRODUCT.field(Product)
+    def product(self, info: strawberry.Info) -> Ready[Product]:
+        return _ADD_ON_PRODUCT.resolve(self, info)
 
-    @strawberry.field(description="Seats not held by anyone: quantity minus assignedSeats.")
-    def available_seats(self, info: strawberry.Info) -> int:
-        assert self._row.id is not None
-        quantity = self._row.quantity
-        return now_or_later(  # type: ignore[return-value]
-            info.context.loaders.assignment_count, self._row.id, lambda n: max(0, quantity - n)
-        )
+    @_ASSIGNED.field(int)
+    def assigned_seats(self, info: strawberry.Info) -> Ready[int]:
+        return _ASSIGNED.resolve(self, info)
 
-    @strawberry.field(description="Who holds the seats, oldest assignment first.")
+    @_AVAILABLE.field(int, description="Seats not held by anyone: quantity minus assignedSeats.")
+    def available_seats(self, info: strawberry.Info) -> Ready[int]:
+        return _AVAILABLE.resolve(self, info)
+
+    @_ASSIGNMENTS.field(
+        Connection[AddOnAssignment], description="Who holds the seats, oldest assignment first."
+    )
     def assignments(
         self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Connection[AddOnAssignment]:
-        assert self._row.id is not None
-        viewer = resolve_history.viewer_actor(info.context)
-        return now_or_later(  # type: ignore[return-value]
-            info.context.loaders.assignment_pages,
-            (self._row.id, page_request(first, after)),
-            lambda page: Connection.build(page, page.items, AddOnAssignment.of(viewer)),
-        )
+    ) -> Ready[Connection[AddOnAssignment]]:
+        return _ASSIGNMENTS.resolve(self, info, {"first": first, "after": after})
+
+
+_PACK_PRODUCT: Loads[ConsumablePurchase, int, tables.Product | None, Product] = Loads(
+    lambda loaders: loaders.product,
+    key=lambda pack, _ctx, _args: pack._product_id,
+    convert=lambda _pack, _ctx, _args, found: _product(found),
+)
 
 
 @strawberry.type(description="A compute-minutes or storage pack.")
@@ -183,9 +239,9 @@ class ConsumablePurchase:
             _product_id=row.product_id,
         )
 
-    @strawberry.field
-    def product(self, info: strawberry.Info) -> Product:
-        return now_or_later(info.context.loaders.product, self._product_id, Product.from_row)  # type: ignore[return-value]
+    @_PACK_PRODUCT.field(Product)
+    def product(self, info: strawberry.Info) -> Ready[Product]:
+        return _PACK_PRODUCT.resolve(self, info)
 
 
 @strawberry.type(description="The cloud license of a self-managed subscription.")
@@ -210,7 +266,7 @@ class License:
             _activation_code=row.activation_code if code_readable else None,
         )
 
-    @strawberry.field(
+    @described.field(
         description="What activates the instance. Null with a `FORBIDDEN` error unless the "
         "caller is an owner or billing admin of the customer, the partner that sold the "
         "subscription, or staff."
@@ -243,6 +299,104 @@ class ProvisioningState:
         )
 
 
+def _maybe(convert: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    return lambda found: None if found is None else convert(found)
+
+
+def _license(
+    subscription: Subscription, ctx: RequestContext, _args: Arguments, rows: list[tables.License]
+) -> License | None:
+    readable = may_read_activation_code(ctx, subscription._row)
+    return License.from_row(rows[-1], readable) if rows else None
+
+
+def _drift(
+    _subscription: Subscription,
+    _ctx: RequestContext,
+    args: Arguments,
+    rows: list[tables.DriftFinding],
+) -> list[DriftFinding]:
+    shown = [row for row in rows if args["include_resolved"] or row.resolved_at is None]
+    return [DriftFinding.from_row(row) for row in shown]
+
+
+def _invoices(
+    _subscription: Subscription, _ctx: RequestContext, _args: Arguments, page: Page[tables.Invoice]
+) -> Connection[Invoice]:
+    from schema.invoices import Invoice
+
+    return Connection.build(page, page.items, Invoice.from_row)
+
+
+_CUSTOMER: Loads[Subscription, int, tables.Customer | None, Customer | None] = Loads(
+    lambda loaders: loaders.customer,
+    key=lambda sub, _ctx, _args: sub._row.customer_id,
+    convert=lambda _sub, _ctx, _args, found: _maybe(Customer.from_row)(found),
+)
+_DEPLOYMENT: Loads[Subscription, int, tables.Deployment | None, Deployment | None] = Loads(
+    lambda loaders: loaders.deployment,
+    key=lambda sub, _ctx, _args: sub._row.deployment_id,
+    convert=lambda _sub, _ctx, _args, found: _maybe(Deployment.from_row)(found),
+)
+_BILLING_ACCOUNT: Loads[Subscription, int, tables.BillingAccount | None, BillingAccount | None] = (
+    Loads(
+        lambda loaders: loaders.billing_account,
+        key=lambda sub, _ctx, _args: sub._row.billing_account_id,
+        convert=lambda _sub, _ctx, _args, found: _maybe(BillingAccount.from_row)(found),
+    )
+)
+_SOLD_BY: Loads[Subscription, int, tables.Partner | None, Partner | None] = Loads(
+    lambda loaders: loaders.partner,
+    key=lambda sub, _ctx, _args: sub._row.partner_id,
+    convert=lambda _sub, _ctx, _args, found: _maybe(Partner.from_row)(found),
+)
+_ADD_ONS: Loads[Subscription, int, list[sa.Row[Any]], list[AddOnPurchase]] = Loads(
+    lambda loaders: loaders.add_ons_by_subscription,
+    key=lambda sub, _ctx, _args: sub._pk,
+    convert=lambda _sub, _ctx, _args, rows: [AddOnPurchase.from_row(row) for row in rows],
+)
+_CONSUMABLES: Loads[
+    Subscription, int, list[tables.ConsumablePurchase], list[ConsumablePurchase]
+] = Loads(
+    lambda loaders: loaders.consumables_by_subscription,
+    key=lambda sub, _ctx, _args: sub._pk,
+    convert=lambda _sub, _ctx, _args, rows: [ConsumablePurchase.from_row(row) for row in rows],
+)
+_LICENSE: Loads[Subscription, int, list[tables.License], License | None] = Loads(
+    lambda loaders: loaders.licenses_by_subscription,
+    key=lambda sub, _ctx, _args: sub._pk,
+    convert=_license,
+)
+_DRIFT: Loads[Subscription, int, list[tables.DriftFinding], list[DriftFinding]] = Loads(
+    lambda loaders: loaders.drift_findings_by_subscription,
+    # Staff only: for anyone else the field refuses without reading.
+    key=lambda sub, ctx, _args: sub._pk if ctx.principal.is_admin else None,
+    convert=_drift,
+)
+_PROVISIONING: Loads[Subscription, int, tables.OutboxMessage | None, ProvisioningState] = Loads(
+    lambda loaders: loaders.provisioning_message,
+    key=lambda sub, _ctx, _args: sub._pk,
+    convert=lambda sub, _ctx, _args, message: ProvisioningState.from_state(
+        resolve.provisioning_state(sub._row, message)
+    ),
+)
+_ACTIONS: Loads[Subscription, int, tuple[int, int], SubscriptionActions] = Loads(
+    lambda loaders: loaders.plan_tier_bounds,
+    key=lambda _sub, _ctx, _args: 0,
+    convert=lambda sub, ctx, _args, bounds: SubscriptionActions.from_verdicts(
+        resolve.verdicts(ctx, sub._view, bounds)
+    ),
+)
+_INVOICES: Loads[Subscription, PageKey, Page[tables.Invoice], Connection[Invoice]] = Loads(
+    lambda loaders: loaders.invoice_pages_by_subscription,
+    key=lambda sub, _ctx, args: (
+        sub._pk,
+        page_request(args["first"], args["after"], descending=True),
+    ),
+    convert=_invoices,
+)
+
+
 @strawberry.type(description="A customer's contract for one plan on one deployment.")
 class Subscription(Node):
     number: str
@@ -263,6 +417,7 @@ class Subscription(Node):
     sync_status: SyncStatus
     provisioning_status: ProvisioningStatus
     plan: Product
+    pending_change: PendingChange | None
     _view: strawberry.Private[SubscriptionView]
     seat_usage = strawberry.field(
         resolver=usage_figures.seat_usage,
@@ -297,6 +452,7 @@ class Subscription(Node):
             sync_status=row.sync_status,
             provisioning_status=row.provisioning_status,
             plan=Product.from_row(view.plan),
+            pending_change=PendingChange.of(row),
             _view=view,
         )
 
@@ -309,91 +465,63 @@ class Subscription(Node):
         assert self._row.id is not None
         return self._row.id
 
-    @strawberry.field
-    def pending_change(self) -> PendingChange | None:
-        if self._row.pending_plan_id is None:
-            return None
-        return PendingChange(effective_on=self._row.term_end, _plan_id=self._row.pending_plan_id)
+    # The edges below answer at once when a list prefetched their loader for all its items
+    # (schema.loaded); alone, they load as they are asked for.
 
-    # The edges below answer at once when resolvers.prefetch filled their loader for the
-    # whole list (see schema.lookahead); alone, they load as before (`now_or_later`).
+    @_CUSTOMER.field(Customer | None)
+    def customer(self, info: strawberry.Info) -> Ready[Customer | None]:
+        return _CUSTOMER.resolve(self, info)
 
-    @strawberry.field
-    def customer(self, info: strawberry.Info) -> Customer | None:
-        loader = info.context.loaders.customer
-        return now_or_later(loader, self._row.customer_id, _maybe(Customer.from_row))  # type: ignore[return-value]
+    @_DEPLOYMENT.field(Deployment | None)
+    def deployment(self, info: strawberry.Info) -> Ready[Deployment | None]:
+        return _DEPLOYMENT.resolve(self, info)
 
-    @strawberry.field
-    def deployment(self, info: strawberry.Info) -> Deployment | None:
-        loader = info.context.loaders.deployment
-        return now_or_later(loader, self._row.deployment_id, _maybe(Deployment.from_row))  # type: ignore[return-value]
+    @_BILLING_ACCOUNT.field(
+        BillingAccount | None, description="Null when the caller may not see the paying account."
+    )
+    def billing_account(self, info: strawberry.Info) -> Ready[BillingAccount | None]:
+        return _BILLING_ACCOUNT.resolve(self, info)
 
-    @strawberry.field(description="Null when the caller may not see the paying account.")
-    def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
-        loader = info.context.loaders.billing_account
-        convert = _maybe(BillingAccount.from_row)
-        return now_or_later(loader, self._row.billing_account_id, convert)  # type: ignore[return-value]
-
-    @strawberry.field(description="The partner that sold it, if any.")
-    def sold_by(self, info: strawberry.Info) -> Partner | None:
+    @_SOLD_BY.field(Partner | None, description="The partner that sold it, if any.")
+    def sold_by(self, info: strawberry.Info) -> Ready[Partner | None]:
         if self._row.partner_id is None:
             return None
-        loader = info.context.loaders.partner
-        return now_or_later(loader, self._row.partner_id, _maybe(Partner.from_row))  # type: ignore[return-value]
+        return _SOLD_BY.resolve(self, info)
 
-    @strawberry.field
-    def add_ons(self, info: strawberry.Info) -> list[AddOnPurchase]:
-        loader = info.context.loaders.add_ons_by_subscription
-        return now_or_later(loader, self._pk, _each(AddOnPurchase.from_row))  # type: ignore[return-value]
+    @_ADD_ONS.field(list[AddOnPurchase])
+    def add_ons(self, info: strawberry.Info) -> Ready[list[AddOnPurchase]]:
+        return _ADD_ONS.resolve(self, info)
 
-    @strawberry.field
-    def consumables(self, info: strawberry.Info) -> list[ConsumablePurchase]:
-        loader = info.context.loaders.consumables_by_subscription
-        return now_or_later(loader, self._pk, _each(ConsumablePurchase.from_row))  # type: ignore[return-value]
+    @_CONSUMABLES.field(list[ConsumablePurchase])
+    def consumables(self, info: strawberry.Info) -> Ready[list[ConsumablePurchase]]:
+        return _CONSUMABLES.resolve(self, info)
 
-    @strawberry.field
-    def license(self, info: strawberry.Info) -> License | None:
-        loader = info.context.loaders.licenses_by_subscription
-        readable = may_read_activation_code(info.context, self._row)
-        return now_or_later(loader, self._pk, lambda rows: _latest_license(rows, readable))  # type: ignore[return-value]
+    @_LICENSE.field(License | None)
+    def license(self, info: strawberry.Info) -> Ready[License | None]:
+        return _LICENSE.resolve(self, info)
 
-    @strawberry.field(
+    @_DRIFT.field(
+        list[DriftFinding] | None,
         description="Staff only (null with a `FORBIDDEN` error for anyone else): where the "
         "billing provider's or the CRM's copy differs, newest first; the open findings "
-        "unless `includeResolved`."
+        "unless `includeResolved`.",
     )
     def drift(
         self, info: strawberry.Info, include_resolved: bool = False
-    ) -> list[DriftFinding] | None:
+    ) -> Ready[list[DriftFinding]]:
         if not info.context.principal.is_admin:
             raise drift_forbidden()
-        loader = info.context.loaders.drift_findings_by_subscription
+        return _DRIFT.resolve(self, info, {"include_resolved": include_resolved})
 
-        def convert(rows: list[tables.DriftFinding]) -> list[DriftFinding]:
-            shown = [row for row in rows if include_resolved or row.resolved_at is None]
-            return [DriftFinding.from_row(row) for row in shown]
+    @_PROVISIONING.field(ProvisioningState)
+    def provisioning(self, info: strawberry.Info) -> Ready[ProvisioningState]:
+        return _PROVISIONING.resolve(self, info)
 
-        return now_or_later(loader, self._pk, convert)  # type: ignore[return-value]
+    @_ACTIONS.field(SubscriptionActions)
+    def actions(self, info: strawberry.Info) -> Ready[SubscriptionActions]:
+        return _ACTIONS.resolve(self, info)
 
-    @strawberry.field
-    def provisioning(self, info: strawberry.Info) -> ProvisioningState:
-        row = self._row
-        return now_or_later(  # type: ignore[return-value]
-            info.context.loaders.provisioning_message,
-            self._pk,
-            lambda message: ProvisioningState.from_state(resolve.provisioning_state(row, message)),
-        )
-
-    @strawberry.field
-    def actions(self, info: strawberry.Info) -> SubscriptionActions:
-        ctx, view = info.context, self._view
-        return now_or_later(  # type: ignore[return-value]
-            ctx.loaders.plan_tier_bounds,
-            0,
-            lambda bounds: SubscriptionActions.from_verdicts(resolve.verdicts(ctx, view, bounds)),
-        )
-
-    @strawberry.field(
+    @described.field(
         description="What happened to it, newest first: orders, renewals, reconciliations, "
         "changes, payments and provisioning pushes."
     )
@@ -404,36 +532,17 @@ class Subscription(Node):
         viewer = resolve_history.viewer_actor(info.context)
         return history_connection(events, has_next, after is not None, viewer)
 
-    @strawberry.field(description="Newest first.")
+    @_INVOICES.field(Connection[InvoiceRef], description="Newest first.")
     def invoices(
         self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Connection[InvoiceRef]:
-        from schema.invoices import Invoice, invoice_connection
-
-        return now_or_later(  # type: ignore[return-value]
-            info.context.loaders.invoice_pages_by_subscription,
-            (self._pk, page_request(first, after, descending=True)),
-            lambda page: Connection.build(page, page.items, Invoice.from_row),
-            later=lambda pending: invoice_connection(info, pending),
-        )
-
-
-def _maybe(convert: Callable[[Any], T]) -> Callable[[Any], T | None]:
-    return lambda found: None if found is None else convert(found)
-
-
-def _each(convert: Callable[[Any], T]) -> Callable[[list[Any]], list[T]]:
-    return lambda rows: [convert(row) for row in rows]
-
-
-def _latest_license(rows: list[tables.License], code_readable: bool) -> License | None:
-    return License.from_row(rows[-1], code_readable) if rows else None
+    ) -> Ready[Connection[Invoice]]:
+        return _INVOICES.resolve(self, info, {"first": first, "after": after})
 
 
 async def subscription_connection(
-    info: strawberry.Info, page: Page[Any], views: list[SubscriptionView]
-) -> Any:
+    info: strawberry.Info, page: Page[tables.Subscription], views: list[SubscriptionView]
+) -> Connection[Subscription]:
     """A page of subscriptions as a connection, with what its items ask for loaded per page."""
-    needs = lookahead.subscription_needs(lookahead.list_items(lookahead.current(info)))
-    await prefetch.for_subscriptions(info.context, views, needs)
-    return Connection.build(page, views, Subscription.from_view)
+    connection = Connection.build(page, views, Subscription.from_view)
+    await prefetch(info, connection)
+    return connection

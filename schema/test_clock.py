@@ -8,8 +8,9 @@ import strawberry
 
 from app.domain.errors import DomainError
 from resolvers import test_clock as resolve
+from schema import described
 from schema.audit import Reason
-from schema.errors import result_union, user_error
+from schema.errors import RuleViolation, ValidationError, result_union, user_error
 
 
 @strawberry.type
@@ -38,12 +39,14 @@ class TestClockAdvancePayload:
     )
 
 
-TestClockAdvanceResult = result_union("TestClockAdvanceResult", TestClockAdvancePayload)
+TestClockAdvanceResult = result_union(
+    "TestClockAdvanceResult", TestClockAdvancePayload, ValidationError, RuleViolation
+)
 
 
 @strawberry.type
 class TestClockMutations:
-    @strawberry.mutation(
+    @described.mutation(
         description="Admins, outside production: move the clock forward to `to`, stopping at "
         "each UTC midnight to run what falls due (renewals, reconciliations, expiries, "
         "e-mails). A call stops early once its time budget is spent (`reachedTarget: false`)."

@@ -19,6 +19,7 @@ from app.config import TrustedDocumentsMode
 from app.domain.document_ids import document_hash, document_id, hash_of, is_sha256
 from app.domain.errors import ErrorCode
 from app.services.trusted_documents import (
+    Read,
     TrustedDocumentCache,
     in_own_session,
     may_send_any_operation,
@@ -90,7 +91,7 @@ class TrustedDocuments(SchemaExtension):
 
     async def _text(self, sha256: str, context: Any) -> str | None:
         runtime = context.runtime
-        read = (
+        read: Read[str | None] = (
             context.read
             if isinstance(context, RequestContext)
             else in_own_session(runtime.sessions)

@@ -11,7 +11,8 @@ import strawberry
 from app.domain.errors import DomainError
 from resolvers import usage as resolve
 from resolvers.usage import ComputeReportView, ReportedSeatsView, SeatReportView
-from schema.errors import result_union, user_error
+from schema import described
+from schema.errors import NotFoundError, QuoteError, ValidationError, result_union, user_error
 from schema.usage_figures import ComputeMinutes, SeatUsageDay
 
 
@@ -81,8 +82,16 @@ DeploymentArg = Annotated[
     str, strawberry.argument(description="The SaaS namespace id or the self-managed instance uuid.")
 ]
 
-SeatUsageReportResult = result_union("SeatUsageReportResult", SeatUsageReportPayload)
-ComputeUsageReportResult = result_union("ComputeUsageReportResult", ComputeUsageReportPayload)
+SeatUsageReportResult = result_union(
+    "SeatUsageReportResult", SeatUsageReportPayload, ValidationError, NotFoundError
+)
+ComputeUsageReportResult = result_union(
+    "ComputeUsageReportResult",
+    ComputeUsageReportPayload,
+    ValidationError,
+    NotFoundError,
+    QuoteError,
+)
 
 
 def _seat_payload(view: SeatReportView) -> SeatUsageReportPayload:
@@ -117,7 +126,7 @@ def _compute_payload(view: ComputeReportView) -> ComputeUsageReportPayload:
 
 @strawberry.type
 class UsageMutations:
-    @strawberry.mutation(
+    @described.mutation(
         description="The product reports a deployment's billable users (the product's service "
         "credential only). One figure per deployment and day, the day's latest by "
         "`reportedAt`: the same report twice changes nothing. Updates the live "
@@ -138,7 +147,7 @@ class UsageMutations:
         found = await resolve.report_seats(info.context, deployment, billable_users, reported_at)
         return user_error(found) if isinstance(found, DomainError) else _seat_payload(found)
 
-    @strawberry.mutation(
+    @described.mutation(
         description="The product reports compute minutes used on a deployment (the product's "
         "service credential only). The event id makes it count once; the same id with other "
         "minutes is IDEMPOTENCY_KEY_REUSED."

@@ -30,6 +30,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from app.domain.errors import ErrorCode
+from schema import strawberry_internals
 from schema.document_size import DocumentSize, measure, repeated_pairs
 from schema.limits import EdgeLimits, copy_error, with_extensions
 
@@ -150,7 +151,7 @@ class LimitedValidation(SchemaExtension):
         execution = self.execution_context
         assert execution.graphql_document is not None
         execution.pre_execution_errors = self.validator.cached(
-            execution.schema._schema,
+            strawberry_internals.graphql_schema(execution.schema),
             execution.graphql_document,
             execution.validation_rules + self.rules,
         )

@@ -6,6 +6,7 @@ import strawberry
 
 from resolvers import customers as resolve
 from resolvers.context import RequestContext
+from schema import described
 from schema.customers import Customer, Partner
 from schema.enums import MemberRole, PrincipalKind
 from schema.notifications import ViewerNotifications
@@ -30,7 +31,7 @@ class Viewer(ViewerNotifications):
             for c, role in found
         ]
 
-    @strawberry.field(description="For partner tokens: the partner.")
+    @described.field(description="For partner tokens: the partner.")
     async def partner(self, info: strawberry.Info) -> Partner | None:
         ctx: RequestContext = info.context
         found = await resolve.partner(ctx, ctx.principal.partner_id)
