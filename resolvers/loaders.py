@@ -13,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader, DefaultCache
 
 from app.db.pagination import Page, PageRequest
-from app.db.repositories import catalog, customers, drift, history, invoices, outbox, subscriptions
+from app.db.repositories import (
+    catalog,
+    customers,
+    drift,
+    history,
+    invoices,
+    outbox,
+    people,
+    subscriptions,
+)
 from app.db.repositories.history import HistoryPage
 from app.db.scope import ReadScope
 from app.domain.history import Position
@@ -128,6 +137,11 @@ class Loaders:
     @cached_property
     def billing_accounts_by_customer(self) -> DataLoader[int, Any]:
         return self._scoped(customers.billing_accounts_by_customer, default=[])
+
+    @cached_property
+    def members_by_customer(self) -> DataLoader[int, Any]:
+        """(membership, portal user) pairs; the field checks who may read them."""
+        return self._plain(people.members_of, default=[])
 
     @cached_property
     def partner(self) -> DataLoader[int, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from app.auth.principals import MembershipState as _MembershipState
 from app.auth.principals import PrincipalKind as _PrincipalKind
 from app.domain import enums as e
 from app.domain.eligibility import Action as _Action
@@ -11,6 +12,14 @@ from app.domain.errors import ErrorCode as _ErrorCode
 
 ErrorCode = strawberry.enum(_ErrorCode, name="ErrorCode")
 PrincipalKind = strawberry.enum(_PrincipalKind, name="PrincipalKind")
+MembershipState = strawberry.enum(
+    _MembershipState,
+    name="MembershipState",
+    description="Where a signed-in customer user stands: MEMBER of a customer; NO_MEMBERSHIP "
+    "(known, but removed from or never added to a customer); UNPROVISIONED (a valid token for "
+    "a user never seen before). The last two may only start a first purchase; mutations that "
+    "need a membership answer them with the top-level code NO_CUSTOMER_MEMBERSHIP.",
+)
 SubscriptionAction = strawberry.enum(_Action, name="SubscriptionAction")
 CustomerKind = strawberry.enum(e.CustomerKind, name="CustomerKind")
 MemberRole = strawberry.enum(e.MemberRole, name="MemberRole")

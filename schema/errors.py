@@ -112,3 +112,9 @@ ERROR_TYPES = (
 def result_union(name: str, payload: type, *errors: type) -> object:
     """`<Mutation>Result`: the success payload or any typed error (and the mutation's own)."""
     return Annotated[Union[(payload, *ERROR_TYPES, *errors)], strawberry.union(name)]
+
+
+def narrow_union(name: str, payload: type, *errors: type) -> object:
+    """`<Mutation>Result` of a mutation that can fail only in the ways listed (`user_error`
+    must map each code it returns to one of them)."""
+    return Annotated[Union[(payload, *errors)], strawberry.union(name)]
