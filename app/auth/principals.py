@@ -63,7 +63,7 @@ class Principal:
             return None
         if self.roles:
             return MembershipState.MEMBER
-        if self.user_id is None:
+        if not self.is_provisioned:
             return MembershipState.UNPROVISIONED
         return MembershipState.NO_MEMBERSHIP
 

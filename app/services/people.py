@@ -26,7 +26,7 @@ from app.domain.errors import DomainError, ErrorCode
 from app.services import audit
 from app.services.orders.errors import NotAllowed
 
-MAX_EXTERNAL_ID_LENGTH = 64
+MAX_EXTERNAL_ID_LENGTH = 64  # portal_user.external_id
 NO_SUCH_CUSTOMER = DomainError(ErrorCode.NOT_FOUND, "No such customer.")
 LAST_OWNER = DomainError(
     ErrorCode.LAST_OWNER,

@@ -16,6 +16,7 @@ from app.clock import FixedClock
 from app.config import Settings
 from app.db.tables import AuditEvent, BillingAccount, Customer, Membership, PortalUser
 from app.domain.enums import MemberRole, TokenKind
+from app.providers.billing import BillingAccountRecord, NewAccount
 from app.runtime import Runtime
 from tests.api.people_support import (
     PLACE,
@@ -40,13 +41,30 @@ def calls() -> Counter[str]:
 
 
 @pytest.fixture
+def new_accounts() -> list[NewAccount]:
+    return []
+
+
+@pytest.fixture
 def runtime(
     app_settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     clock: FixedClock,
     calls: Counter[str],
+    new_accounts: list[NewAccount],
 ) -> Runtime:
-    return counted_runtime(app_settings, session_factory, clock, calls)
+    """The configured providers, their billing writes counted and the accounts asked for
+    recorded."""
+    counted = counted_runtime(app_settings, session_factory, clock, calls)
+    billing = counted.providers.billing
+    create_account = billing.create_account
+
+    async def recorded(account: NewAccount, *, idempotency_key: str) -> BillingAccountRecord:
+        new_accounts.append(account)
+        return await create_account(account, idempotency_key=idempotency_key)
+
+    billing.create_account = recorded  # type: ignore[method-assign]
+    return counted
 
 
 async def quote(api: Api, token: str, order: dict[str, object]) -> dict[str, object]:
@@ -62,7 +80,11 @@ async def place(api: Api, token: str, quote_token: object, key: str) -> dict[str
 
 
 async def test_a_stranger_buys_and_becomes_the_owner_of_a_new_customer(
-    api: Api, db: AsyncSession, settings: Settings, calls: Counter[str]
+    api: Api,
+    db: AsyncSession,
+    settings: Settings,
+    calls: Counter[str],
+    new_accounts: list[NewAccount],
 ) -> None:
     await f.catalog(db)
     token = stranger_token(settings, "sso-1001", email="nina@sso.example", name="Nina Neu")
@@ -126,6 +148,16 @@ async def test_a_stranger_buys_and_becomes_the_owner_of_a_new_customer(
         "audit_event": 2,  # customer.created and order.placed
     }
     assert calls["create_account"] == 1 and calls["collect_payment"] == 1
+    assert new_accounts == [
+        NewAccount(
+            name="Newco GmbH",
+            email="ap@newco.example",
+            currency="USD",
+            payment_method="pm_card_visa",
+            country="DE",
+            tax_id="DE123456789",
+        )
+    ]
     account = (
         await db.scalars(sa.select(BillingAccount).order_by(col(BillingAccount.id).desc()))
     ).first()
@@ -324,3 +356,15 @@ async def test_both_customer_id_and_new_customer_is_a_validation_error(
     answer = await quote(api, token, order)
     assert answer["code"] == "VALIDATION"
     assert await count(db, Customer) == 1
+
+
+async def test_a_user_id_too_long_to_keep_is_refused_before_anything_is_created(
+    api: Api, db: AsyncSession, settings: Settings
+) -> None:
+    await f.catalog(db)
+    token = stranger_token(settings, "x" * 65)
+    q = await quote(api, token, first_order(namespace="long-ns"))
+    before = await table_counts(db)
+    answer = await place(api, token, q["token"], "first-long")
+    assert answer["code"] == "VALIDATION", answer
+    assert await table_counts(db) == before

@@ -35,6 +35,7 @@ ALREADY_A_CUSTOMER = DomainError(
     "You already belong to a customer: order for it with `customerId` instead.",
 )
 DEPLOYMENT_TAKEN = DomainError(ErrorCode.NOT_FOUND, "No such customer, subscription or deployment.")
+MAX_EXTERNAL_ID_LENGTH = 64  # portal_user.external_id, customer.created_by
 CREATING = OrderInProgress(
     "Your customer is being created by another request; retry with the same idempotency key.",
     MIN_RETRY_AFTER,
@@ -68,10 +69,21 @@ async def check_quotable(
 
 
 async def open_customer(
-    deps: OrderDeps, principal: Principal, request: OrderRequest, payload: dict[str, Any], key: str
+    deps: OrderDeps,
+    principal: Principal,
+    request: OrderRequest,
+    payload: dict[str, Any],
+    key: str,
+    attributed: audit.Attribution,
 ) -> Opened:
     """The customer of this first purchase: found by the key (a retry), else created now."""
     require_first_purchaser(principal)
+    if len(principal.id) > MAX_EXTERNAL_ID_LENGTH:
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            f"Your user id (the token's `sub`) is longer than {MAX_EXTERNAL_ID_LENGTH} "
+            "characters; it cannot own a customer.",
+        )
     assert request.new_customer is not None
     new = checked(request.new_customer)
     async with unit_of_work(deps.sessions, write=False) as session:
@@ -83,7 +95,6 @@ async def open_customer(
     if found is not None:  # a retry: the principal's roles, read as it signed in, say the rest
         return _opened(request, payload, principal, found.id or 0)
     quote_tokens.check_fresh(payload, deps.now())
-    attributed = audit.attribution(principal, None)
     try:
         async with unit_of_work(deps.sessions) as session:
             customer, user = await _create(session, principal, new, key, deps.now(), attributed)

@@ -77,7 +77,9 @@ async def place_order(
     if request.new_customer is None and principal.has_no_membership:
         raise NoMembership
     if request.new_customer is not None:
-        opened = await first_purchase.open_customer(deps, principal, request, payload, key)
+        opened = await first_purchase.open_customer(
+            deps, principal, request, payload, key, attributed
+        )
         request, payload, principal = opened.request, opened.payload, opened.principal
     async with unit_of_work(deps.sessions, write=False) as session:
         target = await load_target(session, read_scope(principal), request)
