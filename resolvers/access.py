@@ -7,7 +7,7 @@ from app.auth.principals import PrincipalKind
 from app.db.tables import Subscription
 from app.domain.errors import ErrorCode
 from resolvers.context import RequestContext
-from resolvers.errors import PublicError, forbidden, unauthenticated
+from resolvers.errors import PublicError, forbidden, no_membership, unauthenticated
 
 READERS = frozenset({PrincipalKind.CUSTOMER_USER, PrincipalKind.PARTNER, PrincipalKind.ADMIN})
 LISTERS = frozenset({PrincipalKind.PARTNER, PrincipalKind.ADMIN})
@@ -19,6 +19,15 @@ def require_reader(ctx: RequestContext) -> None:
         raise unauthenticated()
     if ctx.principal.kind not in READERS:
         raise forbidden()
+
+
+def require_member(ctx: RequestContext) -> None:
+    """As `require_reader`, and a customer user must belong to some customer: one who does
+    not (a valid token for a user never seen, or removed everywhere) gets
+    NO_CUSTOMER_MEMBERSHIP, not a NOT_FOUND that would look like a wrong id."""
+    require_reader(ctx)
+    if ctx.principal.has_no_membership:
+        raise no_membership()
 
 
 def require_lister(ctx: RequestContext) -> None:

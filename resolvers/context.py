@@ -44,6 +44,12 @@ class RequestContext:
 
         self.loaders = Loaders(self)
 
+    def became(self, principal: Principal) -> None:
+        """The caller changed during the request (a first purchase made them a customer's
+        owner): the rest of the request reads with their new scope."""
+        self.principal = principal
+        self.scope = read_scope(principal)
+
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return await self.uncancelled(self._read(work))
 

@@ -25,6 +25,16 @@ def forbidden() -> PublicError:
     return PublicError(ErrorCode.FORBIDDEN, "You are not allowed to do this.")
 
 
+def no_membership() -> PublicError:
+    """A signed-in customer user who belongs to no customer (never seen before, or removed
+    from every customer) asked for something only members may do."""
+    return PublicError(
+        ErrorCode.NO_CUSTOMER_MEMBERSHIP,
+        "You are signed in but belong to no customer yet: start with a first purchase "
+        "(`orderQuote` with `newCustomer`), or ask a customer's owner to invite you.",
+    )
+
+
 def invalid(message: str) -> PublicError:
     return PublicError(ErrorCode.VALIDATION, message)
 

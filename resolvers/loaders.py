@@ -15,7 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import tables
 from app.db.pagination import Page, PageRequest
-from app.db.repositories import catalog, customers, drift, history, invoices, outbox, subscriptions
+from app.db.repositories import (
+    catalog,
+    customers,
+    drift,
+    history,
+    invoices,
+    outbox,
+    people,
+    subscriptions,
+)
 from app.db.repositories.history import HistoryPage
 from app.db.repositories.usage import SeatUsagePoint
 from app.db.scope import ReadScope
@@ -117,6 +126,13 @@ class Loaders:
     @cached_property
     def billing_accounts_by_customer(self) -> DataLoader[int, list[tables.BillingAccount]]:
         return self._or(self._scope(customers.billing_accounts_by_customer), list)
+
+    @cached_property
+    def members_by_customer(
+        self,
+    ) -> DataLoader[int, list[tuple[tables.Membership, tables.PortalUser]]]:
+        """(membership, portal user) pairs; the field checks who may read them."""
+        return self._or(people.members_of, list)
 
     @cached_property
     def partner(self) -> DataLoader[int, tables.Partner | None]:

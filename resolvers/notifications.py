@@ -10,7 +10,7 @@ from app.db.unit_of_work import unit_of_work
 from app.domain.errors import DomainError
 from app.services import notifications
 from resolvers.context import RequestContext
-from resolvers.errors import forbidden, unauthenticated
+from resolvers.errors import forbidden, no_membership, unauthenticated
 from resolvers.ids import expect_global_id, page_request
 
 EMPTY: Page[Notification] = Page((), has_next=False, has_previous=False)
@@ -47,7 +47,7 @@ async def mark_read(ctx: RequestContext, ids: list[str] | None) -> int | DomainE
         raise unauthenticated()
     user_id = _user_id(ctx)
     if user_id is None:
-        raise forbidden()
+        raise no_membership() if ctx.principal.has_no_membership else forbidden()
     pks = None if ids is None else [expect_global_id(i, "Notification") or 0 for i in ids]
     try:
         async with unit_of_work(ctx.runtime.sessions) as session:

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain.buyers import NewCustomer
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import OrderAction
 from app.observability.orders import order_outcome
 from app.services.orders.context import OrderDeps
-from app.services.orders.errors import NotAllowed
+from app.services.orders.errors import NoMembership, NotAllowed
 from app.services.orders.placing import PlacedOrder, place_order
 from app.services.orders.quoting import Quote, quote_order
 
 __all__ = ["OrderDraft", "PlacedOrder", "Quote", "place", "quote", "to_request"]
 from app.services.orders.requests import DeploymentRef, OrderRequest
-from resolvers.access import require_reader
+from resolvers.access import require_member, require_reader
 from resolvers.context import RequestContext
-from resolvers.errors import forbidden
+from resolvers.errors import forbidden, no_membership
 from resolvers.ids import expect_global_id
 
 
@@ -30,12 +31,28 @@ class OrderDraft:
     deployment: DeploymentRef | None
     actions: tuple[OrderAction, ...]
     promo_code: str | None
+    new_customer: NewCustomer | None = None  # a first purchase
 
 
 async def to_request(ctx: RequestContext, draft: OrderDraft) -> OrderRequest:
-    if (draft.customer_id is None) == (draft.subscription_id is None):
+    given = [draft.customer_id, draft.subscription_id, draft.new_customer]
+    if sum(value is not None for value in given) != 1:
         raise DomainError(
-            ErrorCode.VALIDATION, "Give exactly one of `customerId` or `subscriptionId`."
+            ErrorCode.VALIDATION,
+            "Give exactly one of `customerId`, `subscriptionId` or `newCustomer`.",
+        )
+    if draft.new_customer is not None:
+        if draft.deployment is None:
+            raise DomainError(
+                ErrorCode.VALIDATION, "A first purchase starts with `createSubscription`."
+            )
+        return OrderRequest(
+            customer_id=0,
+            subscription_id=None,
+            deployment=draft.deployment,
+            actions=draft.actions,
+            promo_code=(draft.promo_code or "").strip() or None,
+            new_customer=draft.new_customer,
         )
     if draft.subscription_id is not None:
         pk = expect_global_id(draft.subscription_id, "Subscription")
@@ -60,7 +77,10 @@ async def to_request(ctx: RequestContext, draft: OrderDraft) -> OrderRequest:
 
 
 async def quote(ctx: RequestContext, draft: OrderDraft) -> Quote | DomainError:
-    require_reader(ctx)
+    if draft.new_customer is None:
+        require_member(ctx)
+    else:
+        require_reader(ctx)
     try:
         request = await to_request(ctx, draft)
         return await ctx.read(
@@ -93,10 +113,15 @@ async def place(
             request_id=ctx.request_id,
         )
         outcome = order_outcome(None)
+        if placed.placer is not None and placed.placer != ctx.principal:
+            ctx.became(placed.placer)
         return placed
     except NotAllowed as exc:
         outcome = "refused"
         raise forbidden() from exc
+    except NoMembership as exc:
+        outcome = "refused"
+        raise no_membership() from exc
     except DomainError as error:
         outcome = order_outcome(error)
         return error

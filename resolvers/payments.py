@@ -12,7 +12,7 @@ from app.domain.errors import DomainError
 from app.services.orders.errors import NotAllowed
 from app.services.payments.pay_now import PaidInvoice, pay_invoice
 from app.services.payments.payment_methods import set_payment_method
-from resolvers.access import require_reader
+from resolvers.access import require_member
 from resolvers.context import RequestContext
 from resolvers.errors import forbidden
 from resolvers.ids import expect_global_id
@@ -26,7 +26,7 @@ T = TypeVar("T")
 async def _answer(ctx: RequestContext, work: Callable[[], Awaitable[T]]) -> T | DomainError:
     """Run to its end even if the request is cut meanwhile: a charge is never left half-way
     (a cut request's retry with the same key replays it)."""
-    require_reader(ctx)
+    require_member(ctx)
     try:
         return await ctx.uncancelled(work())
     except NotAllowed as exc:

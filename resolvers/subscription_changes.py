@@ -16,7 +16,7 @@ from app.services import add_on_seats, subscription_changes
 from app.services.add_on_seats import SeatAssignments
 from app.services.orders.errors import NotAllowed
 from app.services.orders.requests import DeploymentRef
-from resolvers.access import require_reader
+from resolvers.access import require_member
 from resolvers.context import RequestContext
 from resolvers.errors import forbidden
 from resolvers.ids import expect_global_id
@@ -38,7 +38,7 @@ async def _write(
     ctx: RequestContext, work: Callable[[AsyncSession], Awaitable[T]]
 ) -> T | DomainError:
     """One unit of work: committed on success, rolled back on any refusal."""
-    require_reader(ctx)
+    require_member(ctx)
     try:
         async with unit_of_work(ctx.runtime.sessions) as session:
             return await work(session)

@@ -11,6 +11,7 @@ from app.db import tables
 from app.providers.crm import CrmAccount as CrmAccountRecord
 from resolvers import customers as resolve
 from resolvers import invoices as resolve_invoices
+from resolvers import people as resolve_people
 from resolvers import subscriptions as resolve_subscriptions
 from resolvers.ids import DEFAULT_PAGE_SIZE, to_global_id
 from schema import described
@@ -19,10 +20,12 @@ from schema.enums import CustomerKind, DeploymentKind, SyncStatus
 
 if TYPE_CHECKING:
     from schema.invoices import Invoice
+    from schema.people import CustomerMember
     from schema.subscriptions import Subscription
 
 SubscriptionRef = Annotated["Subscription", strawberry.lazy("schema.subscriptions")]
 InvoiceRef = Annotated["Invoice", strawberry.lazy("schema.invoices")]
+CustomerMemberRef = Annotated["CustomerMember", strawberry.lazy("schema.people")]
 
 
 @strawberry.type(description="A reseller or marketplace.")
@@ -190,6 +193,21 @@ class Customer(Node):
 
         page = resolve_invoices.page_for(info.context, "customer", self._pk, first, after)
         return await invoice_connection(info, page)
+
+    @described.field(
+        description="Its members with their roles, in the order they joined. For the "
+        "customer's members and staff; others get FORBIDDEN at this field."
+    )
+    async def members(self, info: strawberry.Info) -> list[CustomerMemberRef] | None:
+        from schema.people import CustomerMember, PortalUser
+
+        return [
+            CustomerMember(
+                user=PortalUser(external_id=user.external_id, name=user.name, email=user.email),
+                role=membership.role,
+            )
+            for membership, user in await resolve_people.members(info.context, self._pk)
+        ]
 
     @property
     def _pk(self) -> int:

@@ -6,6 +6,7 @@ from typing import TypeAlias
 
 import strawberry
 
+from app.auth.principals import MembershipState as _MembershipState
 from app.auth.principals import PrincipalKind as _PrincipalKind
 from app.domain import enums as e
 from app.domain.eligibility import Action as _Action
@@ -15,6 +16,15 @@ ErrorCode: TypeAlias = _ErrorCode
 strawberry.enum(ErrorCode, name="ErrorCode")
 PrincipalKind: TypeAlias = _PrincipalKind
 strawberry.enum(PrincipalKind, name="PrincipalKind")
+MembershipState: TypeAlias = _MembershipState
+strawberry.enum(
+    MembershipState,
+    name="MembershipState",
+    description="Where a signed-in customer user stands: MEMBER of a customer; NO_MEMBERSHIP "
+    "(known, but removed from or never added to a customer); UNPROVISIONED (a valid token for "
+    "a user never seen before). The last two may only start a first purchase; mutations that "
+    "need a membership answer them with the top-level code NO_CUSTOMER_MEMBERSHIP.",
+)
 SubscriptionAction: TypeAlias = _Action
 strawberry.enum(SubscriptionAction, name="SubscriptionAction")
 CustomerKind: TypeAlias = e.CustomerKind

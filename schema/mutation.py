@@ -10,6 +10,7 @@ from schema.licenses import LicenseMutations
 from schema.notifications import NotificationMutations
 from schema.orders import OrderMutations
 from schema.payments import PaymentMutations
+from schema.people import PeopleMutations
 from schema.promotions import PromotionMutations
 from schema.subscription_changes import SubscriptionChangeMutations
 from schema.test_clock import TestClockMutations
@@ -28,5 +29,6 @@ class Mutation(
     IntegrationMutations,
     DriftMutations,
     PromotionMutations,
+    PeopleMutations,
 ):
     pass

@@ -8,8 +8,10 @@ import strawberry
 
 from app.db import tables
 from app.domain import pricing
+from app.domain.buyers import ContactDetails, NewCustomer, PostalAddress
 from app.domain.errors import DomainError
 from app.services.orders.requests import DeploymentRef
+from resolvers import customers as resolve_customers
 from resolvers import invoices as resolve_invoices
 from resolvers import orders as resolve
 from resolvers import subscriptions as resolve_subscriptions
@@ -17,6 +19,7 @@ from resolvers.ids import to_global_id
 from schema import described
 from schema.audit import Reason
 from schema.common import Money, Node
+from schema.customers import Customer
 from schema.enums import DeploymentKind, InvoiceLineKind, OrderStatus
 from schema.errors import (
     NotFoundError,
@@ -102,9 +105,69 @@ class OrderActionInput:
 
 
 @strawberry.input
+class ContactInput:
+    name: str
+    email: str
+
+
+@strawberry.input(description="A postal address; `country` is required (ISO 3166-1 alpha-2).")
+class AddressInput:
+    country: str
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    region: str | None = strawberry.field(default=None, description="State, province or county.")
+
+
+@strawberry.input(
+    description="A first purchase: the customer to create, with its billing account. For a "
+    "signed-in user who belongs to no customer yet; placing the order makes them its owner."
+)
+class NewCustomerInput:
+    name: str = strawberry.field(description="The buying organisation.")
+    sold_to: ContactInput = strawberry.field(description="Who buys (the customer's contact).")
+    bill_to: ContactInput | None = strawberry.field(
+        default=None, description="Who receives the invoices; defaults to `soldTo`."
+    )
+    billing_address: AddressInput
+    vat_id: str | None = strawberry.field(
+        default=None,
+        description="VAT or tax id; its format must fit the country (VAT_ID_INVALID).",
+    )
+    currency: str = "USD"
+    payment_method_token: str | None = strawberry.field(
+        default=None, description="The provider's token for the card to charge."
+    )
+
+    def to_new_customer(self) -> NewCustomer:
+        address = self.billing_address
+        bill_to = self.bill_to or self.sold_to
+        return NewCustomer(
+            name=self.name,
+            sold_to=ContactDetails(self.sold_to.name, self.sold_to.email),
+            bill_to=ContactDetails(bill_to.name, bill_to.email),
+            address=PostalAddress(
+                country=address.country,
+                line1=address.line1,
+                line2=address.line2,
+                city=address.city,
+                postal_code=address.postal_code,
+                region=address.region,
+            ),
+            currency=self.currency,
+            vat_id=self.vat_id,
+            payment_method=self.payment_method_token,
+        )
+
+
+@strawberry.input
 class OrderInput:
     customer_id: strawberry.ID | None = strawberry.field(
         default=None, description="For a new subscription."
+    )
+    new_customer: NewCustomerInput | None = strawberry.field(
+        default=None, description="For a first purchase: instead of `customerId`."
     )
     subscription_id: strawberry.ID | None = strawberry.field(
         default=None, description="For a change to an existing one."
@@ -124,6 +187,7 @@ class OrderInput:
             deployment=deployment,
             actions=tuple(action.to_action() for action in self.actions),
             promo_code=self.promo_code,
+            new_customer=None if self.new_customer is None else self.new_customer.to_new_customer(),
         )
 
 
@@ -197,6 +261,14 @@ class Order(Node):
     async def invoice(self, info: strawberry.Info) -> Invoice | None:
         found = await resolve_invoices.for_order(info.context, self._row.id or 0)
         return None if found is None else Invoice.from_row(found)
+
+    @described.field(
+        description="The customer it was placed for (after a first purchase: "
+        "the customer it created)."
+    )
+    async def customer(self, info: strawberry.Info) -> Customer | None:
+        found = await resolve_customers.by_id(info.context, self._row.customer_id)
+        return None if found is None else Customer.from_row(found)
 
     @strawberry.field
     async def subscription(self, info: strawberry.Info) -> Subscription | None:

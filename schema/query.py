@@ -88,7 +88,12 @@ class Query(IntegrationQueries):
         principal = info.context.principal
         if not principal.is_authenticated:
             return None
-        return Viewer(kind=principal.kind, name=principal.name)
+        return Viewer(
+            kind=principal.kind,
+            name=principal.name,
+            membership_state=principal.membership_state,
+            can_start_first_purchase=principal.has_no_membership,
+        )
 
     @strawberry.field
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:

@@ -8,7 +8,7 @@ from resolvers import customers as resolve
 from resolvers.context import RequestContext
 from schema import described
 from schema.customers import Customer, Partner
-from schema.enums import MemberRole, PrincipalKind
+from schema.enums import MemberRole, MembershipState, PrincipalKind
 from schema.notifications import ViewerNotifications
 
 
@@ -22,6 +22,13 @@ class Membership:
 class Viewer(ViewerNotifications):
     kind: PrincipalKind
     name: str
+    membership_state: MembershipState | None = strawberry.field(
+        description="Customer users: MEMBER, NO_MEMBERSHIP or UNPROVISIONED; null for others."
+    )
+    can_start_first_purchase: bool = strawberry.field(
+        description="True for a customer user who belongs to no customer: `orderQuote` with "
+        "`newCustomer`, then `orderPlace`, creates their customer and makes them its owner."
+    )
 
     @strawberry.field
     async def memberships(self, info: strawberry.Info) -> list[Membership]:

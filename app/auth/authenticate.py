@@ -54,12 +54,20 @@ async def _user_principal(session: AsyncSession, settings: Settings, credential:
     claims = verify_user_jwt(settings, credential)
     found = await find_user_roles(session, claims.external_id)
     if found is None:
-        raise InvalidCredentials("unknown user")
+        # A signed, unexpired token for someone the API has never seen: signed in, but not
+        # provisioned (no portal user, no membership). They may start a first purchase.
+        return Principal(
+            kind=PrincipalKind.CUSTOMER_USER,
+            id=claims.external_id,
+            name=claims.name or "",
+            email=claims.email,
+        )
     user, roles = found
     return Principal(
         kind=PrincipalKind.CUSTOMER_USER,
         id=user.external_id,
         name=user.name,
+        email=user.email,
         user_id=user.id,
         roles=roles,
     )

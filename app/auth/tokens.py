@@ -28,6 +28,9 @@ class InvalidCredentials(Exception):
 @dataclass(frozen=True)
 class UserClaims:
     external_id: str
+    # Optional claims the frontend may add; a first purchase names a new portal user by them.
+    email: str | None = None
+    name: str | None = None
 
 
 def hash_api_token(token: str) -> str:
@@ -76,7 +79,19 @@ def verify_user_jwt(settings: Settings, token: str) -> UserClaims:
     except jwt.PyJWTError as exc:
         raise InvalidCredentials(str(exc)) from exc
     _check_lifetime(settings.jwt_max_lifetime_seconds, claims)
-    return UserClaims(external_id=str(claims["sub"]))
+    return UserClaims(
+        external_id=str(claims["sub"]),
+        email=_optional_text(claims, "email", 320),
+        name=_optional_text(claims, "name", 200),
+    )
+
+
+def _optional_text(claims: dict[str, Any], name: str, limit: int) -> str | None:
+    """A string claim, trimmed; anything else (or too long) is as if absent."""
+    value = claims.get(name)
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
+        return None
+    return value.strip()
 
 
 def _check_lifetime(cap: int, claims: dict[str, Any]) -> None:

@@ -17,6 +17,11 @@ class ErrorCode(StrEnum):
     NO_SEATS_AVAILABLE = "NO_SEATS_AVAILABLE"
     USER_ID_INVALID = "USER_ID_INVALID"
     USER_NOT_A_MEMBER = "USER_NOT_A_MEMBER"
+    MEMBER_ALREADY_EXISTS = "MEMBER_ALREADY_EXISTS"  # an invite of someone already a member
+    LAST_OWNER = "LAST_OWNER"  # removing or demoting the customer's only owner
+    NO_CUSTOMER_MEMBERSHIP = "NO_CUSTOMER_MEMBERSHIP"  # signed in, but a member of no customer
+    ALREADY_A_CUSTOMER = "ALREADY_A_CUSTOMER"  # a first purchase by a member of a customer
+    VAT_ID_INVALID = "VAT_ID_INVALID"
     SEAT_NOT_ASSIGNED = "SEAT_NOT_ASSIGNED"
     TRIAL_ALREADY_USED = "TRIAL_ALREADY_USED"
     OUTSIDE_RENEWAL_WINDOW = "OUTSIDE_RENEWAL_WINDOW"

@@ -62,6 +62,7 @@ from tests.support.matrix import (
 from tests.support.snapshots import table_counts
 
 GONE = "gone"  # the object came back, the edge asked for is null
+AAC = "ALREADY_A_CUSTOMER"
 
 
 def row(*outcomes: str) -> dict[str, str]:
@@ -82,6 +83,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "node@seatHoldersP":
                         row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
     "products":         row(OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK,     OK),
+    # Customer.members: the customer's members and staff (a partner that sees P: HIDDEN).
+    "customer@members": row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "customer@membersP":
+                        row(UNAUTH, OK,     OK,     OK,     NULL,   HIDDEN, NULL,   OK,     FORBID),
     "customers":        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, EMPTY,  EMPTY,  OK,     FORBID),
     "customers@P":      row(UNAUTH, FORBID, FORBID, FORBID, FORBID, OK,     EMPTY,  OK,     FORBID),
     "customer":         row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
@@ -125,6 +130,10 @@ MATRIX: dict[str, dict[str, str]] = {
     # Mutation              anon    owner   billing viewer  o_owner partner o_partn admin   service
     "orderQuote":       row(UNAUTH, OK,     OK,     OK,     NF,     NF,     NF,     OK,     FORBID),
     "orderQuote@P":     row(UNAUTH, MBP,    MBP,    MBP,    NF,     OK,     NF,     OK,     FORBID),
+    # A first purchase (newCustomer) is for customer users who belong to no customer yet:
+    # every member here belongs to one (its OK case is in tests/api/test_first_purchase.py).
+    "orderQuote@newCustomer":
+                        row(UNAUTH, AAC,    AAC,    AAC,    AAC,    FORBID, FORBID, FORBID, FORBID),
     "orderPlace":       row(UNAUTH, OK,     OK,     FORBID, NF,     NF,     NF,     OK,     FORBID),
     "orderPlace@P":     row(UNAUTH, MBP,    MBP,    FORBID, NF,     OK,     NF,     OK,     FORBID),
     "trialStart":       row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
@@ -173,6 +182,13 @@ MATRIX: dict[str, dict[str, str]] = {
     # Promo codes: admins only.
     "promotionCreate":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "promotionExpire":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    # A customer's people: its owners and staff (tests/api/test_customer_people.py).
+    "customerMemberInvite":
+                        row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    "customerMemberRoleChange":
+                        row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    "customerMemberRemove":
+                        row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
     # Usage comes from the product's service token only.
     "seatUsageReport":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK),
     "computeUsageReport":
@@ -380,6 +396,19 @@ PROMOTION_INPUT = {"code": "matrix10", "percentOff": 10, "maxRedemptions": 5}
 INVOICES = "query($c: ID!) { invoices(first: 10, filter: {customerId: $c}) { nodes { id } } }"
 INVOICE = "query($id: ID!) { invoice(id: $id) { id } }"
 
+CUSTOMER_MEMBERS = "query($id: ID!) { customer(id: $id) { id members { role } } }"
+MEMBER_INVITE = """mutation($input: CustomerMemberInviteInput! __REASON_VAR__) {
+  customerMemberInvite(input: $input __REASON_ARG__) {
+    __typename ... on CustomerMemberPayload { member { user { externalId } role } }
+    ... on UserError { code } } }"""
+MEMBER_ROLE_CHANGE = """mutation($input: CustomerMemberRoleChangeInput! __REASON_VAR__) {
+  customerMemberRoleChange(input: $input __REASON_ARG__) {
+    __typename ... on CustomerMemberPayload { member { user { externalId } role } }
+    ... on UserError { code } } }"""
+MEMBER_REMOVE = """mutation($input: CustomerMemberRemoveInput! __REASON_VAR__) {
+  customerMemberRemove(input: $input __REASON_ARG__) {
+    __typename ... on CustomerMemberRemovePayload { removedExternalId }
+    ... on UserError { code } } }"""
 QUOTE = """mutation($input: OrderInput! __REASON_VAR__) {
   orderQuote(input: $input __REASON_ARG__) {
     __typename ... on Quote { token total { amount } } ... on UserError { code } } }"""
@@ -494,6 +523,32 @@ def _reads(tenant: str) -> dict[str, Op]:
             tenant,
         ),
     }
+
+
+def _members_of(value: Any) -> str:
+    """The customer with its members (OK: the three member principals and the seat holder
+    NEW_SEAT, by role), or the members withheld (HIDDEN)."""
+    if value is None:
+        return NULL
+    if value["members"] is None:
+        return HIDDEN
+    roles = sorted(member["role"] for member in value["members"])
+    return OK if roles == ["BILLING_ADMIN", "OWNER", "VIEWER", "VIEWER"] else f"{roles!r}"
+
+
+def _member(external_id: str, role: str) -> Classify:
+    return result(
+        "CustomerMemberPayload",
+        lambda v: v["member"] == {"user": {"externalId": external_id}, "role": role},
+    )
+
+
+NEW_CUSTOMER_INPUT = {
+    "name": "Matrix Newco",
+    "soldTo": {"name": "Nina New", "email": "nina@newco.example"},
+    "billingAddress": {"country": "DE", "city": "Berlin"},
+    "vatId": "DE123456789",
+}
 
 
 def _writes(tenant: str) -> dict[str, Op]:
@@ -684,6 +739,66 @@ OPERATIONS: dict[str, Op] = {
         lambda w, t: {"id": gid("Subscription", t.subscription)},
         lambda w, t: _drift(False),
         "P",
+    ),
+    **{
+        f"customer@members{at}": Op(
+            CUSTOMER_MEMBERS,
+            lambda w, t: {"id": gid("Customer", t.customer)},
+            lambda w, t: _members_of,
+            tenant,
+        )
+        for at, tenant in (("", "A"), ("P", "P"))
+    },
+    "orderQuote@newCustomer": Op(
+        QUOTE,
+        lambda w, t: {
+            "input": {
+                "newCustomer": NEW_CUSTOMER_INPUT,
+                "actions": [
+                    {
+                        "createSubscription": {
+                            "plan": "premium",
+                            "seats": 5,
+                            "deployment": {"externalId": "matrix-newco-ns"},
+                        }
+                    }
+                ],
+            }
+        },
+        lambda w, t: result("Quote", lambda v: int(v["total"]["amount"]) == 174_000),
+    ),
+    "customerMemberInvite": Op(
+        MEMBER_INVITE,
+        lambda w, t: {
+            "input": {
+                "customerId": gid("Customer", t.customer),
+                "externalId": "matrix-invitee",
+                "role": "VIEWER",
+                "email": "invitee@matrix.example",
+            }
+        },
+        lambda w, t: _member("matrix-invitee", "VIEWER"),
+        writes=True,
+    ),
+    "customerMemberRoleChange": Op(
+        MEMBER_ROLE_CHANGE,
+        lambda w, t: {
+            "input": {
+                "customerId": gid("Customer", t.customer),
+                "externalId": NEW_SEAT,
+                "role": "BILLING_ADMIN",
+            }
+        },
+        lambda w, t: _member(NEW_SEAT, "BILLING_ADMIN"),
+        writes=True,
+    ),
+    "customerMemberRemove": Op(
+        MEMBER_REMOVE,
+        lambda w, t: {"input": {"customerId": gid("Customer", t.customer), "externalId": NEW_SEAT}},
+        lambda w, t: result(
+            "CustomerMemberRemovePayload", lambda v: v["removedExternalId"] == NEW_SEAT
+        ),
+        writes=True,
     ),
     "adminTasks": Op(ADMIN_TASKS, _nothing, lambda w, t: _one_task(w)),
     "adminTaskResolve": Op(

@@ -22,6 +22,10 @@ class Partner(SQLModel, table=True):
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
+    # A first purchase's customer, found again by its creator and order key (migration 0020).
+    __table_args__ = (
+        sa.Index("ix_customer_created_by_creation_key", "created_by", "creation_key", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, index=True)
@@ -30,6 +34,8 @@ class Customer(SQLModel, table=True):
     kind: CustomerKind = enum_field(CustomerKind, default=CustomerKind.DIRECT)
     managing_partner_id: int | None = Field(default=None, foreign_key="partner.id", index=True)
     crm_ref: str | None = Field(default=None, max_length=64)
+    created_by: str | None = Field(default=None, max_length=64)  # the buyer's external id
+    creation_key: str | None = Field(default=None, max_length=128)  # the order's key
     created_at: datetime = timestamp_field(default_factory=utcnow)
 
 

@@ -118,6 +118,8 @@ class NewAccount:
     email: str
     currency: str
     payment_method: str | None = None
+    country: str | None = None  # the billing address's, ISO 3166-1 alpha-2
+    tax_id: str | None = None  # the VAT or tax id, as the invoices show it
 
 
 @dataclass(frozen=True, slots=True)

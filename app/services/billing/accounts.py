@@ -26,6 +26,8 @@ async def provider_account(
             email=account.bill_to_email,
             currency=account.currency,
             payment_method=account.payment_method,
+            country=account.billing_country,
+            tax_id=account.tax_id,
         ),
         idempotency_key=keys.account(account.id),
     )

@@ -11,6 +11,11 @@ class NotAllowed(Exception):
     """The caller may not do this at all (a top-level FORBIDDEN, not a rule of the domain)."""
 
 
+class NoMembership(Exception):
+    """A customer user who belongs to no customer placed an order for an existing one (a
+    top-level NO_CUSTOMER_MEMBERSHIP: they may only make a first purchase)."""
+
+
 ORDER_INVOICE_VOIDED = "its invoice was voided"
 INVOICE_STAYS_OPEN = "the invoice stays open"
 

@@ -10,7 +10,7 @@ executes it."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,10 +28,10 @@ from app.domain.enums import OrderStatus
 from app.domain.errors import DomainError, ErrorCode
 from app.providers.errors import ProviderUnavailable
 from app.services import audit, quote_tokens
-from app.services.orders import execution
+from app.services.orders import execution, first_purchase
 from app.services.orders.budget import Budget, shielded
 from app.services.orders.context import OrderDeps
-from app.services.orders.errors import NotAllowed, OrderInProgress, failure_of
+from app.services.orders.errors import NoMembership, NotAllowed, OrderInProgress, failure_of
 from app.services.orders.in_flight import ensure_not_charging
 from app.services.orders.requests import OrderRequest
 from app.services.orders.resume import resume_record
@@ -55,6 +55,9 @@ MANAGED = DomainError(
 class PlacedOrder:
     order: Order
     invoice: Invoice | None
+    # Who placed it, as executing it knew them: after a first purchase, the new customer's
+    # owner (the request reads on with that scope).
+    placer: Principal | None = None
 
 
 async def place_order(
@@ -71,6 +74,13 @@ async def place_order(
     payload = quote_tokens.verify(token, deps.settings.quote_secret)
     request = OrderRequest.from_payload(payload)
     digest = quote_tokens.digest(token)
+    if request.new_customer is None and principal.has_no_membership:
+        raise NoMembership
+    if request.new_customer is not None:
+        opened = await first_purchase.open_customer(
+            deps, principal, request, payload, key, attributed
+        )
+        request, payload, principal = opened.request, opened.payload, opened.principal
     async with unit_of_work(deps.sessions, write=False) as session:
         target = await load_target(session, read_scope(principal), request)
         caller = caller_for(principal, target.customer.id or 0, target.partner_id)
@@ -81,12 +91,15 @@ async def place_order(
         existing = await commerce.find_order(session, request.customer_id, key)
         if existing is None:
             await ensure_not_charging(session, target.subscription)
+    placed = None
     if existing is None:
         quote_tokens.check_fresh(payload, deps.now())
         claimed = await _claim(deps, principal, attributed, request, payload, digest, key)
         if claimed is not None:
-            return await _execute(deps, principal, attributed, request, payload, claimed)
-    return await _replay(deps, principal, attributed, request, payload, digest, key)
+            placed = await _execute(deps, principal, attributed, request, payload, claimed)
+    if placed is None:
+        placed = await _replay(deps, principal, attributed, request, payload, digest, key)
+    return replace(placed, placer=principal)
 
 
 def _checked_key(key: str) -> str:

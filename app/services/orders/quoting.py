@@ -3,7 +3,7 @@ back every line with a signed token that orderPlace will honour exactly."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,10 +13,12 @@ from app.auth.authenticate import read_scope
 from app.auth.principals import Principal, PrincipalKind
 from app.clock import Clock
 from app.config import Settings
+from app.domain.buyers import checked
 from app.domain.eligibility import Caller
 from app.domain.enums import InvoiceLineKind
 from app.domain.pricing import PricedOrder, QuoteLine, price_order
 from app.services import quote_tokens
+from app.services.orders import first_purchase
 from app.services.orders.errors import NotAllowed
 from app.services.orders.in_flight import ensure_not_charging
 from app.services.orders.requests import OrderRequest
@@ -48,6 +50,8 @@ def quoting_caller(principal: Principal) -> Caller:
 async def price_request(
     session: AsyncSession, principal: Principal, request: OrderRequest, caller: Caller, on: date
 ) -> PricedOrder:
+    if request.new_customer is not None:
+        return await _price_first_purchase(session, principal, request, caller, on)
     target = await load_target(session, read_scope(principal), request)
     await ensure_not_charging(session, target.subscription)
     catalog = await load_catalog(session, await order_currency(session, target))
@@ -55,6 +59,24 @@ async def price_request(
     return price_order(
         catalog=catalog,
         subscription=await snapshot(session, target),
+        actions=request.actions,
+        caller=caller,
+        today=on,
+        promotion=promotion,
+    )
+
+
+async def _price_first_purchase(
+    session: AsyncSession, principal: Principal, request: OrderRequest, caller: Caller, on: date
+) -> PricedOrder:
+    """A new customer's first order: nothing to change yet, priced in its chosen currency."""
+    assert request.new_customer is not None
+    await first_purchase.check_quotable(session, principal, request)
+    catalog = await load_catalog(session, request.new_customer.currency)
+    _, promotion = await load_promotion(session, request.promo_code)
+    return price_order(
+        catalog=catalog,
+        subscription=None,
         actions=request.actions,
         caller=caller,
         today=on,
@@ -71,6 +93,9 @@ async def quote_order(
     settings: Settings,
 ) -> Quote:
     caller = quoting_caller(principal)
+    if request.new_customer is not None:
+        first_purchase.require_first_purchaser(principal)
+        request = replace(request, new_customer=checked(request.new_customer))
     now = clock.now()
     priced = await price_request(session, principal, request, caller, now.date())
     expires_at = now + timedelta(seconds=settings.quote_ttl_seconds)

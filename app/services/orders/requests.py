@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from app.domain.buyers import NewCustomer
 from app.domain.enums import DeploymentKind
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import (
@@ -39,6 +40,8 @@ class OrderRequest:
     deployment: DeploymentRef | None
     actions: tuple[OrderAction, ...]
     promo_code: str | None = None
+    # A first purchase: the customer to create (customer_id is 0 until it exists).
+    new_customer: NewCustomer | None = None
 
     @property
     def lease_resource(self) -> str:
@@ -54,18 +57,23 @@ class OrderRequest:
             "deployment": None if self.deployment is None else asdict(self.deployment),
             "actions": [{"type": type(a).__name__, **asdict(a)} for a in self.actions],
             "promo_code": self.promo_code,
+            "new_customer": None if self.new_customer is None else self.new_customer.to_payload(),
         }
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> OrderRequest:
         try:
             deployment = payload["deployment"]
+            new_customer = payload.get("new_customer")  # absent from tokens of older versions
             return cls(
                 customer_id=int(payload["customer_id"]),
                 subscription_id=payload["subscription_id"],
                 deployment=None if deployment is None else DeploymentRef(**deployment),
                 actions=tuple(_action(raw) for raw in payload["actions"]),
                 promo_code=payload["promo_code"],
+                new_customer=None
+                if new_customer is None
+                else NewCustomer.from_payload(new_customer),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DomainError(ErrorCode.VALIDATION, "This quote token is malformed.") from exc

@@ -50,11 +50,16 @@ async def create_account(
     checks.new_account(account)
     keys.check_key(key)
     digest = keys.digest("create_account", asdict(account))
+    metadata = {"currency": account.currency, keys.DIGEST: digest}
+    if account.tax_id is not None:  # Stripe's typed tax ids need a type per country
+        metadata["tax_id"] = account.tax_id
     params: CustomerCreateParams = {
         "name": account.name,
         "email": account.email,
-        "metadata": {"currency": account.currency, keys.DIGEST: digest},
+        "metadata": metadata,
     }
+    if account.country is not None:
+        params["address"] = {"country": account.country}
     if api.settings.test_clocks:
         params["test_clock"] = await test_clocks.clock_for(api, key, clock.now())
     created = await api.call(

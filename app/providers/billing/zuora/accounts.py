@@ -70,6 +70,10 @@ async def create_account(api: ZuoraApi, account: NewAccount, key: str) -> Billin
             "workEmail": account.email,
         },
     }
+    if account.country is not None:
+        body["billToContact"]["country"] = account.country
+    if account.tax_id is not None:
+        body["taxInfo"] = {"VATId": account.tax_id}
     if account.payment_method is not None:
         body["paymentMethod"] = {**card(account.payment_method), "makeDefault": True}
     created = await api.post("/v1/accounts", body, key=key, refusals=CARD_REFUSALS)
