@@ -172,8 +172,9 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             for field in plan.fields:
                 key = field.key
                 if field.simple_leaf:
-                    # execute_field + complete_value of a leaf read from an attribute, for
-                    # None and plain values; anything else takes the general way.
+                    # execute_field + complete_value of a leaf read from an attribute, inline
+                    # for a value that is neither awaitable nor an exception (graphql-core's
+                    # checks, in its order); anything else takes the general way.
                     try:
                         value = getattr(source, field.attribute)  # type: ignore[arg-type]
                         if value is None:
@@ -181,14 +182,16 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                                 raise TypeError(field.null_message)
                             results[key] = None
                             continue
-                        if type(value) in _PLAIN:
-                            leaf = field.completion.inner or field.completion
+                        if type(value) in _PLAIN or not (
+                            is_awaitable(value) or isinstance(value, Exception)
+                        ):
+                            leaf = field.leaf
                             coerced = leaf.coerce(value)
                             if coerced is Undefined or coerced is None:
                                 raise TypeError(_leaf_message(leaf, value, coerced))
                             results[key] = coerced
-                            if is_awaitable(coerced):  # pragma: no cover - a coerce's own
-                                awaitable_fields.append(key)
+                            if type(coerced) not in _PLAIN and is_awaitable(coerced):
+                                awaitable_fields.append(key)  # pragma: no cover - odd coerce
                             continue
                     except Exception as raw_error:
                         field_path = Path(path, key, field.parent_name)
@@ -316,14 +319,31 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         if isinstance(result, Exception):
             raise result
-        if completion.non_null:
-            assert completion.inner is not None
-            completed = self._complete(completion.inner, field, info, field_path, path, result)
+        inner = completion.inner
+        if inner is not None:  # non-null: complete as the inner type, which may not be null
+            if inner.inner is not None:  # pragma: no cover - no non-null of non-null
+                raise TypeError("non-null of non-null")
+            if result is None or result is Undefined:
+                raise TypeError(field.null_message)
+            completed = self._complete_nullable(inner, field, info, field_path, path, result)
             if completed is None:
                 raise TypeError(field.null_message)
             return completed
         if result is None or result is Undefined:
             return None
+        return self._complete_nullable(completion, field, info, field_path, path, result)
+
+    def _complete_nullable(
+        self,
+        completion: Completion,
+        field: FieldPlan,
+        info: GraphQLResolveInfo | None,
+        field_path: Path,
+        path: Path,
+        result: Any,
+    ) -> Any:
+        """complete_value of a nullable type for a value that is neither null nor an
+        exception (checked by the caller, as graphql-core's inner call would)."""
         kind = completion.kind
         if kind is LEAF:
             coerced = completion.coerce(result)
@@ -464,7 +484,8 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         assert plan is not None
         type_ = plan.type
         if type_.is_type_of:
-            info = info or self._info(field, field_path)
+            if info is None and not plan.is_type_of_ignores_info:
+                info = self._info(field, field_path)
             is_type_of = type_.is_type_of(result, info)
             if self.is_awaitable(is_type_of):
 

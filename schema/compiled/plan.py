@@ -94,6 +94,7 @@ class FieldPlan:
     has_arguments: bool
     # A leaf read straight from an attribute, completed inline by the executor.
     simple_leaf: bool
+    leaf: Completion  # the unwrapped completion
     # The completion may call an `is_type_of` (it wants the field's resolve info).
     wants_info: bool
     null_message: str
@@ -104,6 +105,9 @@ class FieldPlan:
 class ObjectPlan:
     type: GraphQLObjectType
     fields: list[FieldPlan] = field(default_factory=list)
+    # The type's is_type_of is the one strawberry generates, whose info parameter is unused
+    # (`_info`): the executor hands it None instead of building a resolve info.
+    is_type_of_ignores_info: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -158,7 +162,7 @@ class _Compiler:
         visited: set[str] = set()
         for selection_set in selection_sets:
             self._collect(type_, selection_set, grouped, visited)
-        plan = ObjectPlan(type_)
+        plan = ObjectPlan(type_, is_type_of_ignores_info=_generated_is_type_of(type_))
         for key, nodes in grouped.items():
             plan.fields.append(self._field(type_, key, nodes, depth))
         return plan
@@ -214,7 +218,8 @@ class _Compiler:
             completion = self._completion(field_def.type, nodes, depth)
             return FieldPlan(
                 key, name, parent, parent.name, None, field_def.type, nodes, details,
-                completion, None, None, False, False, False, null_message, parent.name,
+                completion, None, None, False, False, _unwrapped(completion), False, null_message,
+                parent.name,
             )  # fmt: skip
         if name.startswith("__"):
             raise Unsupported("introspection", f"{parent}.{name}")
@@ -241,6 +246,7 @@ class _Compiler:
             resolve=field_def.resolve,
             has_arguments=has_arguments,
             simple_leaf=attribute is not None and leaf and not has_arguments,
+            leaf=_unwrapped(completion),
             wants_info=_wants_info(completion),
             null_message=null_message,
         )
@@ -310,4 +316,23 @@ def _wants_info(completion: Completion) -> bool:
         else:
             break
     plan = completion.object_plan
-    return plan is not None and plan.type.is_type_of is not None
+    return (
+        plan is not None and plan.type.is_type_of is not None and not plan.is_type_of_ignores_info
+    )
+
+
+# strawberry.schema.schema_converter's `is_type_of(obj, _info)` for types with interfaces.
+_GENERATED_IS_TYPE_OF = (
+    "GraphQLCoreConverter.from_object.<locals>._get_is_type_of.<locals>.is_type_of"
+)
+
+
+def _generated_is_type_of(type_: GraphQLObjectType) -> bool:
+    function = type_.is_type_of
+    code = getattr(function, "__code__", None)
+    return (
+        code is not None
+        and getattr(function, "__module__", None) == "strawberry.schema.schema_converter"
+        and code.co_qualname == _GENERATED_IS_TYPE_OF
+        and code.co_varnames[:2] == ("obj", "_info")
+    )
