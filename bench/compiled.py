@@ -165,9 +165,9 @@ async def _measure(
         )
         stats[name] = result
         print(
-            f"  {name:<9} {result.ops_per_s:7.1f} req/s  CPU {result.server_cpu_ms_per_op or 0:6.1f}"
-            f" ms/req  p50 {result.p50_ms:7.1f} ms  ({result.operations} req, "
-            f"{result.errors} errors)",
+            f"  {name:<9} {result.ops_per_s:7.1f} req/s  "
+            f"CPU {result.server_cpu_ms_per_op or 0:6.1f} ms/req  p50 {result.p50_ms:7.1f} ms  "
+            f"({result.operations} req, {result.errors} errors)",
             flush=True,
         )
         if result.first_error:

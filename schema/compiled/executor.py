@@ -201,6 +201,39 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                         results[key] = None
                         continue
                     result = self._resolved_field(field, path, value)
+                elif field.simple_object:
+                    # execute_field + complete_value of an object read from an attribute.
+                    field_path = Path(path, key, field.parent_name)
+                    try:
+                        value = getattr(source, field.attribute)  # type: ignore[arg-type]
+                        if value is None:
+                            if field.completion.non_null:
+                                raise TypeError(field.null_message)
+                            results[key] = None
+                            continue
+                        if is_awaitable(value) or isinstance(value, Exception):
+                            result = self._resolved(field, field_path, None, value)
+                        else:
+                            plan_ = field.leaf.object_plan
+                            assert plan_ is not None
+                            is_type_of = plan_.type.is_type_of
+                            # strawberry's is_type_of answers a bool (schema.compiled.plan);
+                            # when it says no, the general way raises graphql-core's error.
+                            if is_type_of is not None and not is_type_of(value, None):
+                                result = self._resolved(field, field_path, None, value)
+                                results[key] = result
+                                if is_awaitable(result):
+                                    awaitable_fields.append(key)
+                                continue
+                            result = self._fields(plan_, value, field_path)
+                            if is_awaitable(result):
+                                result = self._await_field(field, result, field_path)
+                    except Exception as raw_error:
+                        self.handle_field_error(
+                            raw_error, field.return_type, field.details, field_path
+                        )
+                        results[key] = None
+                        continue
                 else:
                     result = self._field(field, source, path)
                 results[key] = result
@@ -257,6 +290,13 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                 args = self._arguments(field) if field.has_arguments else {}
                 result = field.resolve(source, info, **args)
             return self._resolved(field, field_path, info, result)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field.return_type, field.details, field_path)
+            return None
+
+    async def _await_field(self, field: FieldPlan, completed: Any, field_path: Path) -> Any:
+        try:
+            return await completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, field.return_type, field.details, field_path)
             return None
@@ -387,6 +427,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable_indices: list[int] = []
         iterator = iter(result)
         index = 0
+        simple_plan = item_completion.inner.object_plan if completion.simple_items else None  # type: ignore[union-attr]
         try:
             while True:
                 try:
@@ -394,6 +435,36 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                 except StopIteration:
                     break
                 item_path = path.add_key(index, None)
+                if simple_plan is not None and not (
+                    item is None
+                    or is_awaitable(item)
+                    or isinstance(item, Exception)
+                    or item is Undefined
+                ):
+                    # complete_list_item_value of a non-null object, inline (its is_type_of
+                    # is strawberry's, which answers a bool: schema.compiled.plan).
+                    try:
+                        is_type_of = simple_plan.type.is_type_of
+                        if is_type_of is not None and not is_type_of(item, None):
+                            raise invalid_return_type_error(simple_plan.type, item, field.details)
+                        completed_item = self._fields(simple_plan, item, item_path)
+                    except Exception as raw_error:
+                        self.handle_field_error(
+                            raw_error, item_completion.return_type, field.details, item_path
+                        )
+                        append(None)
+                        index += 1
+                        continue
+                    else:
+                        if is_awaitable(completed_item):
+                            append(
+                                self._await_item(completed_item, item_completion, field, item_path)
+                            )
+                            awaitable_indices.append(index)
+                        else:
+                            append(completed_item)
+                        index += 1
+                        continue
                 if is_awaitable(item):
                     append(
                         self._complete_awaitable_item(

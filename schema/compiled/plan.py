@@ -74,6 +74,8 @@ class Completion:
     coerce: Any = None  # LEAF: the type's coerce_output_value
     item: Completion | None = None  # LIST: the items' completion
     object_plan: ObjectPlan | None = None  # OBJECT
+    # LIST of non-null objects whose is_type_of needs no info: items completed inline.
+    simple_items: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -95,6 +97,9 @@ class FieldPlan:
     # A leaf read straight from an attribute, completed inline by the executor.
     simple_leaf: bool
     leaf: Completion  # the unwrapped completion
+    # An object read straight from an attribute whose is_type_of needs no info (or is not
+    # there): completed inline by the executor.
+    simple_object: bool
     # The completion may call an `is_type_of` (it wants the field's resolve info).
     wants_info: bool
     null_message: str
@@ -218,8 +223,8 @@ class _Compiler:
             completion = self._completion(field_def.type, nodes, depth)
             return FieldPlan(
                 key, name, parent, parent.name, None, field_def.type, nodes, details,
-                completion, None, None, False, False, _unwrapped(completion), False, null_message,
-                parent.name,
+                completion, None, None, False, False, _unwrapped(completion), False, False,
+                null_message, parent.name,
             )  # fmt: skip
         if name.startswith("__"):
             raise Unsupported("introspection", f"{parent}.{name}")
@@ -247,6 +252,10 @@ class _Compiler:
             has_arguments=has_arguments,
             simple_leaf=attribute is not None and leaf and not has_arguments,
             leaf=_unwrapped(completion),
+            simple_object=attribute is not None
+            and not has_arguments
+            and _unwrapped(completion).kind is OBJECT
+            and not _wants_info(completion),
             wants_info=_wants_info(completion),
             null_message=null_message,
         )
@@ -285,7 +294,8 @@ class _Compiler:
         if is_list_type(type_):
             assert isinstance(type_, GraphQLList)
             item = self._completion(type_.of_type, nodes, depth)
-            return Completion(type_, False, None, LIST, item=item)
+            simple = item.inner is not None and item.kind is OBJECT and not _wants_info(item)
+            return Completion(type_, False, None, LIST, item=item, simple_items=simple)
         if is_leaf_type(type_):
             assert isinstance(type_, GraphQLLeafType)
             return Completion(type_, False, None, LEAF, coerce=type_.coerce_output_value)
