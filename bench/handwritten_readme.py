@@ -81,14 +81,16 @@ async def readme_dashboard(
         )
     viewer = {"kind": principal.kind.value, "name": principal.name, "memberships": memberships}
 
-    subs = (
-        await conn.execute(
-            sa.select(sub_t)
-            .where(sub_t.c.customer_id.in_(customer_ids))
-            .order_by(sub_t.c.id)
-            .limit(first + 1)
-        )
-    ).all()[:first]
+    subs = list(
+        (
+            await conn.execute(
+                sa.select(sub_t)
+                .where(sub_t.c.customer_id.in_(customer_ids))
+                .order_by(sub_t.c.id)
+                .limit(first + 1)
+            )
+        ).all()[:first]
+    )
     nodes: list[dict[str, Any]] = []
     if subs:
         nodes = await _nodes(conn, principal, subs, customer_ids, today)

@@ -57,6 +57,8 @@ log = logging.getLogger("fulfillment.compiled")
 # Values whose type is one of these are neither awaitable nor exceptions (strawberry's
 # optimized_is_awaitable answers False for them at once): a leaf completes inline.
 _PLAIN = frozenset({str, int, bool, float})
+# What strawberry's generated is_type_of gets for the info it does not read.
+_NO_INFO: Any = None
 # Argument values that may be shared by the calls of one request (nothing can change them).
 _IMMUTABLE = frozenset({str, int, bool, float, type(None)})
 
@@ -130,7 +132,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         _count(context, "compiled", "")
         return found
 
-    def _fallback(self, documents: CompiledDocuments, reason: str) -> None:
+    def _fallback(self, documents: CompiledDocuments, reason: str) -> OperationPlan | None:
         documents.counts[f"fallback:{reason}"] += 1
         _count(self.context_value, "fallback", reason)
         return None
@@ -219,7 +221,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                             is_type_of = plan_.type.is_type_of
                             # strawberry's is_type_of answers a bool (schema.compiled.plan);
                             # when it says no, the general way raises graphql-core's error.
-                            if is_type_of is not None and not is_type_of(value, None):
+                            if is_type_of is not None and not is_type_of(value, _NO_INFO):
                                 result = self._resolved(field, field_path, None, value)
                                 results[key] = result
                                 if is_awaitable(result):
@@ -260,7 +262,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
 
     # -- execute_field ----------------------------------------------------------------------
 
-    def _info(self, field: FieldPlan, field_path: Path) -> GraphQLResolveInfo:
+    def _info(self, field: FieldPlan, field_path: Path) -> GraphQLResolveInfo[Any]:
         assert field.field_def is not None
         return self.build_resolve_info(field.field_def, field.nodes, field.parent_type, field_path)
 
@@ -278,7 +280,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _field(self, field: FieldPlan, source: Any, path: Path | None) -> Any:
         field_path = Path(path, field.key, field.parent_name)
-        info: GraphQLResolveInfo | None = None
+        info: GraphQLResolveInfo[Any] | None = None
         if field.typename is None and field.attribute is None:
             info = self._info(field, field_path)
         try:
@@ -311,7 +313,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
 
     def _resolved(
-        self, field: FieldPlan, field_path: Path, info: GraphQLResolveInfo | None, result: Any
+        self, field: FieldPlan, field_path: Path, info: GraphQLResolveInfo[Any] | None, result: Any
     ) -> Any:
         """The rest of execute_field, inside its `try`."""
         if field.wants_info and info is None:
@@ -332,7 +334,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return completed
 
     async def _complete_awaitable(
-        self, field: FieldPlan, info: GraphQLResolveInfo | None, field_path: Path, result: Any
+        self, field: FieldPlan, info: GraphQLResolveInfo[Any] | None, field_path: Path, result: Any
     ) -> Any:
         try:
             resolved = await result
@@ -352,7 +354,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         self,
         completion: Completion,
         field: FieldPlan,
-        info: GraphQLResolveInfo | None,
+        info: GraphQLResolveInfo[Any] | None,
         field_path: Path,
         path: Path,
         result: Any,
@@ -377,7 +379,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         self,
         completion: Completion,
         field: FieldPlan,
-        info: GraphQLResolveInfo | None,
+        info: GraphQLResolveInfo[Any] | None,
         field_path: Path,
         path: Path,
         result: Any,
@@ -398,7 +400,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         self,
         completion: Completion,
         field: FieldPlan,
-        info: GraphQLResolveInfo | None,
+        info: GraphQLResolveInfo[Any] | None,
         field_path: Path,
         path: Path,
         result: Any,
@@ -445,7 +447,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                     # is strawberry's, which answers a bool: schema.compiled.plan).
                     try:
                         is_type_of = simple_plan.type.is_type_of
-                        if is_type_of is not None and not is_type_of(item, None):
+                        if is_type_of is not None and not is_type_of(item, _NO_INFO):
                             raise invalid_return_type_error(simple_plan.type, item, field.details)
                         completed_item = self._fields(simple_plan, item, item_path)
                     except Exception as raw_error:
@@ -528,7 +530,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         item: Any,
         completion: Completion,
         field: FieldPlan,
-        info: GraphQLResolveInfo | None,
+        info: GraphQLResolveInfo[Any] | None,
         field_path: Path,
         path: Path,
     ) -> Any:
@@ -546,7 +548,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         self,
         completion: Completion,
         field: FieldPlan,
-        info: GraphQLResolveInfo | None,
+        info: GraphQLResolveInfo[Any] | None,
         field_path: Path,
         path: Path,
         result: Any,
@@ -557,7 +559,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         if type_.is_type_of:
             if info is None and not plan.is_type_of_ignores_info:
                 info = self._info(field, field_path)
-            is_type_of = type_.is_type_of(result, info)
+            is_type_of = type_.is_type_of(result, _NO_INFO if info is None else info)
             if self.is_awaitable(is_type_of):
 
                 async def execute_subfields_async() -> Any:

@@ -207,7 +207,7 @@ class _Compiler:
         if conditional is type_:
             return True
         if conditional is not None and is_abstract_type(conditional):
-            return self.graphql.is_sub_type(conditional, type_)  # type: ignore[arg-type]
+            return self.graphql.is_sub_type(conditional, type_)
         return False
 
     def _field(
