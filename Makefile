@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run reset test test-pg lint sdl bench bench-pg bench-validation bench-hot bench-hot-pg clean
+.PHONY: install run reset test test-pg lint sdl bench bench-pg bench-validation bench-hot bench-hot-pg \
+	bench-compiled bench-compiled-pg clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -74,6 +75,14 @@ bench-hot: $(STAMP)
 
 bench-hot-pg: $(STAMP)
 	$(BIN)/python -m bench.hot_orders --database-url $(PG_TEST_URL) $(BENCH_ARGS)
+
+# The README dashboard document at N = 10, 50, 200, 1000: app, compiled path (by documentId),
+# graphql-core floor and hand-written endpoint, with a byte-for-byte check (a few minutes).
+bench-compiled: $(STAMP)
+	$(BIN)/python -m bench.compiled $(BENCH_ARGS)
+
+bench-compiled-pg: $(STAMP)
+	$(BIN)/python -m bench.compiled --database-url $(PG_TEST_URL) $(BENCH_ARGS)
 
 # Everything `make install`, `make run`, `make test` and `make lint` leave behind.
 clean:

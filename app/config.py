@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     catalog_cache: bool = True
     # Persisted-document allow-list (`fulfillment documents register`); off: any operation.
     trusted_documents: TrustedDocumentsMode = TrustedDocumentsMode.OFF
+    # Registered documents run from a plan made once per process (docs/compiled-path.md).
+    compiled_documents: bool = True
     # Browser origins allowed to call the API cross-origin; empty: no CORS headers at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 

@@ -92,4 +92,5 @@ def create_app() -> Starlette:
     from bench import queries
     from bench.appserver import build_bench_runtime
 
-    return build_app(build_bench_runtime(), [queries.DASHBOARD], owns_runtime=True)
+    documents = [queries.DASHBOARD, queries.readme_dashboard()]
+    return build_app(build_bench_runtime(), documents, owns_runtime=True)

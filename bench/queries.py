@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+DOCUMENTS = Path(__file__).resolve().parents[1] / "documents"
+
+
+def readme_dashboard() -> str:
+    """The README's dashboard as the frontend registers it (documents/dashboard.graphql)."""
+    return (DOCUMENTS / "dashboard.graphql").read_text(encoding="utf-8")
+
+
 # The billing dashboard: the owner's subscriptions with seat figures, plan, add-ons and the
 # latest 3 invoices with their lines (about 12 objects per subscription: 600 at N=50).
 DASHBOARD = """query Dashboard {

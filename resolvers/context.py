@@ -40,6 +40,9 @@ class RequestContext:
         # Set by the schema when the database could not serve this request (pool exhausted,
         # connection lost): the whole answer is then a retryable 503.
         self.database_unavailable: BaseException | None = None
+        # The hash of the registered document this request runs, when schema.trusted_documents
+        # found it registered (schema.compiled runs it from its plan).
+        self.trusted_document: str | None = None
         from resolvers.loaders import Loaders
 
         self.loaders = Loaders(self)

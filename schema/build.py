@@ -16,6 +16,7 @@ from resolvers.errors import is_public
 from schema import fastpath, strawberry_internals
 from schema.availability import note_unavailable
 from schema.budget import BudgetStore, InMemoryBudgets
+from schema.compiled.executor import CompiledDocuments, executor_class
 from schema.cost import CostCache
 from schema.limits import (
     EdgeLimits,
@@ -72,15 +73,19 @@ def build_schema(
             should_mask_error=lambda error: not is_public(error), hide_suggestions=production
         ),
     ]
+    compiled = executor_class() if settings is None or settings.compiled_documents else None
     built = Schema(
         query=Query,
         mutation=Mutation,
         types=[AddOnPurchase],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=compiled,
     )
     strawberry_internals.check(built)  # at start-up, not in a request, if strawberry changed
     fastpath.install(built)
+    if compiled is not None:
+        compiled.documents = CompiledDocuments(built)
     return built
 
 

@@ -42,6 +42,12 @@ def requested_document_id(execution: ExecutionContext) -> str | None:
     return None
 
 
+def _mark_trusted(context: Any, sha256: str | None) -> None:
+    """Tells schema.compiled which registered document this operation runs (None: none)."""
+    if isinstance(context, RequestContext):
+        context.trusted_document = sha256
+
+
 class TrustedDocuments(SchemaExtension):
     def __init__(self, *, mode: TrustedDocumentsMode, cache: TrustedDocumentCache) -> None:
         self.mode = mode
@@ -58,10 +64,12 @@ class TrustedDocuments(SchemaExtension):
 
     async def _admit(self, execution: ExecutionContext) -> None:
         context = execution.context
+        _mark_trusted(context, None)
         requested = requested_document_id(execution)
         if requested is not None:
             if execution.query is None:
                 execution.query = await self._registered(requested, context)
+                _mark_trusted(context, hash_of(requested))
                 return
             if hash_of(requested) != document_hash(execution.query):
                 raise PublicError(
@@ -71,12 +79,14 @@ class TrustedDocuments(SchemaExtension):
         principal: Principal = getattr(context, "principal", ANONYMOUS)
         if execution.query is None or may_send_any_operation(self.mode, principal):
             return
-        if await self._text(document_hash(execution.query), context) is None:
+        sha256 = document_hash(execution.query)
+        if await self._text(sha256, context) is None:
             raise PublicError(
                 ErrorCode.DOCUMENT_NOT_TRUSTED,
                 "Only registered operations are accepted: send the `documentId` of a "
                 "registered document.",
             )
+        _mark_trusted(context, sha256)
 
     async def _registered(self, requested: str, context: Any) -> str:
         sha256 = hash_of(requested)

@@ -42,6 +42,13 @@ class Metrics:
             buckets=REQUEST_BUCKETS,
             registry=registry,
         )
+        self.compiled_documents = Counter(
+            "fulfillment_compiled_documents",
+            "Registered documents run from their plan (path=compiled) or on the normal path "
+            "(path=fallback, reason: what the plan does not handle).",
+            ["path", "reason"],
+            registry=registry,
+        )
         self.provider_calls = Counter(
             "fulfillment_provider_calls",
             "Provider calls by kind, implementation, method and outcome (ok, error).",
