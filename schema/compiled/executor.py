@@ -119,7 +119,9 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         sha256 = getattr(context, "trusted_document", None)
         if documents is None or not isinstance(sha256, str):
             return None  # not a registered document: not counted
-        if serially or self.middleware_manager is not None:
+        # Strawberry always hands graphql-core a manager; one with no middleware changes nothing.
+        manager = self.middleware_manager
+        if serially or (manager is not None and manager.middlewares):
             return self._fallback(documents, "middleware" if serially is None else "serially")
         if self.abort_signal is not None or self.hooks is not None:
             return self._fallback(documents, "abort_signal_or_hooks")

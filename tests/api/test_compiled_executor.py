@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.extensions import SchemaExtension
 
 from schema.build import Schema
 from schema.compiled.executor import CompiledDocuments, executor_class
@@ -166,10 +167,18 @@ async def test_a_directive_falls_back_and_is_counted() -> None:
     assert counts == {"fallback:directive": 1}
 
 
-async def test_a_middleware_manager_falls_back() -> None:
-    """strawberry.Schema itself hands graphql-core a middleware manager (ours does not)."""
+class _Resolving(SchemaExtension):
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        return _next(root, info, *args, **kwargs)
+
+
+async def test_a_middleware_falls_back() -> None:
+    """An extension that hooks `resolve` is graphql-core middleware: not compiled. (Strawberry
+    always hands graphql-core a manager; an empty one is compiled, as in the tests above.)"""
     executor = executor_class()
-    built = strawberry.Schema(query=Query, execution_context_class=executor)
+    built = strawberry.Schema(
+        query=Query, execution_context_class=executor, extensions=[_Resolving]
+    )
     executor.documents = CompiledDocuments(built)
 
     result = await built.execute("{ one { name } }", context_value=Context())
