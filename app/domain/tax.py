@@ -70,6 +70,8 @@ _VAT_FORMATS: Mapping[str, re.Pattern[str]] = {
         "SK": r"\d{10}",
     }.items()
 }
+# The statement a reverse-charged invoice prints (the line's own note is kept short: the
+# quote token carries it once per line).
 REVERSE_CHARGE_NOTE = (
     "Reverse charge: VAT to be accounted for by the recipient (Article 196, Directive 2006/112/EC)"
 )
@@ -174,14 +176,14 @@ def _eu(rules: TaxRules, country: str, vat_id: str) -> Jurisdiction:
         return Jurisdiction(
             TaxTreatment.REVERSE_CHARGE,
             0,
-            f"{REVERSE_CHARGE_NOTE}; buyer VAT id {normalised_vat_id(vat_id)}",
+            f"Reverse charge; buyer VAT id {normalised_vat_id(vat_id)}",
         )
     rate = rules.eu_standard_rates.get(country)
     if rate is None:
         raise DomainError(ErrorCode.VALIDATION, f"No VAT rate is known for {country}.")
     note = f"VAT {format_percent(rate)}% ({country})"
     if vat_id and not valid:
-        note += f"; the VAT id given is not a valid {country} VAT number, so VAT is charged"
+        note += f"; VAT id not valid for {country}"
     return Jurisdiction(TaxTreatment.VAT, rate, note)
 
 

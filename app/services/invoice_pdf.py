@@ -27,6 +27,7 @@ from app.db.tables import BillingAccount, Invoice, InvoiceLine, Payment
 from app.domain.enums import PaymentStatus, TaxTreatment
 from app.domain.invoice_terms import address_lines, payment_terms, service_period
 from app.domain.money import Money
+from app.domain.tax import REVERSE_CHARGE_NOTE
 
 FONTS = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
@@ -275,5 +276,6 @@ def _totals(pdf: FPDF, invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
     if reverse is not None:
         pdf.ln(3)
         pdf.set_font(FONT, size=9)
-        statement = reverse.tax_note or "Reverse charge"
+        _, _, vat_id = (reverse.tax_note or "").partition("buyer VAT id ")
+        statement = f"{REVERSE_CHARGE_NOTE}. Buyer VAT id: {vat_id or 'none given'}"
         pdf.multi_cell(0, 4.5, printable(statement), new_x="LMARGIN", new_y="NEXT")

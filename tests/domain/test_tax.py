@@ -122,7 +122,8 @@ def test_finland_at_25_5_percent() -> None:
 def test_a_business_in_another_member_state_is_reverse_charged() -> None:
     where = jurisdiction(RULES, Buyer("DE", None, "de 123 456 789"))
     assert (where.treatment, where.rate_ppm) == (TaxTreatment.REVERSE_CHARGE, 0)
-    assert where.note == f"{REVERSE_CHARGE_NOTE}; buyer VAT id DE123456789"
+    assert where.note == "Reverse charge; buyer VAT id DE123456789"
+    assert REVERSE_CHARGE_NOTE.endswith("(Article 196, Directive 2006/112/EC)")
     assert [line.amount for line in tax_lines(RULES, Buyer("DE", None, "DE123456789"), [9])] == [0]
     greek = jurisdiction(RULES, Buyer("GR", None, "EL123456789"))
     assert greek.treatment is TaxTreatment.REVERSE_CHARGE
@@ -140,9 +141,7 @@ def test_a_business_in_the_sellers_country_pays_domestic_vat() -> None:
 def test_an_invalid_vat_id_is_charged_vat_and_says_why() -> None:
     where = jurisdiction(RULES, Buyer("DE", None, "DE12345"))
     assert (where.treatment, where.rate_ppm) == (TaxTreatment.VAT, 190_000)
-    assert where.note == (
-        "VAT 19% (DE); the VAT id given is not a valid DE VAT number, so VAT is charged"
-    )
+    assert where.note == "VAT 19% (DE); VAT id not valid for DE"
     # A VAT id of another member state does not make a DE buyer a business there.
     assert jurisdiction(RULES, Buyer("DE", None, "FRAB123456789")).treatment is TaxTreatment.VAT
 
