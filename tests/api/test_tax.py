@@ -308,3 +308,33 @@ def test_an_unknown_tax_provider_is_refused_at_start_up(
         ValueError, match="unknown tax_provider 'avalara'; valid choices: local, none"
     ):
         _runtime_with(settings, session_factory, clock, tax_provider="avalara")
+
+
+async def test_the_largest_order_taxed_per_line_still_fits_its_token_and_places(
+    api: Api, db: AsyncSession, settings: Settings, clock: FixedClock
+) -> None:
+    world = await _world(
+        db, settings, clock, date(2026, 4, 1), billing_country="FR", tax_id="FRAB123456789"
+    )
+    actions = [
+        *[{"addSeats": {"seats": 1}}] * 3,
+        {"addAddOn": {"addOn": "duo_pro", "seats": 2}},
+        UPGRADE,
+        {"addAddOn": {"addOn": "duo_enterprise", "seats": 2}},
+        {"buyPack": {"pack": "storage_10gib", "quantity": 1}},
+        {"buyPack": {"pack": "compute_minutes_1000", "quantity": 1}},
+        *[{"addSeats": {"seats": 1}}] * 2,
+    ]
+    data = await api.data(
+        QUOTE, {"input": {"subscriptionId": world["id"], "actions": actions}}, token=world["owner"]
+    )
+    quoted = data["orderQuote"]
+    assert quoted["__typename"] == "Quote", quoted
+    assert len(quoted["token"]) < 16 * 1024  # the quoteToken argument's limit
+    assert {line["tax"]["treatment"] for line in quoted["lines"]} == {"REVERSE_CHARGE"}
+    assert quoted["tax"] == {"amount": "0"}
+
+    placed = await _place(api, world, quoted["token"])
+
+    assert placed["__typename"] == "OrderPlacePayload", placed
+    assert placed["order"]["invoice"]["total"] == quoted["total"]
