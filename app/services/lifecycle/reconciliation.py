@@ -206,10 +206,8 @@ async def _step_one(
     if row.status is Status.SCHEDULED:
         await _notice(session, row, subscription, now)
         return None
-    invoiced = row.status is Status.NOTICED and await _invoice(
-        session, row, subscription, now, taxes
-    )
-    if row.status is Status.NOTICED and not invoiced:
+    noticed = row.status is Status.NOTICED  # read first: invoicing moves it on
+    if noticed and not await _invoice(session, row, subscription, now, taxes):
         return None  # settled: nothing to charge
     row.claimed_by, row.claimed_until = claim.worker_id, claim.until
     assert row.id is not None and row.invoice_id is not None
