@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.domain.tax import parse_state_rates
+
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"
 # Stripe's test-mode secret and restricted keys; the only ones the test clock runs with.
 STRIPE_TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
@@ -129,6 +131,14 @@ class Settings(BaseSettings):
     seller_vat_id: str = "NL000099998B57"
     seller_registration_number: str = "KvK 00000000"
     seller_email: str = "billing@fulfillment.invalid"
+    # Tax (docs/tax.md): "local" applies the rule table (EU VAT, reverse charge, US sales tax
+    # where configured), "none" taxes nothing. The seller's country decides what a
+    # domestic EU sale is (no reverse charge in the seller's own country).
+    tax_provider: str = "local"
+    seller_country: str = Field(default="NL", pattern=r"^[A-Z]{2}$")
+    # US sales tax is off unless states are listed: "CA=7.25,TX=6.25" (percent per state,
+    # the states where the seller collects; one rate per state, no local rates).
+    tax_us_state_rates: str = ""
     # Ed25519 private key (PEM) that signs license keys; development/test derive one if unset.
     license_signing_key: str | None = None
     quote_ttl_seconds: int = Field(default=1800, ge=60, le=86_400)
@@ -176,6 +186,12 @@ class Settings(BaseSettings):
             return tuple(
                 origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()
             )
+        return value
+
+    @field_validator("tax_us_state_rates")
+    @classmethod
+    def _state_rates(cls, value: str) -> str:
+        parse_state_rates(value)  # refused at start-up, not at the first quote
         return value
 
     @field_validator("public_base_url")
@@ -318,6 +334,11 @@ class Settings(BaseSettings):
         """The AES-256 key of the subscribers' signing secrets (32 bytes)."""
         source = (self.integration_secret_key or self.jwt_secret).encode()
         return hmac.new(source, b"integration-secrets", hashlib.sha256).digest()
+
+    @property
+    def us_state_tax_rates(self) -> dict[str, int]:
+        """TAX_US_STATE_RATES as state -> parts per million (empty: no US sales tax)."""
+        return parse_state_rates(self.tax_us_state_rates)
 
     @property
     def seller_address_lines(self) -> tuple[str, ...]:

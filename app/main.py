@@ -17,7 +17,7 @@ from app.http.graphiql import ROUTE as GRAPHIQL_ASSETS
 from app.http.graphiql import graphiql_asset
 from app.http.health import healthz, readyz
 from app.http.invoices import invoice_pdf
-from app.http.metrics import RequestMetrics, metrics_endpoint
+from app.http.metrics import RequestMetrics, counted, metrics_endpoint
 from app.http.request_id import HEADER as REQUEST_ID_HEADER
 from app.http.request_id import RequestIdMiddleware
 from app.http.time_limit import TimeLimit
@@ -60,8 +60,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
-        Route("/invoices/{number}.pdf", invoice_pdf, methods=["GET"]),
-        stripe_route(settings),
+        # The plain routes a client or vendor calls are counted by template (app/http/metrics).
+        counted(Route("/invoices/{number}.pdf", invoice_pdf, methods=["GET"])),
+        counted(stripe_route(settings)),
     ]
     if not settings.is_production:  # GraphiQL's own files, for the page /graphql shows
         routes.append(Route(GRAPHIQL_ASSETS, graphiql_asset, methods=["GET"]))

@@ -85,7 +85,12 @@ async def quote(ctx: RequestContext, draft: OrderDraft) -> Quote | DomainError:
         request = await to_request(ctx, draft)
         return await ctx.read(
             lambda s: quote_order(
-                s, ctx.principal, request, clock=ctx.runtime.clock, settings=ctx.runtime.settings
+                s,
+                ctx.principal,
+                request,
+                clock=ctx.runtime.clock,
+                settings=ctx.runtime.settings,
+                taxes=ctx.runtime.providers.tax,
             )
         )
     except NotAllowed as exc:
@@ -100,7 +105,12 @@ async def place(
     require_reader(ctx)
     runtime = ctx.runtime
     deps = OrderDeps(
-        runtime.sessions, runtime.providers.billing, runtime.clock, runtime.settings, runtime.turns
+        runtime.sessions,
+        runtime.providers.billing,
+        runtime.clock,
+        runtime.settings,
+        runtime.turns,
+        runtime.providers.tax,
     )
     orders, outcome = runtime.metrics.orders, "failed"  # an exception: a bug, or cancelled
     try:

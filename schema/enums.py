@@ -67,3 +67,5 @@ AdminTaskKind: TypeAlias = e.AdminTaskKind
 strawberry.enum(AdminTaskKind, name="AdminTaskKind")
 AdminTaskStatus: TypeAlias = e.AdminTaskStatus
 strawberry.enum(AdminTaskStatus, name="AdminTaskStatus")
+TaxTreatment: TypeAlias = e.TaxTreatment
+strawberry.enum(TaxTreatment, name="TaxTreatment")

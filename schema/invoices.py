@@ -18,6 +18,7 @@ from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer
 from schema.enums import InvoiceLineKind, InvoiceStatus, PaymentStatus, SyncStatus
 from schema.loaded import Loads, Ready, prefetch
+from schema.tax import LineTax
 
 if TYPE_CHECKING:
     from schema.subscriptions import Subscription
@@ -35,6 +36,7 @@ class InvoiceLine:
     amount: Money
     period_start: date | None
     period_end: date | None
+    tax: LineTax
 
     @classmethod
     def from_row(cls, row: tables.InvoiceLine | sa.Row[Any], currency: str) -> InvoiceLine:
@@ -47,6 +49,9 @@ class InvoiceLine:
             amount=Money.of(row.amount, currency),
             period_start=row.period_start,
             period_end=row.period_end,
+            tax=LineTax.of(
+                row.tax_treatment, row.tax_rate_ppm, row.tax_amount, row.tax_note, currency
+            ),
         )
 
 
@@ -95,7 +100,10 @@ _BILLING_ACCOUNT: Loads[Invoice, int, tables.BillingAccount | None, BillingAccou
 )
 
 
-@strawberry.type(description="What is owed; totals are the sum of the rounded lines.")
+@strawberry.type(
+    description="What is owed; totals are the sum of the rounded lines, and `tax` the sum of "
+    "the lines' rounded taxes (total = subtotal - discount + tax)."
+)
 class Invoice(Node):
     number: str
     status: InvoiceStatus

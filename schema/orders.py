@@ -33,6 +33,7 @@ from schema.errors import (
 )
 from schema.invoices import Invoice
 from schema.subscriptions import Subscription
+from schema.tax import LineTax
 
 
 @strawberry.input
@@ -201,6 +202,7 @@ class QuoteLine:
     amount: Money
     period_start: date | None
     period_end: date | None
+    tax: LineTax
 
 
 @strawberry.type(description="A binding price: place it with `orderPlace(quoteToken)`.")
@@ -209,7 +211,8 @@ class Quote:
     lines: list[QuoteLine]
     subtotal: Money
     discount: Money
-    total: Money
+    tax: Money = strawberry.field(description="The sum of the lines' taxes.")
+    total: Money = strawberry.field(description="subtotal - discount + tax.")
     token: str
     expires_at: datetime
 
@@ -228,11 +231,19 @@ class Quote:
                     amount=Money.of(line.amount, currency),
                     period_start=line.period_start,
                     period_end=line.period_end,
+                    tax=LineTax.of(
+                        line.tax_treatment,
+                        line.tax_rate_ppm,
+                        line.tax_amount,
+                        line.tax_note,
+                        currency,
+                    ),
                 )
                 for line in priced.lines
             ],
             subtotal=Money.of(priced.subtotal, currency),
             discount=Money.of(priced.discount, currency),
+            tax=Money.of(priced.tax, currency),
             total=Money.of(priced.total, currency),
             token=quote.token,
             expires_at=quote.expires_at,

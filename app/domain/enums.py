@@ -99,6 +99,15 @@ class InvoiceLineKind(StrEnum):
     DISCOUNT = "DISCOUNT"
 
 
+class TaxTreatment(StrEnum):
+    """How a line was taxed (docs/tax.md)."""
+
+    NOT_TAXED = "NOT_TAXED"  # no taxable country, a country outside the rules, or tax off
+    VAT = "VAT"  # EU VAT at the buyer country's standard rate
+    REVERSE_CHARGE = "REVERSE_CHARGE"  # EU business buyer with a VAT id: the buyer accounts
+    SALES_TAX = "SALES_TAX"  # US state sales tax (off unless configured)
+
+
 class PaymentStatus(StrEnum):
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"

@@ -124,6 +124,20 @@ class Metrics:
             buckets=JOB_BUCKETS,
             registry=registry,
         )
+        self.http_requests = Counter(
+            "fulfillment_http_requests",
+            "Requests to the plain HTTP routes beside /graphql (webhooks in, invoice PDFs), "
+            "by route template (never the raw path), method and status code.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.http_request_seconds = Histogram(
+            "fulfillment_http_request_duration_seconds",
+            "Time to answer a request to a plain HTTP route, by route template and method.",
+            ["route", "method"],
+            buckets=REQUEST_BUCKETS,
+            registry=registry,
+        )
         self.orders = Counter(
             "fulfillment_orders",
             "orderPlace answers by outcome (completed, declined, failed, in_progress, refused).",
@@ -134,6 +148,10 @@ class Metrics:
     def observe_request(self, operation: str, kind: str, outcome: str, seconds: float) -> None:
         self.requests.labels(operation, kind, outcome).inc()
         self.request_seconds.labels(operation, kind).observe(seconds)
+
+    def observe_http(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.http_requests.labels(route, method, str(status)).inc()
+        self.http_request_seconds.labels(route, method).observe(seconds)
 
     def observe_job(self, job: str, handled: int | None, seconds: float) -> None:
         """`handled` None: the run raised."""

@@ -26,6 +26,7 @@ from app.providers.crm.salesforce import SalesforceCrmProvider, SalesforceSettin
 from app.providers.mailer import LocalMailer, Mailer, SmtpMailer, SmtpSettings
 from app.providers.provisioning import LocalProvisioningTarget, ProvisioningTarget
 from app.providers.provisioning.http import HttpProvisioningTarget, HttpTargetSettings
+from app.providers.tax import LocalTaxProvider, NoTaxProvider, TaxProvider
 from app.providers.webhooks import WebhookSender
 
 P = TypeVar("P")
@@ -59,6 +60,13 @@ PROVISIONING_TARGETS: Mapping[str, Factory[ProvisioningTarget]] = {
 MAILERS: Mapping[str, Factory[Mailer]] = {
     "local": lambda deps: LocalMailer(deps.session_factory, deps.clock),
     "smtp": lambda deps: SmtpMailer(_smtp_settings(deps.settings)),
+}
+
+TAX_PROVIDERS: Mapping[str, Factory[TaxProvider]] = {
+    "local": lambda deps: LocalTaxProvider(
+        deps.settings.seller_country, deps.settings.us_state_tax_rates
+    ),
+    "none": lambda deps: NoTaxProvider(),
 }
 
 
@@ -141,6 +149,8 @@ class Providers:
     crm: CrmProvider
     provisioning: ProvisioningTarget
     mailer: Mailer
+    # Tax on quotes and invoices (docs/tax.md); the rule table unless a test passes another.
+    tax: TaxProvider = field(default_factory=LocalTaxProvider)
     # Integration events out to subscribers (app/services/integration_delivery.py).
     webhooks: WebhookSender = field(default_factory=WebhookSender)
 
@@ -149,7 +159,8 @@ class Providers:
         even if one fails."""
         errors: list[Exception] = []
         closed: set[int] = set()
-        for wrapped in (self.billing, self.crm, self.provisioning, self.mailer, self.webhooks):
+        every = (self.billing, self.crm, self.provisioning, self.mailer, self.tax, self.webhooks)
+        for wrapped in every:
             provider = unwrapped(wrapped)
             if id(provider) in closed or not isinstance(provider, _Closeable):
                 continue
@@ -184,6 +195,7 @@ def build_providers(
             PROVISIONING_TARGETS,
         ),
         mailer=build("mailer", "mailer", settings.mailer, MAILERS),
+        tax=build("tax", "tax_provider", settings.tax_provider, TAX_PROVIDERS),
         webhooks=WebhookSender(
             settings.integration_timeout_seconds,
             allow_private=settings.integration_private_networks_allowed,

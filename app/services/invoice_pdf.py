@@ -24,9 +24,10 @@ from fpdf.fonts import FontFace
 
 from app.config import Settings
 from app.db.tables import BillingAccount, Invoice, InvoiceLine, Payment
-from app.domain.enums import PaymentStatus
+from app.domain.enums import PaymentStatus, TaxTreatment
 from app.domain.invoice_terms import address_lines, payment_terms, service_period
 from app.domain.money import Money
+from app.domain.tax import REVERSE_CHARGE_NOTE
 
 FONTS = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
@@ -94,7 +95,7 @@ def render_invoice(document: InvoiceDocument) -> bytes:
     _parties(pdf, document)
     _facts(pdf, document)
     _lines(pdf, document)
-    _totals(pdf, invoice)
+    _totals(pdf, invoice, document.lines)
     return bytes(pdf.output())
 
 
@@ -214,6 +215,8 @@ def _lines(pdf: FPDF, document: InvoiceDocument) -> None:
         for line in sorted(document.lines, key=lambda each: each.position):
             period = service_period(line.period_start, line.period_end)
             description = line.description if period is None else f"{line.description}\n{period}"
+            tax = _line_tax(line, currency)
+            description = description if tax is None else f"{description}\n{tax}"
             row = table.row()
             row.cell(printable(description))
             row.cell(str(line.quantity))
@@ -221,13 +224,34 @@ def _lines(pdf: FPDF, document: InvoiceDocument) -> None:
             row.cell(_money(line.amount, currency))
 
 
-def _totals(pdf: FPDF, invoice: Invoice) -> None:
-    # Tax is not calculated yet (tax is 0 on every invoice today); its row is always shown,
-    # and this is where the rate and any "Reverse charge" wording will go.
+def _line_tax(line: InvoiceLine, currency: str) -> str | None:
+    """Under a taxed line's description: its tax ("VAT 19% (DE): €66.12"), or that it is
+    reverse charged; nothing for an untaxed line (an untaxed invoice prints as before)."""
+    if line.tax_treatment is TaxTreatment.NOT_TAXED:
+        return None
+    if line.tax_treatment is TaxTreatment.REVERSE_CHARGE:
+        return "Reverse charge, VAT 0%"
+    note = (line.tax_note or "Tax").split(";")[0]
+    return f"{note}: {_money(line.tax_amount, currency)}"
+
+
+def _tax_label(lines: Sequence[InvoiceLine]) -> str:
+    """ "Tax", with the one rate of its taxed lines when they share it: "Tax (VAT 19% (DE))"."""
+    notes = {
+        (line.tax_note or "").split(";")[0]
+        for line in lines
+        if line.tax_treatment in (TaxTreatment.VAT, TaxTreatment.SALES_TAX)
+    }
+    return f"Tax ({notes.pop()})" if len(notes) == 1 else "Tax"
+
+
+def _totals(pdf: FPDF, invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
+    # The tax row is always shown (0 for an untaxed or reverse-charged invoice); a reverse
+    # charge states so below the totals, with the buyer's VAT id (docs/tax.md).
     rows = [
         ("Subtotal", invoice.subtotal, False),
         ("Discount", -invoice.discount, False),
-        ("Tax", invoice.tax, False),
+        (_tax_label(lines), invoice.tax, False),
         (f"Total ({invoice.currency})", invoice.total, True),
         ("Amount paid", invoice.amount_paid, False),
         ("Balance due", invoice.total - invoice.amount_paid, True),
@@ -246,3 +270,12 @@ def _totals(pdf: FPDF, invoice: Invoice) -> None:
             new_x="LMARGIN",
             new_y="NEXT",
         )
+    reverse = next(
+        (line for line in lines if line.tax_treatment is TaxTreatment.REVERSE_CHARGE), None
+    )
+    if reverse is not None:
+        pdf.ln(3)
+        pdf.set_font(FONT, size=9)
+        _, _, vat_id = (reverse.tax_note or "").partition("buyer VAT id ")
+        statement = f"{REVERSE_CHARGE_NOTE}. Buyer VAT id: {vat_id or 'none given'}"
+        pdf.multi_cell(0, 4.5, printable(statement), new_x="LMARGIN", new_y="NEXT")

@@ -28,6 +28,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.domain.money import round_half_up
 from resolvers.ids import to_global_id
 from schema.build import schema as built_schema
 from tests.support.graphql import Api
@@ -113,6 +114,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "invoices@P":       row(UNAUTH, OK,     OK,     OK,     EMPTY,  OK,     EMPTY,  OK,     FORBID),
     "invoice":          row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
     "invoice@P":        row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    # InvoiceLine.tax: whoever reads the invoice.
+    "invoice@tax":      row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "invoice@taxP":     row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
     # Subscription.drift: staff only, whoever else sees the subscription (HIDDEN).
     "subscription@drift":
                         row(UNAUTH, HIDDEN, HIDDEN, HIDDEN, NULL,   NULL,   NULL,   OK,     FORBID),
@@ -134,6 +138,10 @@ MATRIX: dict[str, dict[str, str]] = {
     # every member here belongs to one (its OK case is in tests/api/test_first_purchase.py).
     "orderQuote@newCustomer":
                         row(UNAUTH, AAC,    AAC,    AAC,    AAC,    FORBID, FORBID, FORBID, FORBID),
+    # Quote.tax and QuoteLine.tax: whoever may quote; A's account is in DE (19 % VAT), the
+    # partner's that pays P's in NL, the seller's country (21 % VAT).
+    "orderQuote@tax":   row(UNAUTH, OK,     OK,     OK,     NF,     NF,     NF,     OK,     FORBID),
+    "orderQuote@taxP":  row(UNAUTH, MBP,    MBP,    MBP,    NF,     OK,     NF,     OK,     FORBID),
     "orderPlace":       row(UNAUTH, OK,     OK,     FORBID, NF,     NF,     NF,     OK,     FORBID),
     "orderPlace@P":     row(UNAUTH, MBP,    MBP,    FORBID, NF,     OK,     NF,     OK,     FORBID),
     "trialStart":       row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
@@ -282,6 +290,51 @@ def _history(expected: list[dict[str, Any]], address: dict[str, str]) -> Classif
     return classify
 
 
+def _quote_tax(rate_ppm: int, percent: str, country: str) -> Classify:
+    """The quote for one more seat, each line taxed at the buyer country's VAT rate (rounded
+    half up), the tax the lines' sum and the total subtotal + tax."""
+
+    def check(value: Any) -> bool:
+        [line] = value["lines"]
+        amount = int(line["amount"]["amount"])
+        tax = round_half_up(amount * rate_ppm, 1_000_000)
+        wanted = {
+            "treatment": "VAT",
+            "ratePercent": percent,
+            "amount": {"amount": str(tax)},
+            "note": f"VAT {percent}% ({country})",
+        }
+        totals = (value["subtotal"], value["tax"], value["total"])
+        return (
+            amount > 0
+            and line["tax"] == wanted
+            and totals
+            == (
+                {"amount": str(amount)},
+                {"amount": str(tax)},
+                {"amount": str(amount + tax)},
+            )
+        )
+
+    return result("Quote", check)
+
+
+def _invoice_tax(target: Tenant) -> Classify:
+    """The invoice (written untaxed by the factory) with each line's tax: none."""
+
+    def classify(value: Any) -> str:
+        if value is None:
+            return NULL
+        untaxed = {"treatment": "NOT_TAXED", "ratePercent": "0", "amount": {"amount": "0"}}
+        lines_ok = value["lines"] and all(
+            line["tax"] == {**untaxed, "note": None} for line in value["lines"]
+        )
+        right = value["id"] == gid("Invoice", target.invoice) and value["tax"] == {"amount": "0"}
+        return OK if right and lines_ok else f"wrong invoice tax {value!r}"
+
+    return classify
+
+
 def _add_seat(world: MatrixWorld, target: Tenant) -> dict[str, Any]:
     return {
         "subscriptionId": gid("Subscription", target.subscription),
@@ -395,6 +448,14 @@ PROMOTION_EXPIRE = """mutation($id: ID!, $reason: String!) {
 PROMOTION_INPUT = {"code": "matrix10", "percentOff": 10, "maxRedemptions": 5}
 INVOICES = "query($c: ID!) { invoices(first: 10, filter: {customerId: $c}) { nodes { id } } }"
 INVOICE = "query($id: ID!) { invoice(id: $id) { id } }"
+INVOICE_TAX = """query($id: ID!) { invoice(id: $id) { id tax { amount }
+  lines { amount { amount } tax { treatment ratePercent amount { amount } note } } } }"""
+QUOTE_TAX = """mutation($input: OrderInput! __REASON_VAR__) {
+  orderQuote(input: $input __REASON_ARG__) {
+    __typename
+    ... on Quote { subtotal { amount } tax { amount } total { amount }
+      lines { amount { amount } tax { treatment ratePercent amount { amount } note } } }
+    ... on UserError { code } } }"""
 
 CUSTOMER_MEMBERS = "query($id: ID!) { customer(id: $id) { id members { role } } }"
 MEMBER_INVITE = """mutation($input: CustomerMemberInviteInput! __REASON_VAR__) {
@@ -731,6 +792,27 @@ OPERATIONS: dict[str, Op] = {
         ),
         "P",
     ),
+    **{
+        f"orderQuote@tax{at}": Op(
+            QUOTE_TAX,
+            lambda w, t: {"input": _add_seat(w, t)},
+            check,
+            tenant,
+        )
+        for at, tenant, check in (
+            ("", "A", lambda w, t: _quote_tax(190_000, "19", "DE")),
+            ("P", "P", lambda w, t: _quote_tax(210_000, "21", "NL")),
+        )
+    },
+    **{
+        f"invoice@tax{at}": Op(
+            INVOICE_TAX,
+            lambda w, t: {"id": gid("Invoice", t.invoice)},
+            lambda w, t: _invoice_tax(t),
+            tenant,
+        )
+        for at, tenant in (("", "A"), ("P", "P"))
+    },
     "subscription@drift": Op(
         DRIFT, lambda w, t: {"id": gid("Subscription", t.subscription)}, lambda w, t: _drift(True)
     ),

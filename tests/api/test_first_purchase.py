@@ -14,7 +14,14 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import AuditEvent, BillingAccount, Customer, Membership, PortalUser
+from app.db.tables import (
+    AuditEvent,
+    BillingAccount,
+    Customer,
+    InvoiceLine,
+    Membership,
+    PortalUser,
+)
 from app.domain.enums import MemberRole, TokenKind
 from app.providers.billing import BillingAccountRecord, NewAccount
 from app.runtime import Runtime
@@ -368,3 +375,23 @@ async def test_a_user_id_too_long_to_keep_is_refused_before_anything_is_created(
     answer = await place(api, token, q["token"], "first-long")
     assert answer["code"] == "VALIDATION", answer
     assert await table_counts(db) == before
+
+
+async def test_a_first_purchase_is_taxed_for_the_address_it_gives(
+    api: Api, db: AsyncSession, settings: Settings
+) -> None:
+    """No VAT id, billed in Germany: 19 % German VAT on the quote, and the same cents on the
+    invoice the order writes (with a valid DE VAT id it is reverse-charged, as above)."""
+    await f.catalog(db)
+    token = stranger_token(settings, "sso-1009", email="tom@sso.example")
+
+    q = await quote(api, token, first_order(vatId=None))
+    placed = await place(api, token, q["token"], "first-taxed")
+
+    vat = PREMIUM_5_SEATS * 19 // 100  # 33 060, exact: no rounding
+    assert q["total"] == {"amount": str(PREMIUM_5_SEATS + vat)}
+    assert placed["order"]["invoice"]["total"] == {"amount": str(PREMIUM_5_SEATS + vat)}
+    lines = await db.execute(
+        sa.select(InvoiceLine.amount, InvoiceLine.tax_amount, InvoiceLine.tax_rate_ppm)
+    )
+    assert lines.all() == [(PREMIUM_5_SEATS, vat, 190_000)]

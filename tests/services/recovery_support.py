@@ -84,7 +84,13 @@ async def renewal_in_doubt(db: AsyncSession, sub: Subscription, at: datetime) ->
 
 
 def deps_of(runtime: Runtime) -> OrderDeps:
-    return OrderDeps(runtime.sessions, runtime.providers.billing, runtime.clock, runtime.settings)
+    return OrderDeps(
+        runtime.sessions,
+        runtime.providers.billing,
+        runtime.clock,
+        runtime.settings,
+        tax=runtime.providers.tax,
+    )
 
 
 async def quote(
@@ -94,7 +100,12 @@ async def quote(
     request = OrderRequest(sub.customer_id, sub.id, None, actions, promo_code=promo)
     async with runtime.sessions() as session:
         quoted = await quote_order(
-            session, who.principal, request, clock=runtime.clock, settings=runtime.settings
+            session,
+            who.principal,
+            request,
+            clock=runtime.clock,
+            settings=runtime.settings,
+            taxes=runtime.providers.tax,
         )
     return quoted.token
 

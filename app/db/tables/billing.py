@@ -15,6 +15,7 @@ from app.domain.enums import (
     OrderStatus,
     PaymentStatus,
     SyncStatus,
+    TaxTreatment,
 )
 
 
@@ -119,6 +120,11 @@ class InvoiceLine(SQLModel, table=True):
     amount: int = minor_units_field()
     period_start: date | None = None
     period_end: date | None = None
+    # The line's tax (docs/tax.md); the invoice's `tax` is the sum of its lines' tax_amount.
+    tax_treatment: TaxTreatment = enum_field(TaxTreatment, default=TaxTreatment.NOT_TAXED)
+    tax_rate_ppm: int = 0  # parts per million: 19 % is 190 000
+    tax_amount: int = minor_units_field(default=0)
+    tax_note: str | None = Field(default=None, max_length=300)
 
 
 class Payment(SQLModel, table=True):

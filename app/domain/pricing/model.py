@@ -9,6 +9,7 @@ from app.domain.enums import (
     ProductKind,
     ReconciliationMode,
     SubscriptionStatus,
+    TaxTreatment,
 )
 
 TERM_MONTHS = 12
@@ -85,6 +86,11 @@ class QuoteLine:
     amount: int  # rounded line amount: what is charged
     period_start: date | None
     period_end: date | None
+    # The line's tax (app/domain/tax.py): none until the order's buyer is known.
+    tax_treatment: TaxTreatment = TaxTreatment.NOT_TAXED
+    tax_rate_ppm: int = 0  # parts per million: 19 % is 190 000
+    tax_amount: int = 0
+    tax_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +112,8 @@ class PricedOrder:
     lines: tuple[QuoteLine, ...]
     subtotal: int  # sum of CHARGE and CREDIT lines
     discount: int  # positive; the DISCOUNT line's amount is -discount
-    total: int  # subtotal - discount, never below 0
+    total: int  # subtotal - discount + tax, never below 0
     after: SubscriptionSnapshot  # the projected state once the order is placed
     packs: tuple[PackPurchase, ...]
     promotion_code: str | None
+    tax: int = 0  # the sum of the lines' tax amounts

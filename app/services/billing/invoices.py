@@ -50,12 +50,14 @@ class Amounts:
     subtotal: int
     discount: int
     total: int
+    tax: int = 0  # the sum of the lines' tax amounts
 
     @classmethod
     def of_lines(cls, lines: Sequence[QuoteLine]) -> Amounts:
-        """Lines without a discount: what they add up to is the total."""
-        total = sum(line.amount for line in lines)
-        return cls(total, 0, total)
+        """Lines without a discount: what they and their taxes add up to is the total."""
+        subtotal = sum(line.amount for line in lines)
+        tax = sum(line.tax_amount for line in lines)
+        return cls(subtotal, 0, subtotal + tax, tax)
 
 
 async def write_invoice(
@@ -77,6 +79,7 @@ async def write_invoice(
         currency=billed.currency,
         subtotal=amounts.subtotal,
         discount=amounts.discount,
+        tax=amounts.tax,
         total=amounts.total,
         status=InvoiceStatus.OPEN,
         issued_on=today,
@@ -100,6 +103,10 @@ async def write_invoice(
                 amount=line.amount,
                 period_start=line.period_start,
                 period_end=line.period_end,
+                tax_treatment=line.tax_treatment,
+                tax_rate_ppm=line.tax_rate_ppm,
+                tax_amount=line.tax_amount,
+                tax_note=line.tax_note,
             )
         )
     return invoice
@@ -126,6 +133,10 @@ async def lines_of(session: AsyncSession, invoice_id: int) -> tuple[QuoteLine, .
             amount=row.amount,
             period_start=row.period_start,
             period_end=row.period_end,
+            tax_treatment=row.tax_treatment,
+            tax_rate_ppm=row.tax_rate_ppm,
+            tax_amount=row.tax_amount,
+            tax_note=row.tax_note,
         )
         for row in rows
     )
@@ -134,22 +145,50 @@ async def lines_of(session: AsyncSession, invoice_id: int) -> tuple[QuoteLine, .
 def provider_invoice(
     invoice: Invoice, account_ref: str, lines: Sequence[QuoteLine], due_on: date
 ) -> NewInvoice:
-    """The provider's request for a local invoice and its lines."""
+    """The provider's request for a local invoice and its lines. Tax is ours, not the
+    provider's (docs/tax.md): it goes as one more line per rate, after the priced lines,
+    so the provider's invoice adds up to our total; an untaxed invoice sends no tax line."""
     return NewInvoice(
         account_ref=account_ref,
         subscription_ref=None,
         currency=invoice.currency,
-        lines=tuple(
-            InvoiceLineRecord(
-                description=line.description,
-                quantity=line.quantity,
-                unit_amount=line.unit_amount,
-                amount=line.amount,
-                product_code=line.product_code,
-                period_start=line.period_start,
-                period_end=line.period_end,
-            )
-            for line in lines
+        lines=(
+            *(
+                InvoiceLineRecord(
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_amount=line.unit_amount,
+                    amount=line.amount,
+                    product_code=line.product_code,
+                    period_start=line.period_start,
+                    period_end=line.period_end,
+                )
+                for line in lines
+            ),
+            *tax_records(lines),
         ),
         due_on=due_on,
+    )
+
+
+def tax_records(lines: Sequence[QuoteLine]) -> tuple[InvoiceLineRecord, ...]:
+    """One line per tax (its note, e.g. "VAT 19% (DE)") with the sum of the lines' taxes at
+    that rate; none for a tax that adds up to nothing (untaxed, reverse charge)."""
+    sums: dict[tuple[str, int], int] = {}
+    for line in lines:
+        if line.tax_amount:
+            key = (line.tax_note or "Tax", line.tax_rate_ppm)
+            sums[key] = sums.get(key, 0) + line.tax_amount
+    return tuple(
+        InvoiceLineRecord(
+            description=note,
+            quantity=1,
+            unit_amount=amount,
+            amount=amount,
+            product_code=None,
+            period_start=None,
+            period_end=None,
+        )
+        for (note, _), amount in sums.items()
+        if amount
     )

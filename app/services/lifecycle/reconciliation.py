@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import lifecycle as repo
 from app.db.repositories import orders
-from app.db.tables import Invoice, Reconciliation, Subscription
+from app.db.tables import BillingAccount, Invoice, Reconciliation, Subscription
 from app.db.unit_of_work import unit_of_work
 from app.domain.enums import (
     InvoiceLineKind,
@@ -48,8 +48,9 @@ from app.domain.reconciliation import (
     remaining_quarters,
 )
 from app.providers.errors import ProviderError, ProviderRejected
+from app.providers.tax import TaxProvider
 from app.runtime import Runtime
-from app.services import integration_events
+from app.services import integration_events, tax
 from app.services.billing import charging, invoices, keys, outcomes
 from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
@@ -107,7 +108,7 @@ class ReconciliationJob:
                 outcome = await isolated(
                     session,
                     f"reconciliation {row.id}",
-                    partial(_leased, session, row, subscription, now, claim),
+                    partial(_leased, session, row, subscription, now, claim, runtime.providers.tax),
                 )
                 if outcome is not None:
                     handled += outcome[0]
@@ -177,12 +178,13 @@ async def _leased(
     subscription: Subscription,
     now: datetime,
     claim: Claim,
+    taxes: TaxProvider,
 ) -> tuple[bool, Work | None]:
     """Under the subscription's order lease (False: an order holds it; a later round)."""
     assert subscription.id is not None
     if not await repo.take_lease(session, subscription.id, now, claim.until):
         return False, None
-    work = await _step_one(session, row, subscription, now, claim)
+    work = await _step_one(session, row, subscription, now, claim, taxes)
     if work is None:
         await repo.release_lease(session, subscription.id, claim.until)
     return True, work
@@ -194,6 +196,7 @@ async def _step_one(
     subscription: Subscription,
     now: datetime,
     claim: Claim,
+    taxes: TaxProvider,
 ) -> Work | None:
     # An invoice being charged is resumed whatever happened since: its charge may have gone
     # through (the same keys replay it).
@@ -203,7 +206,8 @@ async def _step_one(
     if row.status is Status.SCHEDULED:
         await _notice(session, row, subscription, now)
         return None
-    if row.status is Status.NOTICED and not await _invoice(session, row, subscription, now):
+    noticed = row.status is Status.NOTICED  # read first: invoicing moves it on
+    if noticed and not await _invoice(session, row, subscription, now, taxes):
         return None  # settled: nothing to charge
     row.claimed_by, row.claimed_until = claim.worker_id, claim.until
     assert row.id is not None and row.invoice_id is not None
@@ -257,7 +261,11 @@ async def _notice(
 
 
 async def _invoice(
-    session: AsyncSession, row: Reconciliation, subscription: Subscription, now: datetime
+    session: AsyncSession,
+    row: Reconciliation,
+    subscription: Subscription,
+    now: datetime,
+    taxes: TaxProvider,
 ) -> bool:
     """Invoice the seats still owed; False (SETTLED) when seats bought meanwhile cover them."""
     owed = overage(row.max_seats_used or 0, subscription.seats)
@@ -287,7 +295,9 @@ async def _invoice(
         period_end=subscription.term_end,
     )
     billed = invoices.Billed.subscription(subscription)
-    invoice = await invoices.write_invoice(session, billed, [line], now.date())
+    account = await session.get(BillingAccount, subscription.billing_account_id)
+    lines, _ = await tax.tax_invoice_lines(taxes, account, subscription.currency, [line])
+    invoice = await invoices.write_invoice(session, billed, lines, now.date())
     row.invoice_id, row.status = invoice.id, Status.INVOICING
     return True
 

@@ -31,7 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import lifecycle as repo
 from app.db.repositories import orders
-from app.db.tables import ConsumablePurchase, Customer, Invoice, Renewal, Subscription
+from app.db.tables import (
+    BillingAccount,
+    ConsumablePurchase,
+    Customer,
+    Invoice,
+    Renewal,
+    Subscription,
+)
 from app.db.unit_of_work import unit_of_work
 from app.domain.eligibility import Caller
 from app.domain.enums import ConsumableKind, NotificationKind, SubscriptionStatus
@@ -40,8 +47,9 @@ from app.domain.lifecycle import RenewalStatus, expires_on, next_retry_on
 from app.domain.pricing import PricedOrder, Renew, price_order
 from app.providers.billing import SubscriptionItem
 from app.providers.errors import ProviderError, ProviderRejected
+from app.providers.tax import TaxProvider
 from app.runtime import Runtime
-from app.services import integration_events
+from app.services import integration_events, tax
 from app.services.billing import charging, invoices, keys, outcomes, subscriptions
 from app.services.lifecycle.common import (
     CHARGE_TIMEOUT,
@@ -95,7 +103,7 @@ class RenewalJob:
                 outcome = await isolated(
                     session,
                     f"renewal of subscription {subscription.id}",
-                    partial(_leased, session, subscription, now, claim),
+                    partial(_leased, session, subscription, now, claim, runtime.providers.tax),
                 )
                 if outcome is not None:
                     handled += outcome[0]
@@ -132,20 +140,28 @@ class RenewalJob:
 
 
 async def _leased(
-    session: AsyncSession, subscription: Subscription, now: datetime, claim: Claim
+    session: AsyncSession,
+    subscription: Subscription,
+    now: datetime,
+    claim: Claim,
+    taxes: TaxProvider,
 ) -> tuple[bool, Work | None]:
     """Under the subscription's order lease (False: an order holds it; a later round)."""
     assert subscription.id is not None
     if not await repo.take_lease(session, subscription.id, now, claim.until):
         return False, None
-    work = await claim_for_charge(session, subscription, now, claim)
+    work = await claim_for_charge(session, subscription, now, claim, taxes)
     if work is None:
         await repo.release_lease(session, subscription.id, claim.until)
     return True, work
 
 
 async def claim_for_charge(
-    session: AsyncSession, subscription: Subscription, now: datetime, claim: Claim
+    session: AsyncSession,
+    subscription: Subscription,
+    now: datetime,
+    claim: Claim,
+    taxes: TaxProvider,
 ) -> Work | None:
     """Under the subscription's lease: the renewal of its ended term, claimed for a charge
     (priced and invoiced first if it has none; a declined one for its next attempt; a
@@ -159,7 +175,7 @@ async def claim_for_charge(
         return None
     if renewal is None:
         try:
-            renewal = await _price_and_invoice(session, subscription, now)
+            renewal = await _price_and_invoice(session, subscription, now, taxes)
         except DomainError as error:  # e.g. an add-on the downgraded plan does not allow
             log.warning("subscription %s cannot renew: %s", subscription.id, error.message)
             await start_grace(session, subscription, now, reason=error.code.value)
@@ -198,13 +214,15 @@ async def price_renewal(session: AsyncSession, subscription: Subscription) -> Pr
 
 
 async def _price_and_invoice(
-    session: AsyncSession, subscription: Subscription, now: datetime
+    session: AsyncSession, subscription: Subscription, now: datetime, taxes: TaxProvider
 ) -> Renewal:
     priced = await price_renewal(session, subscription)
     after = priced.after
     plans = await orders.products_by_code(session, {after.plan_code})
     billed = invoices.Billed.subscription(subscription)
-    invoice = await invoices.write_invoice(session, billed, priced.lines, now.date())
+    account = await session.get(BillingAccount, subscription.billing_account_id)
+    lines, _ = await tax.tax_invoice_lines(taxes, account, subscription.currency, priced.lines)
+    invoice = await invoices.write_invoice(session, billed, lines, now.date())
     renewal = Renewal(
         subscription_id=subscription.id or 0,
         term_start=after.term_start,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.clock import Clock
 from app.config import Settings
 from app.providers.billing import BillingProvider
+from app.providers.tax import LocalTaxProvider, TaxProvider
 from app.services.orders.turns import Turns
 
 
@@ -20,6 +21,7 @@ class OrderDeps:
     clock: Clock
     settings: Settings
     turns: Turns = field(default_factory=Turns)  # pass the runtime's: one queue per process
+    tax: TaxProvider = field(default_factory=LocalTaxProvider)  # pass the runtime's
 
     def now(self) -> datetime:
         return self.clock.now()

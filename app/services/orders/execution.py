@@ -22,6 +22,7 @@ from app.domain.errors import DomainError, ErrorCode
 from app.domain.pricing import PricedOrder
 from app.providers.billing import PaymentRecord
 from app.providers.errors import ProviderError, ProviderRejected
+from app.providers.tax import TaxProvider
 from app.services import audit, integration_events
 from app.services.billing import accounts, charging, invoices, keys, outcomes
 from app.services.orders import settlement
@@ -70,7 +71,7 @@ async def prepare(
         settling = settlement.settling_error(order)
         if settling is not None:
             raise settling
-        priced = await _reprice(session, principal, request, payload)
+        priced = await _reprice(session, principal, request, payload, deps.tax)
         invoice = await orders.invoice_of_order(session, order_id)
         if invoice is None and priced.total == 0:
             await _redeem_unbilled(session, request, payload, order_id)
@@ -86,12 +87,16 @@ async def prepare(
 
 
 async def _reprice(
-    session: AsyncSession, principal: Principal, request: OrderRequest, payload: dict[str, Any]
+    session: AsyncSession,
+    principal: Principal,
+    request: OrderRequest,
+    payload: dict[str, Any],
+    taxes: TaxProvider,
 ) -> PricedOrder:
     priced_on = date.fromisoformat(payload["priced_on"])
     try:
         priced = await price_request(
-            session, principal, request, quoting_caller(principal), priced_on
+            session, principal, request, quoting_caller(principal), priced_on, taxes
         )
     except DomainError as error:
         if error.code in (ErrorCode.NOT_FOUND, ErrorCode.ORDER_IN_PROGRESS) or (
@@ -99,7 +104,9 @@ async def _reprice(
         ):
             raise
         raise DomainError(ErrorCode.QUOTE_STALE, f"{STALE.message} ({error.message})") from error
-    quoted = {k: payload[k] for k in ("currency", "lines", "subtotal", "discount", "total")}
+    # A token from before tax existed has no "tax": its lines then differ, and it is stale.
+    keys = ("currency", "lines", "subtotal", "discount", "tax", "total")
+    quoted = {k: payload.get(k, 0) for k in keys}
     if priced_payload(priced) != quoted:
         raise STALE
     return priced
@@ -151,7 +158,7 @@ async def _new_invoice(
         currency=priced.currency,
         order_id=order_id,
     )
-    amounts = invoices.Amounts(priced.subtotal, priced.discount, priced.total)
+    amounts = invoices.Amounts(priced.subtotal, priced.discount, priced.total, priced.tax)
     return await invoices.write_invoice(session, billed, priced.lines, today, amounts)
 
 

@@ -15,9 +15,10 @@ from app.clock import Clock
 from app.config import Settings
 from app.domain.buyers import checked
 from app.domain.eligibility import Caller
-from app.domain.enums import InvoiceLineKind
+from app.domain.enums import InvoiceLineKind, TaxTreatment
 from app.domain.pricing import PricedOrder, QuoteLine, price_order
-from app.services import quote_tokens
+from app.providers.tax import TaxProvider
+from app.services import quote_tokens, tax
 from app.services.orders import first_purchase
 from app.services.orders.errors import NotAllowed
 from app.services.orders.in_flight import ensure_not_charging
@@ -48,15 +49,23 @@ def quoting_caller(principal: Principal) -> Caller:
 
 
 async def price_request(
-    session: AsyncSession, principal: Principal, request: OrderRequest, caller: Caller, on: date
+    session: AsyncSession,
+    principal: Principal,
+    request: OrderRequest,
+    caller: Caller,
+    on: date,
+    taxes: TaxProvider,
 ) -> PricedOrder:
+    """The order priced as of `on`, each line taxed for the account it will invoice (a new
+    customer's: the billing address and VAT id it gives)."""
     if request.new_customer is not None:
-        return await _price_first_purchase(session, principal, request, caller, on)
+        priced = await _price_first_purchase(session, principal, request, caller, on)
+        return await tax.tax_order(taxes, tax.new_buyer(request.new_customer), priced)
     target = await load_target(session, read_scope(principal), request)
     await ensure_not_charging(session, target.subscription)
     catalog = await load_catalog(session, await order_currency(session, target))
     _, promotion = await load_promotion(session, request.promo_code)
-    return price_order(
+    priced = price_order(
         catalog=catalog,
         subscription=await snapshot(session, target),
         actions=request.actions,
@@ -64,6 +73,8 @@ async def price_request(
         today=on,
         promotion=promotion,
     )
+    account = await tax.paying_account(session, target)
+    return await tax.tax_order(taxes, tax.buyer(account), priced)
 
 
 async def _price_first_purchase(
@@ -91,13 +102,14 @@ async def quote_order(
     *,
     clock: Clock,
     settings: Settings,
+    taxes: TaxProvider,
 ) -> Quote:
     caller = quoting_caller(principal)
     if request.new_customer is not None:
         first_purchase.require_first_purchaser(principal)
         request = replace(request, new_customer=checked(request.new_customer))
     now = clock.now()
-    priced = await price_request(session, principal, request, caller, now.date())
+    priced = await price_request(session, principal, request, caller, now.date(), taxes)
     expires_at = now + timedelta(seconds=settings.quote_ttl_seconds)
     payload = {
         **request.to_payload(),
@@ -115,6 +127,7 @@ def priced_payload(priced: PricedOrder) -> dict[str, Any]:
         "lines": [_line(line) for line in priced.lines],
         "subtotal": priced.subtotal,
         "discount": priced.discount,
+        "tax": priced.tax,
         "total": priced.total,
     }
 
@@ -126,7 +139,10 @@ def _line(line: QuoteLine) -> dict[str, Any]:
 def quote_line(raw: dict[str, Any]) -> QuoteLine:
     """A line of `priced_payload` (JSON) as the pricing engine's line again."""
     days = {k: _day(raw[k]) for k in ("period_start", "period_end")}
-    return QuoteLine(**{**raw, **days, "kind": InvoiceLineKind(raw["kind"])})
+    treatment = TaxTreatment(raw.get("tax_treatment", TaxTreatment.NOT_TAXED))
+    return QuoteLine(
+        **{**raw, **days, "kind": InvoiceLineKind(raw["kind"]), "tax_treatment": treatment}
+    )
 
 
 def _day(value: str | None) -> date | None:

@@ -81,7 +81,11 @@ class OrderRecoveryJob:
 
     async def run(self, runtime: Runtime, now: datetime) -> int:
         deps = OrderDeps(
-            runtime.sessions, runtime.providers.billing, runtime.clock, runtime.settings
+            runtime.sessions,
+            runtime.providers.billing,
+            runtime.clock,
+            runtime.settings,
+            tax=runtime.providers.tax,
         )
         claimed = await _claim(deps, now, self.options.batch_size)
         for stalled in claimed:

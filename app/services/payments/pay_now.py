@@ -41,6 +41,7 @@ from app.domain.errors import DomainError, ErrorCode
 from app.domain.lifecycle import RenewalStatus
 from app.domain.reconciliation import ReconciliationStatus
 from app.providers.errors import ProviderError, ProviderRejected
+from app.providers.tax import TaxProvider
 from app.runtime import Runtime
 from app.services import audit, subscription_sync
 from app.services.billing import charging, keys, outcomes
@@ -139,7 +140,7 @@ async def _claim(
                 return None
         else:
             _check_payable(invoice, account)
-        return await _leased(session, principal, invoice, request, key, now)
+        return await _leased(session, principal, invoice, request, key, now, runtime.providers.tax)
 
 
 def _check_payable(invoice: Invoice, account: BillingAccount) -> None:
@@ -165,6 +166,7 @@ async def _leased(
     request: PayNowRequest | None,
     key: str,
     now: datetime,
+    taxes: TaxProvider,
 ) -> _Charge:
     """Take the subscription's lease, then claim the key (a new request, or the resumed
     one) and, for a declined renewal, the renewal's next attempt."""
@@ -188,7 +190,9 @@ async def _leased(
     assert request.id is not None
     request.processing_until = claim_until
     claim = Claim(f"pay-now:{request.id}", claim_until)
-    work = await _renewal_attempt(session, invoice, subscription, now, claim, resumed=resumed)
+    work = await _renewal_attempt(
+        session, invoice, subscription, now, claim, taxes, resumed=resumed
+    )
     if work is not None:
         request.charge_key, request.attempt = work.key, work.attempt
     return _Charge(
@@ -236,6 +240,7 @@ async def _renewal_attempt(
     subscription: Subscription | None,
     now: datetime,
     claim: Claim,
+    taxes: TaxProvider,
     *,
     resumed: bool,
 ) -> renewal.Work | None:
@@ -250,7 +255,7 @@ async def _renewal_attempt(
     if found.status is RenewalStatus.PENDING or (
         found.status is RenewalStatus.DECLINED and not resumed
     ):
-        return await renewal.claim_for_charge(session, subscription, now, claim)
+        return await renewal.claim_for_charge(session, subscription, now, claim, taxes)
     return None
 
 
