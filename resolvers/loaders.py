@@ -13,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader, DefaultCache
 
 from app.db.pagination import Page, PageRequest
-from app.db.repositories import catalog, customers, drift, history, invoices, outbox, subscriptions
+from app.db.repositories import (
+    catalog,
+    customers,
+    drift,
+    dunning,
+    history,
+    invoices,
+    outbox,
+    subscriptions,
+)
 from app.db.repositories.history import HistoryPage
 from app.db.scope import ReadScope
 from app.domain.history import Position
@@ -228,6 +237,14 @@ class Loaders:
     @cached_property
     def payments_by_invoice(self) -> DataLoader[int, Any]:
         return self._plain(invoices.payments_by_invoice, default=[])
+
+    @cached_property
+    def credit_notes_by_invoice(self) -> DataLoader[int, Any]:
+        return self._plain(invoices.credit_notes_by_invoice, default=[])
+
+    @cached_property
+    def dunning_by_subscription(self) -> DataLoader[int, Any]:
+        return self._plain(dunning.collection_by_subscription, default=([], None))
 
     def _kept(
         self, fetch: Batch, kept: dict[int, Any], default: Any = None

@@ -10,12 +10,14 @@ import strawberry
 
 from app.db import tables
 from app.db.pagination import Page
+from app.domain.enums import CreditNoteStatus
 from resolvers import prefetch
 from resolvers import subscriptions as resolve_subscriptions
 from resolvers.ids import to_global_id
 from resolvers.loaders import now_or_later
 from schema import lookahead
 from schema.common import Connection, Money, Node
+from schema.credit_notes import CreditNote
 from schema.customers import BillingAccount, Customer
 from schema.enums import InvoiceLineKind, InvoiceStatus, PaymentStatus, SyncStatus
 
@@ -132,6 +134,27 @@ class Invoice(Node):
             lambda rows: [Payment.from_row(row) for row in rows],
         )
 
+    @strawberry.field(
+        description="Money given back against it (refunds and credits), oldest first."
+    )
+    def credit_notes(self, info: strawberry.Info) -> list[CreditNote]:
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.credit_notes_by_invoice,
+            self._pk,
+            lambda rows: [CreditNote.from_row(row) for row in rows],
+        )
+
+    @strawberry.field(
+        description="Given back so far by its issued credit notes (refunds and credits)."
+    )
+    def amount_credited(self, info: strawberry.Info) -> Money:
+        currency = self.currency
+        return now_or_later(  # type: ignore[return-value]
+            info.context.loaders.credit_notes_by_invoice,
+            self._pk,
+            lambda rows: Money.of(_issued(rows), currency),
+        )
+
     @strawberry.field
     def customer(self, info: strawberry.Info) -> Customer | None:
         return now_or_later(  # type: ignore[return-value]
@@ -156,6 +179,10 @@ class Invoice(Node):
             return None
         view = await resolve_subscriptions.by_id(info.context, self._row.subscription_id)
         return None if view is None else Subscription.from_view(view)
+
+
+def _issued(rows: list[tables.CreditNote]) -> int:
+    return sum(row.amount for row in rows if row.status is CreditNoteStatus.ISSUED)
 
 
 async def invoice_connection(info: strawberry.Info, pending: Awaitable[Page[Any]]) -> Any:

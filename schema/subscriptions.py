@@ -13,6 +13,7 @@ from app.db.pagination import Page
 from app.domain.eligibility import Action, ActionVerdicts
 from app.domain.history import actor_from
 from resolvers import history as resolve_history
+from resolvers import money_back as resolve_money_back
 from resolvers import prefetch
 from resolvers import subscriptions as resolve
 from resolvers.access import activation_code_forbidden, may_read_activation_code
@@ -25,6 +26,7 @@ from schema.catalog import Product
 from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer, Deployment, Partner
 from schema.drift_findings import DriftFinding
+from schema.dunning import Dunning
 from schema.enums import (
     Channel,
     ConsumableKind,
@@ -374,6 +376,14 @@ class Subscription(Node):
             return [DriftFinding.from_row(row) for row in shown]
 
         return now_or_later(loader, self._pk, convert)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Null when nothing is owed late; otherwise the late invoice (a declined "
+        "charge or a passed due date), its attempts, next retry and grace end."
+    )
+    async def dunning(self, info: strawberry.Info) -> Dunning | None:
+        found = await resolve_money_back.dunning(info.context, self._pk)
+        return None if found is None else Dunning.of(found)
 
     @strawberry.field
     def provisioning(self, info: strawberry.Info) -> ProvisioningState:
