@@ -797,12 +797,18 @@ OPERATIONS: dict[str, Op] = {
         },
         lambda w, t: result(
             "CreditNoteCreatePayload",
-            lambda v: v
-            == {
-                "__typename": "CreditNoteCreatePayload",
-                "creditNote": {"kind": "REFUND", "status": "ISSUED", "amount": {"amount": "1000"}},
-                "invoice": {"amountCredited": {"amount": "1000"}},
-            },
+            lambda v: (
+                v
+                == {
+                    "__typename": "CreditNoteCreatePayload",
+                    "creditNote": {
+                        "kind": "REFUND",
+                        "status": "ISSUED",
+                        "amount": {"amount": "1000"},
+                    },
+                    "invoice": {"amountCredited": {"amount": "1000"}},
+                }
+            ),
         ),
         writes=True,
         prepare=_paid_invoice,

@@ -173,7 +173,7 @@ async def _claim(
         if found.request_digest != wanted:
             raise KEY_REUSED
         return found
-    await _check_creditable(session, invoice)
+    await _check_creditable(session, invoice, notes)
     amount = sum(line.amount for line in lines)
     payment = await _refundable_payment(session, invoice.id)
     paid = payment.amount if payment is not None else 0
@@ -211,8 +211,14 @@ async def _claim(
     return note
 
 
-async def _check_creditable(session: AsyncSession, invoice: Invoice) -> None:
-    if invoice.status is not InvoiceStatus.PAID:
+async def _check_creditable(
+    session: AsyncSession, invoice: Invoice, notes: list[CreditNote]
+) -> None:
+    """Paid (or refunded in full by its own notes: nothing is left, as the room check says)."""
+    by_notes = invoice.status is InvoiceStatus.REFUNDED and any(
+        note.status is CreditNoteStatus.ISSUED for note in notes
+    )
+    if invoice.status is not InvoiceStatus.PAID and not by_notes:
         raise DomainError(
             ErrorCode.INVOICE_NOT_PAID,
             f"Invoice {invoice.number} is {invoice.status.value}; money is given back only on "
