@@ -7,6 +7,7 @@ provider, the Stripe fake and the Zuora fake."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -58,13 +59,18 @@ def calls() -> Counter[str]:
 
 
 @pytest.fixture
-def runtime(
+async def runtime(
     app_settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     clock: FixedClock,
     calls: Counter[str],
-) -> Runtime:
-    return counted_runtime(app_settings, session_factory, clock, calls)
+) -> AsyncIterator[Runtime]:
+    """The app's providers (the Stripe or Zuora fake's adapter when `billing` says so), with
+    the billing writes counted; their HTTP sessions closed at the end."""
+    runtime = counted_runtime(app_settings, session_factory, clock, calls)
+    providers = runtime.providers
+    yield runtime
+    await providers.aclose()
 
 
 @pytest.fixture
