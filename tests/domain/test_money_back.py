@@ -85,7 +85,8 @@ def test_the_room_check_names_what_is_left() -> None:
 
 
 def _open(invoice_id: int, due_on: date, failed: int = 0) -> OpenInvoice:
-    return OpenInvoice(invoice_id, 1_000, "USD", due_on, failed, "card_declined" if failed else None)
+    code = "card_declined" if failed else None
+    return OpenInvoice(invoice_id, 1_000, "USD", due_on, failed, code)
 
 
 def test_dunning_prefers_the_renewal_then_a_decline_then_the_oldest_late() -> None:
