@@ -405,7 +405,7 @@ class Subscription(Node):
 
     @strawberry.field(
         description="What happened to it, newest first: orders, renewals, reconciliations, "
-        "changes, payments and provisioning pushes."
+        "changes, payments, provisioning pushes and credit notes."
     )
     async def history(
         self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None

@@ -21,6 +21,7 @@ from app.db.tables import CreditNote, Invoice, LedgerInvoice, LedgerRefund
 from app.domain.enums import CreditNoteStatus, InvoiceStatus, TokenKind
 from app.providers.errors import ProviderRejected, ProviderUnavailable
 from app.runtime import Runtime
+from resolvers.ids import to_global_id
 from tests.api.payments_support import (
     Payer,
     audit_of,
@@ -483,3 +484,38 @@ async def test_a_void_racing_the_provider_paying_it_is_invoice_paid_and_changes_
     assert answer["code"] == "INVOICE_PAID"
     assert calls == Counter({"void_invoice": 1})
     assert await all_rows(db) == before
+
+
+HISTORY = """query($id: ID!) { subscription(id: $id) { history(first: 10) {
+  nodes { kind action status amount { amount currency } actor { kind name } } } } }"""
+
+
+async def test_the_customers_history_shows_the_money_given_back_by_staff(
+    api: Api, db: AsyncSession, settings: Settings, calls: Counter[str], admin: str
+) -> None:
+    p = await paid(api, db, settings, calls)
+    await credit(api, admin, p.invoice_id, "cn-1", amount="1000")
+    await credit(api, admin, p.invoice_id, "cn-2", kind="CREDIT", amount="2000")
+    sid = to_global_id("Subscription", p.subscription.id or 0)
+
+    data = await api.data(HISTORY, {"id": sid}, token=p.owner)
+
+    nodes = data["subscription"]["history"]["nodes"]
+    staff = {"kind": "STAFF", "name": "staff"}
+    assert [n for n in nodes if n["kind"] == "CREDIT_NOTE"] == [
+        {
+            "kind": "CREDIT_NOTE",
+            "action": "credit_note.credit",
+            "status": "ISSUED",
+            "amount": {"amount": "2000", "currency": "USD"},
+            "actor": staff,
+        },
+        {
+            "kind": "CREDIT_NOTE",
+            "action": "credit_note.refund",
+            "status": "ISSUED",
+            "amount": {"amount": "1000", "currency": "USD"},
+            "actor": staff,
+        },
+    ]
+    assert REASON not in str(data)  # the staff's reason stays in the audit log
