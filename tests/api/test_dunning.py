@@ -15,14 +15,22 @@ from sqlmodel import col
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db.tables import Invoice, Membership, PortalUser, Renewal
-from app.domain.enums import InvoiceStatus, TokenKind
+from app.db.tables import CreditNote, Invoice, Membership, PortalUser, Renewal
+from app.domain.enums import (
+    CreditNoteKind,
+    CreditNoteReason,
+    CreditNoteStatus,
+    InvoiceStatus,
+    TokenKind,
+)
 from app.domain.lifecycle import RenewalStatus
 from app.runtime import Runtime
 from resolvers.ids import to_global_id
+from tests.api.conftest import StatementCounter
 from tests.api.payments_support import counted_runtime, pay, payer, rows
 from tests.api.test_money_back import void
 from tests.services.lifecycle_support import at, reload, run_at, subscribed
+from tests.support import factories as f
 from tests.support.graphql import Api, api_token, user_token
 
 DUNNING = """query($id: ID!) { subscription(id: $id) { status dunning {
@@ -122,3 +130,51 @@ async def test_an_open_invoice_past_due_then_declined_then_paid(
         "attempts": 1,
         "lastFailureCode": "card_declined",
     }
+
+
+LISTED = """query($c: ID!) { customer(id: $c) { subscriptions(first: 50) { nodes {
+  dunning { status attempts invoice { number } }
+  invoices(first: 10) { nodes { amountCredited { amount } creditNotes { number } } } } } } }"""
+
+
+async def test_dunning_and_credit_notes_of_a_list_take_the_same_statements_for_any_length(
+    api: Api, db: AsyncSession, settings: Settings, sql_statements: StatementCounter
+) -> None:
+    """Batched per request (resolvers/loaders.py): 2 or 6 subscriptions, each with a late
+    invoice and one with a credit note, read in as many statements."""
+    p = await payer(db, settings, due_on=date(2026, 1, 31))
+    customer = to_global_id("Customer", p.customer.id or 0)
+    counts = []
+    for more in (1, 4):
+        for _ in range(more):
+            sub = await f.subscription(db, p.customer, account=p.account)
+            invoice = await f.invoice(db, sub, status=InvoiceStatus.PAID, amount_paid=348_000)
+            db.add(_note(invoice))
+        await db.flush()
+        sql_statements.reset()
+        data = await api.data(LISTED, {"c": customer}, token=p.owner)
+        counts.append(sql_statements.count)
+        nodes = data["customer"]["subscriptions"]["nodes"]
+        assert len(nodes) == 1 + (1 if more == 1 else 5)
+        assert sum(1 for n in nodes if n["dunning"]) == 1  # the payer's late invoice
+        credited = [i for n in nodes for i in n["invoices"]["nodes"] if i["creditNotes"]]
+        assert [i["amountCredited"] for i in credited] == [{"amount": "500"}] * (len(nodes) - 1)
+
+    assert counts[0] == counts[1], sql_statements.statements
+
+
+def _note(invoice: Invoice) -> CreditNote:
+    return CreditNote(
+        number=f"CN-T{invoice.id}",
+        invoice_id=invoice.id or 0,
+        customer_id=invoice.customer_id,
+        kind=CreditNoteKind.CREDIT,
+        reason=CreditNoteReason.GOODWILL,
+        status=CreditNoteStatus.ISSUED,
+        currency="USD",
+        amount=500,
+        lines=[{"description": "Goodwill", "amount": 500}],
+        idempotency_key="k",
+        request_digest="d",
+        created_by="admin:1",
+    )
