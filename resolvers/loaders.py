@@ -19,6 +19,7 @@ from app.db.repositories import (
     catalog,
     customers,
     drift,
+    dunning,
     history,
     invoices,
     outbox,
@@ -231,6 +232,14 @@ class Loaders:
     @cached_property
     def payments_by_invoice(self) -> DataLoader[int, list[tables.Payment]]:
         return self._or(invoices.payments_by_invoice, list)
+
+    @cached_property
+    def credit_notes_by_invoice(self) -> DataLoader[int, list[tables.CreditNote]]:
+        return self._or(invoices.credit_notes_by_invoice, list)
+
+    @cached_property
+    def dunning_by_subscription(self) -> DataLoader[int, dunning.Collected]:
+        return self._or(dunning.collection_by_subscription, lambda: ([], None))
 
     def _kept(
         self, fetch: Fetch[V], kept: dict[int, V], default: Callable[[], D]

@@ -9,6 +9,7 @@ import strawberry
 from app.domain.errors import DomainError
 from app.domain.errors import ErrorCode as Code
 from app.observability.context import note_user_error
+from schema.common import Money
 from schema.enums import ErrorCode
 
 
@@ -60,6 +61,14 @@ class PaymentMethodRejectedError(UserError):
     )
 
 
+@strawberry.type(
+    description="More money back than the invoice allows (REFUND_EXCEEDS_PAID: beyond what was "
+    "paid and not yet given back; CREDIT_EXCEEDS_TOTAL: beyond its total); nothing changed."
+)
+class CreditExceedsError(UserError):
+    remaining: Money = strawberry.field(description="What may still be given back.")
+
+
 @strawberry.type(description="A provider (billing, CRM) failed; retryable ones may be retried.")
 class ProviderError(UserError):
     retryable: bool
@@ -93,6 +102,9 @@ def user_error(error: DomainError) -> UserError:
             code=error.code,
             provider_code=getattr(error, "provider_code", "rejected"),
         )
+    if error.code in (Code.REFUND_EXCEEDS_PAID, Code.CREDIT_EXCEEDS_TOTAL):
+        remaining = Money.of(getattr(error, "remaining", 0), getattr(error, "currency", "USD"))
+        return CreditExceedsError(message=error.message, code=error.code, remaining=remaining)
     if error.code in (Code.ORDER_IN_PROGRESS, Code.PAYMENT_IN_PROGRESS):
         retry_after = getattr(error, "retry_after_seconds", None)
         return QuoteError(message=error.message, code=error.code, retry_after_seconds=retry_after)

@@ -11,10 +11,12 @@ import strawberry
 
 from app.db import tables
 from app.db.pagination import Page
+from app.domain.enums import CreditNoteStatus
 from resolvers import subscriptions as resolve_subscriptions
 from resolvers.ids import to_global_id
 from schema import described
 from schema.common import Connection, Money, Node
+from schema.credit_notes import CreditNote
 from schema.customers import BillingAccount, Customer
 from schema.enums import InvoiceLineKind, InvoiceStatus, PaymentStatus, SyncStatus
 from schema.loaded import Loads, Ready, prefetch
@@ -98,6 +100,16 @@ _BILLING_ACCOUNT: Loads[Invoice, int, tables.BillingAccount | None, BillingAccou
         None if found is None else BillingAccount.from_row(found)
     ),
 )
+_CREDIT_NOTES: Loads[Invoice, int, list[tables.CreditNote], list[CreditNote]] = Loads(
+    lambda loaders: loaders.credit_notes_by_invoice,
+    key=lambda invoice, _ctx, _args: invoice._pk,
+    convert=lambda _invoice, _ctx, _args, rows: [CreditNote.from_row(row) for row in rows],
+)
+_CREDITED: Loads[Invoice, int, list[tables.CreditNote], Money] = Loads(
+    lambda loaders: loaders.credit_notes_by_invoice,
+    key=lambda invoice, _ctx, _args: invoice._pk,
+    convert=lambda invoice, _ctx, _args, rows: Money.of(_issued(rows), invoice.currency),
+)
 
 
 @strawberry.type(
@@ -163,6 +175,19 @@ class Invoice(Node):
     def customer(self, info: strawberry.Info) -> Ready[Customer | None]:
         return _CUSTOMER.resolve(self, info)
 
+    @_CREDIT_NOTES.field(
+        list[CreditNote],
+        description="Money given back against it (refunds and credits), oldest first.",
+    )
+    def credit_notes(self, info: strawberry.Info) -> Ready[list[CreditNote]]:
+        return _CREDIT_NOTES.resolve(self, info)
+
+    @_CREDITED.field(
+        Money, description="Given back so far by its issued credit notes (refunds and credits)."
+    )
+    def amount_credited(self, info: strawberry.Info) -> Ready[Money]:
+        return _CREDITED.resolve(self, info)
+
     @_BILLING_ACCOUNT.field(
         BillingAccount | None, description="Null when the caller may not see the paying account."
     )
@@ -179,6 +204,10 @@ class Invoice(Node):
             return None
         view = await resolve_subscriptions.by_id(info.context, self._row.subscription_id)
         return None if view is None else Subscription.from_view(view)
+
+
+def _issued(rows: list[tables.CreditNote]) -> int:
+    return sum(row.amount for row in rows if row.status is CreditNoteStatus.ISSUED)
 
 
 async def invoice_connection(

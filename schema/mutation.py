@@ -7,6 +7,7 @@ import strawberry
 from schema.drift import DriftMutations
 from schema.integration import IntegrationMutations
 from schema.licenses import LicenseMutations
+from schema.money_back import MoneyBackMutations
 from schema.notifications import NotificationMutations
 from schema.orders import OrderMutations
 from schema.payments import PaymentMutations
@@ -21,6 +22,7 @@ from schema.usage import UsageMutations
 class Mutation(
     OrderMutations,
     PaymentMutations,
+    MoneyBackMutations,
     SubscriptionChangeMutations,
     LicenseMutations,
     NotificationMutations,

@@ -11,9 +11,11 @@ import strawberry
 
 from app.db import tables
 from app.db.pagination import Page
+from app.db.repositories.dunning import Collected
 from app.domain.eligibility import Action, ActionVerdicts
 from app.domain.history import actor_from
 from resolvers import history as resolve_history
+from resolvers import money_back as resolve_money_back
 from resolvers import subscriptions as resolve
 from resolvers.access import activation_code_forbidden, may_read_activation_code
 from resolvers.context import RequestContext
@@ -26,6 +28,7 @@ from schema.catalog import Product
 from schema.common import Connection, Money, Node
 from schema.customers import BillingAccount, Customer, Deployment, Partner
 from schema.drift_findings import DriftFinding
+from schema.dunning import Dunning
 from schema.enums import (
     Channel,
     ConsumableKind,
@@ -387,6 +390,13 @@ _ACTIONS: Loads[Subscription, int, tuple[int, int], SubscriptionActions] = Loads
         resolve.verdicts(ctx, sub._view, bounds)
     ),
 )
+_DUNNING: Loads[Subscription, int, Collected, Dunning | None] = Loads(
+    lambda loaders: loaders.dunning_by_subscription,
+    key=lambda sub, _ctx, _args: sub._pk,
+    convert=lambda _sub, ctx, _args, collected: Dunning.maybe(
+        resolve_money_back.dunning(ctx, collected)
+    ),
+)
 _INVOICES: Loads[Subscription, PageKey, Page[tables.Invoice], Connection[Invoice]] = Loads(
     lambda loaders: loaders.invoice_pages_by_subscription,
     key=lambda sub, _ctx, args: (
@@ -521,9 +531,17 @@ class Subscription(Node):
     def actions(self, info: strawberry.Info) -> Ready[SubscriptionActions]:
         return _ACTIONS.resolve(self, info)
 
+    @_DUNNING.field(
+        Dunning | None,
+        description="Null when nothing is owed late; otherwise the late invoice (a declined "
+        "charge or a passed due date), its attempts, next retry and grace end.",
+    )
+    def dunning(self, info: strawberry.Info) -> Ready[Dunning | None]:
+        return _DUNNING.resolve(self, info)
+
     @described.field(
         description="What happened to it, newest first: orders, renewals, reconciliations, "
-        "changes, payments and provisioning pushes."
+        "changes, payments, provisioning pushes and credit notes."
     )
     async def history(
         self, info: strawberry.Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None

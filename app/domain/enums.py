@@ -172,3 +172,33 @@ class AdminTaskKind(StrEnum):
 class AdminTaskStatus(StrEnum):
     OPEN = "OPEN"
     RESOLVED = "RESOLVED"
+
+
+class CreditNoteKind(StrEnum):
+    """How a credit note gives the money back."""
+
+    REFUND = "REFUND"  # refunded to the payment method that paid, at the billing provider
+    CREDIT = "CREDIT"  # recorded only: given back outside the provider (see docs/money-back.md)
+
+
+class CreditNoteReason(StrEnum):
+    """Why, as the customer reads it on the credit note (the staff's own reason is audited)."""
+
+    DUPLICATE = "DUPLICATE"
+    SERVICE_ISSUE = "SERVICE_ISSUE"
+    REQUESTED_BY_CUSTOMER = "REQUESTED_BY_CUSTOMER"
+    GOODWILL = "GOODWILL"
+    BILLING_ERROR = "BILLING_ERROR"
+
+
+class CreditNoteStatus(StrEnum):
+    PENDING = "PENDING"  # its refund was sent and not answered yet: retried with its key
+    ISSUED = "ISSUED"  # given back
+    FAILED = "FAILED"  # the provider refused the refund: nothing was given back
+
+
+class DunningStatus(StrEnum):
+    """Where collection of a subscription's money stands (Subscription.dunning)."""
+
+    PAYMENT_FAILED = "PAYMENT_FAILED"  # a renewal's charge was declined: retried in grace
+    PAST_DUE = "PAST_DUE"  # an open invoice is past its due date

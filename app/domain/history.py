@@ -17,6 +17,7 @@ class HistoryKind(StrEnum):
     CHANGE = "CHANGE"
     PAYMENT = "PAYMENT"
     PROVISIONING = "PROVISIONING"
+    CREDIT_NOTE = "CREDIT_NOTE"  # money given back against one of its invoices
 
 
 class Source(IntEnum):
@@ -28,6 +29,7 @@ class Source(IntEnum):
     RECONCILIATION = 3
     PAYMENT = 4
     PROVISIONING = 5
+    CREDIT_NOTE = 6
 
 
 class ActorKind(StrEnum):

@@ -11,10 +11,10 @@ rate (Finland's 25.5 %, a US state's 4.225 %) is exact and no float is ever invo
   buyer country's standard rate. The VAT id is checked for its format only; no VIES call.
 - US buyer: sales tax at the state's rate when the operator configured that state, else none.
 
-Rounding (docs/domain.md section 3: round each line, the total is the sum of the rounded lines): each
-line's tax is `round_half_up(amount * rate / 1 000 000)` (halves away from zero, so a credit
-line's tax is the exact negative of the same charge's); the invoice's tax is the sum of its
-lines' taxes.
+Rounding (docs/domain.md section 3: round each line, the total is the sum of the rounded
+lines): each line's tax is `round_half_up(amount * rate / 1 000 000)` (halves away from
+zero, so a credit line's tax is the exact negative of the same charge's); the invoice's tax
+is the sum of its lines' taxes.
 """
 
 from __future__ import annotations

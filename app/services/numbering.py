@@ -13,3 +13,7 @@ async def subscription_number(session: AsyncSession) -> str:
 
 async def invoice_number(session: AsyncSession) -> str:
     return f"INV-{await next_number(session, 'invoice'):06d}"
+
+
+async def credit_note_number(session: AsyncSession) -> str:
+    return f"CN-{await next_number(session, 'credit_note'):06d}"

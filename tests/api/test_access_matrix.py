@@ -117,6 +117,15 @@ MATRIX: dict[str, dict[str, str]] = {
     # InvoiceLine.tax: whoever reads the invoice.
     "invoice@tax":      row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
     "invoice@taxP":     row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    # Invoice.creditNotes / amountCredited and Subscription.dunning: whoever reads the object.
+    "invoice@creditNotes":
+                        row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "invoice@creditNotesP":
+                        row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
+    "subscription@dunning":
+                        row(UNAUTH, OK,     OK,     OK,     NULL,   NULL,   NULL,   OK,     FORBID),
+    "subscription@dunningP":
+                        row(UNAUTH, OK,     OK,     OK,     NULL,   OK,     NULL,   OK,     FORBID),
     # Subscription.drift: staff only, whoever else sees the subscription (HIDDEN).
     "subscription@drift":
                         row(UNAUTH, HIDDEN, HIDDEN, HIDDEN, NULL,   NULL,   NULL,   OK,     FORBID),
@@ -187,6 +196,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "adminTaskResolve": row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "subscriptionResync":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    # Money back: staff only (A's invoice, paid first by the admin for the credit note).
+    "creditNoteCreate": row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "invoiceVoid":      row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     # Promo codes: admins only.
     "promotionCreate":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "promotionExpire":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
@@ -382,6 +394,39 @@ async def _event(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]
     return {"event": data["integrationDeliveries"]["nodes"][0]["event"]["id"]}
 
 
+async def _paid_invoice(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]:
+    """The target invoice paid by the admin first, so there is money to give back."""
+    variables = {
+        "input": {"invoiceId": gid("Invoice", target.invoice), "idempotencyKey": "matrix-paid"},
+        "reason": REASON,
+    }
+    data = await api.data(document_for("invoicePay"), variables, token=world.tokens["admin"])
+    assert data["invoicePay"]["__typename"] == "InvoicePayPayload", data
+    return {}
+
+
+def _credit_notes(expected_id: str) -> Classify:
+    def classify(value: Any) -> str:
+        if value is None:
+            return NULL
+        shown = {"amountCredited": {"amount": "0"}, "creditNotes": [], "id": expected_id}
+        return OK if value == shown else f"wrong credit notes {value!r}"
+
+    return classify
+
+
+def _past_due(expected_id: str) -> Classify:
+    """The subscription's open invoice, due 2026-01-31, is past due on the test's day."""
+
+    def classify(value: Any) -> str:
+        if value is None:
+            return NULL
+        late = {"id": expected_id, "dunning": {"status": "PAST_DUE", "attempts": 0}}
+        return OK if value == late else f"wrong {value!r}"
+
+    return classify
+
+
 async def _activated(api: Api, world: MatrixWorld, target: Tenant) -> dict[str, Any]:
     """`$key`: the license key of A's instance, activated (with its code, no bearer) first."""
     variables = {"code": world.license_a.activation_code, "instance": INSTANCE}
@@ -502,6 +547,18 @@ INVOICE_PAY = """mutation($input: InvoicePayInput! __REASON_VAR__) {
   invoicePay(input: $input __REASON_ARG__) {
     __typename ... on InvoicePayPayload { invoice { status amountDue { amount } } }
     ... on UserError { code } } }"""
+CREDIT_NOTES = """query($id: ID!) {
+  invoice(id: $id) { id amountCredited { amount } creditNotes { number } } }"""
+DUNNING = """query($id: ID!) {
+  subscription(id: $id) { id dunning { status attempts } } }"""
+CREDIT_NOTE_CREATE = """mutation($input: CreditNoteCreateInput!, $reason: String!) {
+  creditNoteCreate(input: $input, reason: $reason) {
+    __typename ... on CreditNoteCreatePayload {
+      creditNote { kind status amount { amount } } invoice { amountCredited { amount } } }
+    ... on UserError { code } } }"""
+INVOICE_VOID = """mutation($id: ID!, $reason: String!) {
+  invoiceVoid(invoiceId: $id, reason: $reason) {
+    __typename ... on InvoiceVoidPayload { invoice { status } } ... on UserError { code } } }"""
 LICENSE_ACTIVATE = """mutation($code: String!, $instance: String!) {
   licenseActivate(activationCode: $code, instanceId: $instance) {
     __typename ... on LicenseActivatePayload { licenseKey license { instanceId } }
@@ -581,6 +638,18 @@ def _reads(tenant: str) -> dict[str, Op]:
             INVOICE,
             lambda w, t: {"id": gid("Invoice", t.invoice)},
             lambda w, t: single(gid("Invoice", t.invoice)),
+            tenant,
+        ),
+        f"invoice@creditNotes{tenant if at else ''}": Op(
+            CREDIT_NOTES,
+            lambda w, t: {"id": gid("Invoice", t.invoice)},
+            lambda w, t: _credit_notes(gid("Invoice", t.invoice)),
+            tenant,
+        ),
+        f"subscription@dunning{tenant if at else ''}": Op(
+            DUNNING,
+            lambda w, t: {"id": gid("Subscription", t.subscription)},
+            lambda w, t: _past_due(gid("Subscription", t.subscription)),
             tenant,
         ),
     }
@@ -910,6 +979,42 @@ OPERATIONS: dict[str, Op] = {
         lambda w, t: result("PromotionPayload", lambda v: v["promotion"]["active"] is False),
         writes=True,
         prepare=_promotion,
+    ),
+    "creditNoteCreate": Op(
+        CREDIT_NOTE_CREATE,
+        lambda w, t: {
+            "input": {
+                "invoiceId": gid("Invoice", t.invoice),
+                "kind": "REFUND",
+                "reason": "GOODWILL",
+                "currency": "USD",
+                "amount": "1000",
+                "idempotencyKey": "matrix-credit-1",
+            }
+        },
+        lambda w, t: result(
+            "CreditNoteCreatePayload",
+            lambda v: (
+                v
+                == {
+                    "__typename": "CreditNoteCreatePayload",
+                    "creditNote": {
+                        "kind": "REFUND",
+                        "status": "ISSUED",
+                        "amount": {"amount": "1000"},
+                    },
+                    "invoice": {"amountCredited": {"amount": "1000"}},
+                }
+            ),
+        ),
+        writes=True,
+        prepare=_paid_invoice,
+    ),
+    "invoiceVoid": Op(
+        INVOICE_VOID,
+        lambda w, t: {"id": gid("Invoice", t.invoice)},
+        lambda w, t: result("InvoiceVoidPayload", lambda v: v["invoice"]["status"] == "VOID"),
+        writes=True,
     ),
     "subscriptionResync": Op(
         RESYNC,

@@ -121,8 +121,9 @@ QUERY = """query($id: ID!) {
     consumables { units product { code } }
     license { activated } provisioning { status } actions { canAddSeats }
     drift(includeResolved: true) { system }
-    pendingChange { plan { code } }
+    pendingChange { plan { code } } dunning { status }
     invoices(first: 5) { nodes { number lines { position } payments { status }
+                                 creditNotes { number } amountCredited { amount }
                                  customer { name } billingAccount { name } } }
   } } }
 }"""

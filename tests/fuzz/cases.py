@@ -12,6 +12,7 @@ from typing import Any
 import graphql
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 DEFAULT_EXAMPLES = 10
@@ -64,7 +65,22 @@ def examples_per_operation() -> int:
     return int(os.environ.get("FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
 
 
+def _minor_units() -> Any:
+    """`MinorUnits` (schema/minor_units.py): a string of digits, or an Int, in signed 64 bits.
+    (A literal past that range is answered INTERNAL today, not VALIDATION: a known bug of the
+    scalar's literal parsing, left to its own fix.)"""
+    from schemathesis.graphql import nodes
+
+    amounts = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    return st.one_of(
+        amounts.map(lambda n: nodes.String(str(n))),
+        st.integers(min_value=-(2**31), max_value=2**31 - 1).map(nodes.Int),
+    )
+
+
 def load_schema(introspection: dict[str, Any], values: dict[str, list[Any]]) -> Any:
+    # Scalars of our own need a strategy (an input that requires one cannot be drawn without).
+    schemathesis.graphql.scalar("MinorUnits", _minor_units())
     config = SchemathesisConfig.from_dict(
         {
             "dictionaries": {name: {"values": entries} for name, entries in values.items()},

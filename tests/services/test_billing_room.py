@@ -153,6 +153,8 @@ def test_the_keys_are_the_strings_the_ledgers_hold() -> None:
         keys.amendment(message, "0123456789abcdef"),
         keys.cancel(message),
         keys.reactivate(message),
+        keys.credit_note_refund(5),
+        keys.invoice_void(8),
     ] == [
         "billing-account:4",
         "demo-card:4:abc",
@@ -173,4 +175,6 @@ def test_the_keys_are_the_strings_the_ledgers_hold() -> None:
         "subscription:7:v3:billing:0123456789abcdef",
         "subscription:7:v3:billing:cancel",
         "subscription:7:v3:billing:reactivate",
+        "credit-note:5:refund",
+        "invoice:8:void",
     ]

@@ -85,7 +85,8 @@ async def test_a_renewal_invoice_is_taxed_and_charged_with_its_tax(
 async def test_a_reconciliation_invoice_is_taxed(
     db: AsyncSession, runtime: Runtime, clock: FixedClock
 ) -> None:
-    # docs/domain.md section 9, example 4, quarter 1: 10 x 34 800 x 3/4 = 261 000; in FR 20 % = 52 200.
+    # docs/domain.md section 9, example 4, quarter 1: 10 x 34 800 x 3/4 = 261 000;
+    # in FR 20 % = 52 200.
     sub = await subscribed(db, seats=100)
     for day, users in ((date(2026, 1, 1), 100), (date(2026, 3, 31), 110)):
         await f.seat_report(db, sub, day, users)

@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from app.db.tables import (
     AuditEvent,
+    CreditNote,
     Invoice,
     Order,
     OutboxMessage,
@@ -280,6 +281,36 @@ async def _provisioning(
     ]
 
 
+async def _credit_notes(
+    session: AsyncSession, ids: Sequence[int], limit: int, after: Position | None
+) -> Events:
+    """Money given back against the subscription's invoices (by staff: named "staff")."""
+    time, key = col(CreditNote.created_at), col(CreditNote.id)
+    stmt = (
+        sa.select(key, time, col(CreditNote.status), col(CreditNote.amount))
+        .add_columns(col(CreditNote.currency), col(CreditNote.kind), col(CreditNote.created_by))
+        .join(Invoice, col(Invoice.id) == col(CreditNote.invoice_id))
+        .where(col(Invoice.subscription_id).in_(ids))
+    )
+    sub = col(Invoice.subscription_id)
+    rows = await _rows(session, stmt, sub, Source.CREDIT_NOTE, time, key, limit, after)
+    return [
+        (
+            row.sub,
+            HistoryEvent(
+                Position(row.created_at, Source.CREDIT_NOTE, row.id),
+                HistoryKind.CREDIT_NOTE,
+                "credit_note.refund" if row.kind == "REFUND" else "credit_note.credit",
+                status=row.status,
+                amount=row.amount,
+                currency=row.currency,
+                actor=row.created_by,
+            ),
+        )
+        for row in rows
+    ]
+
+
 _READERS: tuple[Reader, ...] = (
     _audit,
     _orders,
@@ -287,4 +318,5 @@ _READERS: tuple[Reader, ...] = (
     _reconciliations,
     _payments,
     _provisioning,
+    _credit_notes,
 )

@@ -14,7 +14,7 @@ from sqlmodel import col
 from app.db.pagination import Page, PageRequest, fetch_child_pages, fetch_page
 from app.db.repositories.common import by_ids, child_rows, children
 from app.db.scope import ReadScope
-from app.db.tables import Invoice, InvoiceLine, Payment
+from app.db.tables import CreditNote, Invoice, InvoiceLine, Payment
 from app.domain.enums import InvoiceStatus, SyncStatus
 
 
@@ -84,6 +84,12 @@ async def payments_by_invoice(
     session: AsyncSession, invoice_ids: Sequence[int]
 ) -> dict[int, list[Payment]]:
     return await children(session, Payment, Payment.invoice_id, invoice_ids)
+
+
+async def credit_notes_by_invoice(
+    session: AsyncSession, invoice_ids: Sequence[int]
+) -> dict[int, list[CreditNote]]:
+    return await children(session, CreditNote, CreditNote.invoice_id, invoice_ids)
 
 
 async def invoice_for_order(

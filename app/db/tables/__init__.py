@@ -2,7 +2,14 @@
 
 from sqlmodel import SQLModel
 
-from app.db.tables.billing import BillingAccount, Invoice, InvoiceLine, Order, Payment
+from app.db.tables.billing import (
+    BillingAccount,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Order,
+    Payment,
+)
 from app.db.tables.catalog import Price, Product
 from app.db.tables.commerce import NumberSequence, OrderLease, Promotion
 from app.db.tables.customers import ApiToken, Customer, Deployment, Membership, Partner, PortalUser
@@ -55,6 +62,7 @@ __all__ = [
     "ComputeUsageEvent",
     "ComputeUsageMonth",
     "ConsumablePurchase",
+    "CreditNote",
     "CrmAccountRecord",
     "CrmContactRecord",
     "CrmOpportunityRecord",

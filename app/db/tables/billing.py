@@ -10,6 +10,9 @@ from sqlmodel import Field, SQLModel
 
 from app.db.types import enum_field, json_field, minor_units_field, timestamp_field, utcnow
 from app.domain.enums import (
+    CreditNoteKind,
+    CreditNoteReason,
+    CreditNoteStatus,
     InvoiceLineKind,
     InvoiceStatus,
     OrderStatus,
@@ -141,3 +144,33 @@ class Payment(SQLModel, table=True):
     payment_method: str | None = Field(default=None, max_length=64)
     provider_ref: str | None = Field(default=None, max_length=64)
     created_at: datetime = timestamp_field(default_factory=utcnow)
+
+
+class CreditNote(SQLModel, table=True):
+    """Money given back against an invoice (app/services/payments/credit_notes.py): refunded
+    to the payment that paid it (`payment_id`, the provider's `refund_ref`), or credited
+    outside the provider. Its amount is reserved while PENDING, so concurrent notes never
+    give back more than the invoice allows; one per (invoice, idempotency key)."""
+
+    __tablename__ = "credit_note"
+    __table_args__ = (sa.UniqueConstraint("invoice_id", "idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    kind: CreditNoteKind = enum_field(CreditNoteKind)
+    reason: CreditNoteReason = enum_field(CreditNoteReason)
+    status: CreditNoteStatus = enum_field(CreditNoteStatus)
+    currency: str = Field(max_length=3)
+    amount: int = minor_units_field()
+    # [{"description": str, "amount": int}], adding up to `amount`.
+    lines: list[dict[str, Any]] = json_field(default_factory=list)
+    idempotency_key: str = Field(max_length=128)
+    request_digest: str = Field(max_length=64)  # the key's request: another one is refused
+    payment_id: int | None = Field(default=None, foreign_key="payment.id")
+    refund_ref: str | None = Field(default=None, max_length=64)
+    failure_code: str | None = Field(default=None, max_length=64)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = timestamp_field(default_factory=utcnow)
+    issued_at: datetime | None = timestamp_field(default=None)

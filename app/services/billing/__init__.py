@@ -9,7 +9,8 @@ outside it calls a provider write.
 - `charging`: issue at the provider once per key, collect once per key and attempt (`Charged`).
 - `outcomes`: the provider's answers recorded locally (ref, payment row, PAID/VOID/REFUNDED).
 - `reversal`: void an unpaid invoice or refund its payment (order settlement, a lapsed
-  renewal's invoice); one paid with no payment to refund is an outcome for review.
+  renewal's invoice); one paid with no payment to refund is an outcome for review. Staff's
+  credit notes and voids (app/services/payments/) refund and void through it too.
 - `subscriptions`: the billing sync of a subscription (create, amend, renew, cancel).
 - `invoice_sync`: the local invoices checked against the provider's copies.
 - `clocks`: the provider's test clocks moved with the app's test clock.

@@ -25,7 +25,10 @@ provider's ledgers: never change one; a new operation gets a new key.
   keys (`:invoice`, `:payment:<attempt>`), the attempt being 1 + the invoice's declined
   pay-now requests, so a retry under any client key while a charge is unsettled replays it;
   a declined renewal's invoice is charged with the renewal's keys, as its next attempt, so
-  pay-now and the grace retry resume each other.
+  pay-now and the grace retry resume each other;
+- money back (staff): a credit note's refund `credit-note:<note>:refund` (the note is claimed
+  locally first, so a retry of its idempotency key resends this key), and an open invoice
+  voided `invoice:<invoice>:void` (voiding twice changes nothing, so one key per invoice).
 """
 
 from __future__ import annotations
@@ -53,6 +56,17 @@ def payment_method(account_id: int, client_key: str) -> str:
 
 def pay_now(invoice_id: int) -> str:
     return f"pay-now:invoice:{invoice_id}"
+
+
+# -- money back (staff) ------------------------------------------------------------------------
+
+
+def credit_note_refund(credit_note_id: int) -> str:
+    return f"credit-note:{credit_note_id}:refund"
+
+
+def invoice_void(invoice_id: int) -> str:
+    return f"invoice:{invoice_id}:void"
 
 
 # -- an order ----------------------------------------------------------------------------------

@@ -9,14 +9,18 @@ it (paid out of band, by a credit, or by hand at the provider). There is nothing
 and it can no longer be voided; retrying cannot change that, and guessing could give money
 back twice (it may have been settled out of band too). The outcome says so
 (`Outcome.PAID_WITHOUT_PAYMENT`): the caller records the invoice PAID, as the provider has
-it, marks it for review and stops; staff settle it with the customer."""
+it, marks it for review and stops; staff settle it with the customer.
+
+Staff give money back through the same two calls (app/services/payments/credit_notes.py and
+invoice_void.py): `refund` gives back part or all of one payment, `void` voids an open
+invoice only (a paid one is refused with "invoice_paid", never refunded instead)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
 
-from app.providers.billing import BillingProvider, PaymentRecord, RefundRecord
+from app.providers.billing import BillingProvider, InvoiceRecord, PaymentRecord, RefundRecord
 from app.providers.errors import ProviderRejected
 from app.runtime import Runtime
 from app.services.billing import keys
@@ -47,7 +51,7 @@ async def void_or_refund(
     """Void the provider's invoice; if it was paid meanwhile, refund its payment in full.
     Provider errors propagate (the caller retries with the same keys)."""
     try:
-        await billing.void_invoice(invoice_ref, idempotency_key=void_key)
+        await void(billing, invoice_ref, key=void_key)
         return Reversed()
     except ProviderRejected as error:
         if error.code != INVOICE_PAID:
@@ -55,8 +59,21 @@ async def void_or_refund(
     payment = await collected_payment(billing, invoice_ref)
     if payment is None:
         return Reversed(Outcome.PAID_WITHOUT_PAYMENT)
-    refund = await billing.refund_payment(payment.ref, payment.amount, idempotency_key=refund_key)
-    return Reversed(Outcome.REFUNDED, payment, refund)
+    given = await refund(billing, payment.ref, payment.amount, key=refund_key)
+    return Reversed(Outcome.REFUNDED, payment, given)
+
+
+async def void(billing: BillingProvider, invoice_ref: str, *, key: str) -> InvoiceRecord:
+    """Void the provider's open invoice (a VOID one is returned as it is); a PAID one is
+    refused with `ProviderRejected(code="invoice_paid")`."""
+    return await billing.void_invoice(invoice_ref, idempotency_key=key)
+
+
+async def refund(
+    billing: BillingProvider, payment_ref: str, amount: int, *, key: str
+) -> RefundRecord:
+    """Give back `amount` of a succeeded payment (in full or in part), once per key."""
+    return await billing.refund_payment(payment_ref, amount, idempotency_key=key)
 
 
 async def reverse_charge(runtime: Runtime, invoice_id: int, charge: str) -> Reversed:
