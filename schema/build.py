@@ -14,7 +14,7 @@ from strawberry.types import ExecutionContext
 from app.config import Settings, TrustedDocumentsMode
 from app.services.trusted_documents import TrustedDocumentCache
 from resolvers.errors import is_public
-from schema import fastpath
+from schema import fastpath, read_only
 from schema.availability import note_unavailable
 from schema.budget import BudgetStore, InMemoryBudgets
 from schema.cost import CostCache
@@ -87,6 +87,7 @@ def build_schema(
         config=StrawberryConfig(scalar_map=SCALARS),
     )
     fastpath.install(built)
+    read_only.install(built)
     return built
 
 

@@ -11,6 +11,7 @@ from schema.notifications import NotificationMutations
 from schema.orders import OrderMutations
 from schema.payments import PaymentMutations
 from schema.promotions import PromotionMutations
+from schema.staff import StaffMutations
 from schema.subscription_changes import SubscriptionChangeMutations
 from schema.test_clock import TestClockMutations
 from schema.usage import UsageMutations
@@ -28,5 +29,6 @@ class Mutation(
     IntegrationMutations,
     DriftMutations,
     PromotionMutations,
+    StaffMutations,
 ):
     pass

@@ -27,6 +27,9 @@ class Principal:
     user_id: int | None = None
     partner_id: int | None = None
     roles: dict[int, MemberRole] = field(default_factory=dict)
+    # Staff viewing a customer as its owner would (docs/staff-tools.md): reads only; every
+    # mutation is refused with READ_ONLY_VIEW.
+    read_only: bool = False
 
     @property
     def is_authenticated(self) -> bool:

@@ -38,6 +38,7 @@ from app.db.tables.subscriptions import (
     License,
     SeatUsage,
     Subscription,
+    SubscriptionExtension,
 )
 from app.db.tables.trusted_documents import TrustedDocument
 from app.db.tables.usage import ComputeUsageEvent, ComputeUsageMonth
@@ -96,6 +97,7 @@ __all__ = [
     "Renewal",
     "SeatUsage",
     "Subscription",
+    "SubscriptionExtension",
     "TrustedDocument",
     "WebhookEvent",
     "metadata",
