@@ -541,8 +541,10 @@ def _staff_tools() -> dict[str, Op]:
             sub,
             lambda w, t: result(
                 "LicenseReissuePayload",
-                lambda v: v["license"]["activated"] is False
-                and v["license"]["activationCode"] not in (None, w.license_a.activation_code),
+                lambda v: (
+                    v["license"]["activated"] is False
+                    and v["license"]["activationCode"] not in (None, w.license_a.activation_code)
+                ),
             ),
             writes=True,
         ),
@@ -551,8 +553,10 @@ def _staff_tools() -> dict[str, Op]:
             sub,
             lambda w, t: result(
                 "LicenseOfflineFilePayload",
-                lambda v: v["instanceId"] == t.deployment.external_id
-                and "BEGIN OFFLINE LICENSE" in v["content"],
+                lambda v: (
+                    v["instanceId"] == t.deployment.external_id
+                    and "BEGIN OFFLINE LICENSE" in v["content"]
+                ),
             ),
             writes=True,
         ),
@@ -561,8 +565,10 @@ def _staff_tools() -> dict[str, Op]:
             lambda w, t: {"id": gid("Customer", t.customer)},
             lambda w, t: result(
                 "CustomerReadOnlyViewStartPayload",
-                lambda v: v["token"].startswith("fsv_")
-                and v["customer"]["id"] == gid("Customer", t.customer),
+                lambda v: (
+                    v["token"].startswith("fsv_")
+                    and v["customer"]["id"] == gid("Customer", t.customer)
+                ),
             ),
             writes=True,
         ),
