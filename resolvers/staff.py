@@ -36,6 +36,7 @@ __all__ = [
     "extend",
     "offline_license_file",
     "reissue_license",
+    "resend_license",
     "retry_provisioning",
     "set_comp_seats",
     "start_view",
@@ -135,6 +136,24 @@ async def reissue_license(
     found = await _write(
         ctx,
         lambda s: staff_licenses.reissue(
+            s, ctx.principal, pk, reason, now=now, request_id=ctx.request_id
+        ),
+    )
+    if isinstance(found, DomainError):
+        return found
+    view = await _view(ctx, found[0])
+    assert not isinstance(view, DomainError)
+    return view, found[1]
+
+
+async def resend_license(
+    ctx: RequestContext, subscription_id: str, reason: str
+) -> tuple[SubscriptionView, int] | DomainError:
+    require_admin(ctx)
+    pk, now = _pk(subscription_id, "Subscription"), ctx.runtime.clock.now()
+    found = await _write(
+        ctx,
+        lambda s: staff_licenses.resend(
             s, ctx.principal, pk, reason, now=now, request_id=ctx.request_id
         ),
     )

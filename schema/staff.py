@@ -47,6 +47,14 @@ class LicenseReissuePayload:
     license: License = strawberry.field(description="The new license, with its new code.")
 
 
+@strawberry.type
+class LicenseResendPayload:
+    subscription: Subscription
+    recipients: int = strawberry.field(
+        description="Owners and billing admins notified (in-app and by e-mail)."
+    )
+
+
 @strawberry.type(description="A signed license file for an air-gapped self-managed instance.")
 class LicenseOfflineFilePayload:
     file_name: str
@@ -81,6 +89,7 @@ SubscriptionProvisioningRetryResult = result_union(
     "SubscriptionProvisioningRetryResult", SubscriptionProvisioningRetryPayload
 )
 LicenseReissueResult = result_union("LicenseReissueResult", LicenseReissuePayload)
+LicenseResendResult = result_union("LicenseResendResult", LicenseResendPayload)
 LicenseOfflineFileCreateResult = result_union(
     "LicenseOfflineFileCreateResult", LicenseOfflineFilePayload
 )
@@ -162,6 +171,21 @@ class StaffMutations:
         view, row = found
         return LicenseReissuePayload(
             subscription=Subscription.from_view(view), license=License.from_row(row, True)
+        )
+
+    @strawberry.mutation(
+        description="Staff only: send a self-managed subscription's activation code again to "
+        "the customer's owners and billing admins (in-app and e-mail; audited)."
+    )
+    async def license_resend(
+        self, info: strawberry.Info, subscription_id: strawberry.ID, reason: RequiredReason
+    ) -> LicenseResendResult:  # type: ignore[valid-type]
+        found = await resolve.resend_license(info.context, subscription_id, reason)
+        if isinstance(found, DomainError):
+            return user_error(found)
+        view, recipients = found
+        return LicenseResendPayload(
+            subscription=Subscription.from_view(view), recipients=recipients
         )
 
     @strawberry.mutation(

@@ -186,6 +186,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "subscriptionProvisioningRetry":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, PNF,    FORBID),
     "licenseReissue":   row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "licenseResend":    row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     "customerReadOnlyViewStart":
                         row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
     # The offline license file: staff and the customer's owners.
@@ -491,6 +492,9 @@ LICENSE_REISSUE = """mutation($id: ID!, $reason: String!) {
   licenseReissue(subscriptionId: $id, reason: $reason) {
     __typename ... on LicenseReissuePayload { license { activated activationCode } }
     ... on UserError { code } } }"""
+LICENSE_RESEND = """mutation($id: ID!, $reason: String!) {
+  licenseResend(subscriptionId: $id, reason: $reason) {
+    __typename ... on LicenseResendPayload { recipients } ... on UserError { code } } }"""
 OFFLINE_FILE = """mutation($id: ID! __REASON_VAR__) {
   licenseOfflineFileCreate(subscriptionId: $id __REASON_ARG__) {
     __typename ... on LicenseOfflineFilePayload { instanceId content }
@@ -546,6 +550,12 @@ def _staff_tools() -> dict[str, Op]:
                     and v["license"]["activationCode"] not in (None, w.license_a.activation_code)
                 ),
             ),
+            writes=True,
+        ),
+        "licenseResend": Op(
+            LICENSE_RESEND,
+            sub,
+            lambda w, t: result("LicenseResendPayload", lambda v: v["recipients"] == 2),
             writes=True,
         ),
         "licenseOfflineFileCreate": Op(

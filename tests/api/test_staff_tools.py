@@ -23,6 +23,7 @@ from app.db.tables import (
     AuditEvent,
     ConsumablePurchase,
     License,
+    Notification,
     OutboxMessage,
     Reconciliation,
     Subscription,
@@ -31,6 +32,7 @@ from app.domain.enums import (
     ConsumableKind,
     DeploymentKind,
     MemberRole,
+    NotificationKind,
     ProvisioningStatus,
     SubscriptionStatus,
     TokenKind,
@@ -69,6 +71,9 @@ RETRY = f"""mutation($id: ID!, $reason: String!) {{
 REISSUE = f"""mutation($id: ID!, $reason: String!) {{
   licenseReissue(subscriptionId: $id, reason: $reason) {{ __typename {ERROR}
     ... on LicenseReissuePayload {{ license {{ activated activationCode }} }} }} }}"""
+RESEND = f"""mutation($id: ID!, $reason: String!) {{
+  licenseResend(subscriptionId: $id, reason: $reason) {{ __typename {ERROR}
+    ... on LicenseResendPayload {{ recipients }} }} }}"""
 OFFLINE = f"""mutation($id: ID!, $reason: String) {{
   licenseOfflineFileCreate(subscriptionId: $id, reason: $reason) {{ __typename {ERROR}
     ... on LicenseOfflineFilePayload {{ fileName content seats termEnd instanceId keyId }}
@@ -253,6 +258,7 @@ async def test_every_staff_tool_needs_a_reason(
         (TERM_END, {"id": gid(sub), "end": "2027-02-01"}),
         (RETRY, {"id": gid(sub)}),
         (REISSUE, {"id": gid(sub)}),
+        (RESEND, {"id": gid(sub)}),
         (OFFLINE, {"id": gid(sub)}),
         (VIEW, {"id": gid(customer)}),
     ]
@@ -551,11 +557,43 @@ async def test_a_reissued_license_revokes_the_old_code_and_key(
     assert event.before == {"license_id": old.id, "instance_id": "inst-1", "revoked": True}
 
 
+async def test_a_license_is_resent_to_owners_and_billing_admins_once(
+    api: Api, db: AsyncSession, admin: str, self_managed: Subscription
+) -> None:
+    customer = await db.get(f.Customer, self_managed.customer_id)
+    assert customer is not None
+    owner = await f.user(db, member_of=customer, role=MemberRole.OWNER)
+    await f.user(db, member_of=customer, role=MemberRole.VIEWER)
+    code = (await ensure_license(db, self_managed)).activation_code  # type: ignore[union-attr]
+
+    found = await call(api, RESEND, admin, id=gid(self_managed), reason=REASON)
+
+    assert found["recipients"] == 1
+    stmt = sa.select(Notification).where(col(Notification.kind) == NotificationKind.LICENSE_SENT)
+    (sent,) = (await db.scalars(stmt)).all()
+    assert sent.user_id == owner.id and code in sent.body
+    assert len(await messages(db, "notification.email")) == 1
+    (event,) = await audits(db, "license.resent")
+    assert (event.reason, event.after) == (
+        REASON,
+        {"subscription": self_managed.number, "recipients": 1},
+    )
+
+
+async def test_a_license_without_billing_contacts_is_not_resent(
+    api: Api, db: AsyncSession, admin: str, self_managed: Subscription
+) -> None:
+    await refused(
+        api, db, self_managed, RESEND, admin, "VALIDATION", id=gid(self_managed), reason=REASON
+    )
+
+
 async def test_a_saas_subscription_has_no_license_to_reissue(
     api: Api, db: AsyncSession, admin: str
 ) -> None:
     sub = await f.subscription(db, await f.customer(db))
     await refused(api, db, sub, REISSUE, admin, "VALIDATION", id=gid(sub), reason=REASON)
+    await refused(api, db, sub, RESEND, admin, "VALIDATION", id=gid(sub), reason=REASON)
     await refused(api, db, sub, OFFLINE, admin, "VALIDATION", id=gid(sub), reason=REASON)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +15,7 @@ from app.auth.principals import Principal, PrincipalKind
 from app.db.repositories import changes
 from app.db.repositories import licenses as repo
 from app.db.tables import Deployment, License, Subscription
-from app.domain.enums import LIVE_STATUSES, DeploymentKind, MemberRole
+from app.domain.enums import LIVE_STATUSES, DeploymentKind, MemberRole, NotificationKind
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.licenses import (
     LicenseClaims,
@@ -22,7 +23,7 @@ from app.domain.licenses import (
     offline_file_name,
     offline_file_text,
 )
-from app.services import audit, licenses
+from app.services import audit, licenses, notifications
 from app.services.license_keys import LicenseSigner
 from app.services.orders.errors import NotAllowed
 from app.services.staff.common import NO_SUBSCRIPTION, locked_subscription, staff_attribution
@@ -87,6 +88,52 @@ async def reissue(
         now=now,
     )
     return subscription, new
+
+
+async def resend(
+    session: AsyncSession,
+    principal: Principal,
+    subscription_id: int,
+    reason: str | None,
+    *,
+    now: datetime,
+    request_id: str | None = None,
+) -> tuple[Subscription, int]:
+    """Send the license's activation code again to the customer's billing contacts (owners
+    and billing admins, who may read it): an in-app notification and an e-mail each, sent
+    once per request by the worker. Returns the subscription and how many were notified."""
+    attributed = staff_attribution(principal, reason, request_id)
+    subscription = await locked_subscription(session, subscription_id)
+    await _licensed(session, subscription)
+    row = await licenses.ensure_license(session, subscription)
+    assert row is not None and row.id is not None
+    where = f" (activated on instance {row.instance_id})" if row.instance_id else ""
+    sent = await notifications.notify(
+        session,
+        customer_id=subscription.customer_id,
+        kind=NotificationKind.LICENSE_SENT,
+        title=f"Your license for subscription {subscription.number}",
+        body=f"The activation code of subscription {subscription.number}{where} is "
+        f"{row.activation_code}. Enter it on the self-managed instance to activate it.",
+        dedupe_key=f"license-sent:{row.id}:{request_id or uuid4().hex}",
+        now=now,
+        subscription_id=subscription.id,
+    )
+    if sent == 0:
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            "The customer has no owner or billing admin to send the license to.",
+        )
+    await audit.record(
+        session,
+        principal,
+        "license.resent",
+        ("License", row.id),
+        after={"subscription": subscription.number, "recipients": sent},
+        attributed=attributed,
+        now=now,
+    )
+    return subscription, sent
 
 
 async def offline_file(
