@@ -38,6 +38,7 @@ class SubscriptionView:
             max_seats_used=self.row.max_seats_used,
             paid=self.plan.tier > 0,
             trial=self.row.status is SubscriptionStatus.TRIAL,
+            comp_seats=self.row.comp_seats,
         )
 
 

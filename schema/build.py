@@ -13,7 +13,7 @@ from strawberry.types import ExecutionContext
 from app.config import Settings, TrustedDocumentsMode
 from app.services.trusted_documents import TrustedDocumentCache
 from resolvers.errors import is_public
-from schema import fastpath, strawberry_internals
+from schema import fastpath, read_only, strawberry_internals
 from schema.availability import note_unavailable
 from schema.budget import BudgetStore, InMemoryBudgets
 from schema.compiled.executor import CompiledDocuments, executor_class
@@ -86,6 +86,7 @@ def build_schema(
     fastpath.install(built)
     if compiled is not None:
         compiled.documents = CompiledDocuments(built)
+    read_only.install(built)
     return built
 
 

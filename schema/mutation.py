@@ -13,6 +13,7 @@ from schema.orders import OrderMutations
 from schema.payments import PaymentMutations
 from schema.people import PeopleMutations
 from schema.promotions import PromotionMutations
+from schema.staff import StaffMutations
 from schema.subscription_changes import SubscriptionChangeMutations
 from schema.test_clock import TestClockMutations
 from schema.usage import UsageMutations
@@ -32,5 +33,6 @@ class Mutation(
     DriftMutations,
     PromotionMutations,
     PeopleMutations,
+    StaffMutations,
 ):
     pass

@@ -414,7 +414,11 @@ class Subscription(Node):
     channel: Channel
     reconciliation_mode: ReconciliationMode
     currency: str
-    seats: int
+    seats: int = strawberry.field(description="The paid seats.")
+    comp_seats: int = strawberry.field(
+        description="Seats staff gave free of charge for this term: never billed, granted to "
+        "the deployment beside the paid seats, and counted for seatsOwed and seatsRemaining."
+    )
     seats_in_use: int
     max_seats_used: int
     seats_owed: int
@@ -424,6 +428,9 @@ class Subscription(Node):
     term_end: date
     auto_renew: bool
     cancel_reason: str | None
+    grace_extended_until: date | None = strawberry.field(
+        description="In grace extended by staff: the first day without service."
+    )
     sync_status: SyncStatus
     provisioning_status: ProvisioningStatus
     plan: Product
@@ -450,6 +457,7 @@ class Subscription(Node):
             reconciliation_mode=row.reconciliation_mode,
             currency=row.currency,
             seats=figures.seats,
+            comp_seats=row.comp_seats,
             seats_in_use=figures.seats_in_use,
             max_seats_used=figures.max_seats_used,
             seats_owed=figures.seats_owed,
@@ -459,6 +467,7 @@ class Subscription(Node):
             term_end=row.term_end,
             auto_renew=row.auto_renew,
             cancel_reason=row.cancel_reason,
+            grace_extended_until=row.grace_extended_until,
             sync_status=row.sync_status,
             provisioning_status=row.provisioning_status,
             plan=Product.from_row(view.plan),

@@ -29,19 +29,31 @@ from tests.support.database import reset_database
 ASYNC_TEST_SECONDS = 60.0  # the slowest test takes a tenth of this on a loaded machine
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "async_time_limit(seconds): a longer per-test limit than ASYNC_TEST_SECONDS, for a "
+        "test whose work grows with the schema (the fuzz run: every root field x principal)",
+    )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
     """Every async test runs under a time limit: a wait that never ends fails that test with
     a TimeoutError instead of hanging the run (the event loop is shared by the session)."""
     test = getattr(item, "obj", None)
     if inspect.iscoroutinefunction(test):
-        item.obj = _time_limited(test)  # type: ignore[attr-defined]
+        marker = item.get_closest_marker("async_time_limit")
+        seconds = float(marker.args[0]) if marker else ASYNC_TEST_SECONDS
+        item.obj = _time_limited(test, seconds)  # type: ignore[attr-defined]
 
 
-def _time_limited(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+def _time_limited(
+    test: Callable[..., Awaitable[None]], seconds: float
+) -> Callable[..., Awaitable[None]]:
     @functools.wraps(test)
     async def limited(*args: object, **kwargs: object) -> None:
-        async with asyncio.timeout(ASYNC_TEST_SECONDS):
+        async with asyncio.timeout(seconds):
             await test(*args, **kwargs)
 
     return limited

@@ -5,11 +5,19 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principals import ANONYMOUS, Principal, PrincipalKind
-from app.auth.tokens import InvalidCredentials, hash_api_token, is_api_token, verify_user_jwt
+from app.auth.tokens import (
+    InvalidCredentials,
+    hash_api_token,
+    is_api_token,
+    is_staff_view_token,
+    verify_staff_view_token,
+    verify_user_jwt,
+)
 from app.config import Settings
 from app.db.repositories.principals import find_active_token, find_user_roles
 from app.db.scope import EVERYTHING, NOTHING, ReadScope
-from app.domain.enums import TokenKind
+from app.db.tables import ApiToken, Customer
+from app.domain.enums import MemberRole, TokenKind
 
 _TOKEN_PRINCIPALS = {
     TokenKind.PARTNER: PrincipalKind.PARTNER,
@@ -35,7 +43,29 @@ async def authenticate(
         return ANONYMOUS
     if is_api_token(credential):
         return await _token_principal(session, credential)
+    if is_staff_view_token(credential):
+        return await _staff_view_principal(session, settings, credential)
     return await _user_principal(session, settings, credential)
+
+
+async def _staff_view_principal(
+    session: AsyncSession, settings: Settings, credential: str
+) -> Principal:
+    """The customer's owner as staff sees it, read-only, while the admin token that asked
+    for the view is still active and the customer exists."""
+    claims = verify_staff_view_token(settings, credential)
+    admin = await session.get(ApiToken, claims.admin_token_id)
+    if admin is None or admin.kind is not TokenKind.ADMIN or admin.revoked_at is not None:
+        raise InvalidCredentials("the staff token of this view was revoked")
+    if await session.get(Customer, claims.customer_id) is None:
+        raise InvalidCredentials("the customer of this view no longer exists")
+    return Principal(
+        kind=PrincipalKind.CUSTOMER_USER,
+        id=f"staff-view:{admin.id}",
+        name=f"{admin.name} (read-only view)",
+        roles={claims.customer_id: MemberRole.OWNER},
+        read_only=True,
+    )
 
 
 async def _token_principal(session: AsyncSession, credential: str) -> Principal:

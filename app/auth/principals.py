@@ -36,6 +36,9 @@ class Principal:
     partner_id: int | None = None
     roles: dict[int, MemberRole] = field(default_factory=dict)
     email: str | None = None  # customer users: the portal user's, or the token's `email` claim
+    # Staff viewing a customer as its owner would (docs/staff-tools.md): reads only; every
+    # mutation is refused with READ_ONLY_VIEW.
+    read_only: bool = False
 
     @property
     def is_authenticated(self) -> bool:

@@ -16,6 +16,9 @@ from app.config import Settings
 from app.domain.enums import TokenKind
 
 API_TOKEN_PREFIX = "fpt_"
+STAFF_VIEW_PREFIX = "fsv_"  # a staff read-only view: the prefix, then a JWT
+STAFF_VIEW_TTL = timedelta(hours=1)
+_STAFF_VIEW_TYPE = "staff_view"
 _JWT_ALGORITHM = "HS256"
 # Clock skew tolerated between the frontend that signs and this service (exp, nbf, iat).
 JWT_LEEWAY_SECONDS = 30
@@ -94,6 +97,57 @@ def _optional_text(claims: dict[str, Any], name: str, limit: int) -> str | None:
     return value.strip()
 
 
+@dataclass(frozen=True)
+class StaffViewClaims:
+    admin_token_id: int
+    customer_id: int
+
+
+def is_staff_view_token(credential: str) -> bool:
+    return credential.startswith(STAFF_VIEW_PREFIX)
+
+
+def issue_staff_view_token(
+    settings: Settings, admin_token_id: int, customer_id: int, now: datetime
+) -> str:
+    """A read-only view of one customer for the admin whose token asked for it, for an hour
+    (wall clock, as every bearer is checked)."""
+    claims = {
+        "sub": f"staff-view:{admin_token_id}",
+        "typ": _STAFF_VIEW_TYPE,
+        "adm": admin_token_id,
+        "cus": customer_id,
+        "iss": settings.jwt_issuer,
+        "aud": f"{settings.jwt_audience}:staff-view",
+        "iat": int(now.timestamp()),
+        "exp": int((now + STAFF_VIEW_TTL).timestamp()),
+    }
+    return STAFF_VIEW_PREFIX + jwt.encode(claims, settings.jwt_secret, algorithm=_JWT_ALGORITHM)
+
+
+def verify_staff_view_token(settings: Settings, credential: str) -> StaffViewClaims:
+    try:
+        claims = jwt.decode(
+            credential.removeprefix(STAFF_VIEW_PREFIX),
+            settings.jwt_secret,
+            algorithms=[_JWT_ALGORITHM],
+            audience=f"{settings.jwt_audience}:staff-view",
+            issuer=settings.jwt_issuer,
+            leeway=JWT_LEEWAY_SECONDS,
+            options={"require": ["sub", "exp", "iat", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidCredentials(str(exc)) from exc
+    _check_lifetime(int(STAFF_VIEW_TTL.total_seconds()), claims)
+    admin, customer = claims.get("adm"), claims.get("cus")
+    if claims.get("typ") != _STAFF_VIEW_TYPE or not all(
+        isinstance(value, int) and not isinstance(value, bool) for value in (admin, customer)
+    ):
+        raise InvalidCredentials("not a staff view token")
+    assert isinstance(admin, int) and isinstance(customer, int)
+    return StaffViewClaims(admin_token_id=admin, customer_id=customer)
+
+
 def _check_lifetime(cap: int, claims: dict[str, Any]) -> None:
     """A token may not outlive the cap, counted from now and, when it says, from its issue.
     PyJWT has checked that `iat` is not in the future, but it accepts any `exp` or `iat` that
@@ -120,13 +174,18 @@ def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
 
 
 __all__ = [
+    "STAFF_VIEW_PREFIX",
     "InvalidCredentials",
+    "StaffViewClaims",
     "TokenKind",
     "UserClaims",
     "demo_api_token",
     "hash_api_token",
     "is_api_token",
+    "is_staff_view_token",
+    "issue_staff_view_token",
     "issue_user_jwt",
     "new_api_token",
+    "verify_staff_view_token",
     "verify_user_jwt",
 ]

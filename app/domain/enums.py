@@ -149,6 +149,7 @@ class NotificationKind(StrEnum):
     TRIAL_ENDED = "TRIAL_ENDED"
     CONSUMABLE_THRESHOLD = "CONSUMABLE_THRESHOLD"
     ORDER_REFUNDED = "ORDER_REFUNDED"
+    LICENSE_SENT = "LICENSE_SENT"  # staff resent a license's activation code
 
 
 class DriftSystem(StrEnum):

@@ -124,8 +124,15 @@ class LicenseClaims:
     issued_at: datetime
     key_id: str
     version: int = field(default=CLAIMS_VERSION)
+    # An offline (air-gapped) license file's key: never used for sync. Only written when
+    # true, so the keys of cloud licenses read as they always did.
+    offline: bool = False
 
     def as_json(self) -> dict[str, Any]:
+        found = self._json()
+        return found | {"offline": True} if self.offline else found
+
+    def _json(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "key_id": self.key_id,
@@ -187,6 +194,7 @@ def _claims_from_json(raw: Mapping[str, Any]) -> LicenseClaims:
     for code, quantity in add_ons.items():
         if not isinstance(quantity, int) or isinstance(quantity, bool):
             raise TypeError(f"add-on `{code}` must have an integer quantity")
+    offline = _typed(raw, "offline", bool) if "offline" in raw else False
     issued_at = datetime.fromisoformat(_typed(raw, "issued_at", str))
     if issued_at.tzinfo is None:
         raise ValueError("issued_at has no time zone")
@@ -203,6 +211,7 @@ def _claims_from_json(raw: Mapping[str, Any]) -> LicenseClaims:
         add_ons=dict(sorted(add_ons.items())),
         instance_id=_typed(raw, "instance_id", str),
         issued_at=issued_at.astimezone(UTC),
+        offline=offline,
     )
 
 
@@ -315,3 +324,47 @@ def synced_peak(report: UsageReport, claims: LicenseClaims, term_start: date) ->
     if claims.term_start != term_start:
         return report.billable_users
     return max(report.billable_users, report.max_historical_users)
+
+
+# --- offline license files -------------------------------------------------------------------
+
+OFFLINE_BEGIN = "-----BEGIN OFFLINE LICENSE-----"
+OFFLINE_END = "-----END OFFLINE LICENSE-----"
+OFFLINE_LINE_LENGTH = 64
+MAX_OFFLINE_FILE_LENGTH = 16384
+
+
+def offline_file_name(claims: LicenseClaims) -> str:
+    return f"{claims.subscription_number}-{claims.issued_at.strftime('%Y%m%d')}.license"
+
+
+def offline_file_text(claims: LicenseClaims, key: str) -> str:
+    """The file an air-gapped instance loads: a readable header (not signed: informative
+    only), then the signed key between BEGIN/END lines, wrapped at 64 characters. The
+    instance verifies the key with the published public key; nothing else is trusted."""
+    add_ons = ", ".join(f"{code} x{count}" for code, count in sorted(claims.add_ons.items()))
+    header = [
+        "Offline license (verify the key below with the vendor's Ed25519 public key)",
+        f"Subscription: {claims.subscription_number}",
+        f"Plan: {claims.plan_code}, {claims.seats} seats" + (" (trial)" if claims.trial else ""),
+        f"Term: {claims.term_start.isoformat()} to {claims.term_end.isoformat()}",
+        f"Add-ons: {add_ons or 'none'}",
+        f"Instance: {claims.instance_id}",
+        f"Signing key id: {claims.key_id}",
+    ]
+    lines = [key[i : i + OFFLINE_LINE_LENGTH] for i in range(0, len(key), OFFLINE_LINE_LENGTH)]
+    return "\n".join([*header, "", OFFLINE_BEGIN, *lines, OFFLINE_END, ""])
+
+
+def offline_key_of(text: str) -> str:
+    """The signed key inside an offline license file; InvalidLicenseKey when there is none
+    (or the file is far too large to be one)."""
+    if len(text) > MAX_OFFLINE_FILE_LENGTH:
+        raise InvalidLicenseKey("the file is too large")
+    lines = [line.strip() for line in text.splitlines()]
+    if lines.count(OFFLINE_BEGIN) != 1 or lines.count(OFFLINE_END) != 1:
+        raise InvalidLicenseKey("no single BEGIN/END OFFLINE LICENSE block")
+    start, end = lines.index(OFFLINE_BEGIN), lines.index(OFFLINE_END)
+    if end <= start + 1:
+        raise InvalidLicenseKey("the license block is empty")
+    return "".join(lines[start + 1 : end])

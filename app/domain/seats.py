@@ -64,14 +64,23 @@ def max_seats_at_term_start(seats_in_use: int) -> int:
 
 
 def seat_figures(
-    *, seats: int, seats_in_use: int, max_seats_used: int, paid: bool, trial: bool
+    *,
+    seats: int,
+    seats_in_use: int,
+    max_seats_used: int,
+    paid: bool,
+    trial: bool,
+    comp_seats: int = 0,
 ) -> SeatFigures:
+    """`seats` are the paid seats; staff's `comp_seats` cover usage beside them (owed,
+    remaining and the alert count both) but are never billed."""
     billable = paid and not trial
+    held = seats + comp_seats
     return SeatFigures(
         seats=seats,
         seats_in_use=seats_in_use,
         max_seats_used=max_seats_used,
-        seats_owed=seats_owed(max_seats_used, seats, billable=billable),
-        seats_remaining=seats - seats_in_use,
-        alert=billable and seat_alert(seats, seats_in_use),
+        seats_owed=seats_owed(max_seats_used, held, billable=billable),
+        seats_remaining=held - seats_in_use,
+        alert=billable and seat_alert(held, seats_in_use),
     )

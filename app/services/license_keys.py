@@ -20,6 +20,7 @@ from app.domain.licenses import (
     LicenseClaims,
     encode_payload,
     join_key,
+    offline_key_of,
     split_key,
 )
 
@@ -82,6 +83,16 @@ def verify_license_key(token: str, public_key: Ed25519PublicKey) -> LicenseClaim
     claims = parts.claims()
     if claims.key_id != key_id_of(public_key):
         raise InvalidLicenseKey("signed for another key id")
+    return claims
+
+
+def verify_offline_license(text: str, public_key: Ed25519PublicKey) -> LicenseClaims:
+    """What an air-gapped instance does with an offline license file, with no network: the
+    claims of its key when `public_key` signed it as an offline license; otherwise
+    InvalidLicenseKey."""
+    claims = verify_license_key(offline_key_of(text), public_key)
+    if not claims.offline:
+        raise InvalidLicenseKey("not an offline license")
     return claims
 
 

@@ -38,6 +38,13 @@ INVALID_KEY = DomainError(
     ErrorCode.VALIDATION,
     "Invalid license key: it was not issued by this service, or it was altered.",
 )
+REVOKED = DomainError(
+    ErrorCode.LICENSE_REVOKED,
+    "This license was reissued and its key revoked; activate the new activation code.",
+)
+OFFLINE_KEY = DomainError(
+    ErrorCode.VALIDATION, "An offline license file's key is not synced; load it on the instance."
+)
 NOT_ACTIVE = DomainError(
     ErrorCode.SUBSCRIPTION_NOT_ACTIVE,
     "The subscription of this license has ended; renew it, then sync again.",
@@ -98,6 +105,7 @@ async def activate(
         holder is None
         or holder.deployment_kind is not DeploymentKind.SELF_MANAGED
         or holder.subscription.status not in LIVE_STATUSES
+        or holder.license.revoked_at is not None  # reissued: the new code replaces it
     ):
         raise CODE_NOT_FOUND
     row = holder.license
@@ -147,6 +155,8 @@ async def sync(
     """Record the instance's usage (license, the day's seat usage, the subscription's seats in
     use and term maximum, under the subscription's row lock) and issue the current key."""
     claims = verified_claims(signer, license_key)
+    if claims.offline:
+        raise OFFLINE_KEY
     holder = await repo.lock_holder(session, claims.license_id)
     if (
         holder is None
@@ -156,6 +166,8 @@ async def sync(
     ):
         raise INVALID_KEY
     subscription, row = holder.subscription, holder.license
+    if row.revoked_at is not None:
+        raise REVOKED
     if subscription.status not in LIVE_STATUSES:
         raise NOT_ACTIVE
     before = _usage(row, subscription)
@@ -208,19 +220,36 @@ async def current_claims(
     now: datetime,
 ) -> LicenseClaims:
     """What the license grants right now: plan, seats, term and add-ons of the subscription."""
-    assert subscription.id is not None and row.id is not None and row.instance_id is not None
+    assert row.id is not None and row.instance_id is not None
+    return await claims_for(session, signer, subscription, row.id, row.instance_id, now=now)
+
+
+async def claims_for(
+    session: AsyncSession,
+    signer: LicenseSigner,
+    subscription: Subscription,
+    license_id: int,
+    instance_id: str,
+    *,
+    now: datetime,
+    offline: bool = False,
+) -> LicenseClaims:
+    """The claims of a key for `instance_id` granting what the subscription holds now (its
+    comp seats included)."""
+    assert subscription.id is not None
     return LicenseClaims(
-        license_id=row.id,
+        license_id=license_id,
         subscription_number=subscription.number,
         plan_code=await repo.plan_code(session, subscription.plan_id),
-        seats=subscription.seats,
+        seats=subscription.seats + subscription.comp_seats,
         trial=subscription.status is SubscriptionStatus.TRIAL,
         term_start=subscription.term_start,
         term_end=subscription.term_end,
         add_ons=add_on_totals(await repo.add_on_purchases(session, subscription.id)),
-        instance_id=row.instance_id,
+        instance_id=instance_id,
         issued_at=now,
         key_id=signer.key_id,
+        offline=offline,
     )
 
 

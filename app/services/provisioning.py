@@ -49,7 +49,7 @@ async def current_entitlement(
     return Entitlement(
         deployment_ref=deployment.external_id,
         plan_code=plan.code,
-        seats=subscription.seats,
+        seats=subscription.seats + subscription.comp_seats,  # staff's comp seats are granted
         term_start=subscription.term_start,
         term_end=subscription.term_end,
         add_ons=_add_on_quantities(products, [(a.product_id, a.quantity) for a in add_ons]),

@@ -239,7 +239,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                         results[key] = None
                         continue
                 else:
-                    result = self._field(field, source, path)
+                    result = self._run_field(field, source, path)
                 results[key] = result
                 if is_awaitable(result):
                     awaitable_fields.append(key)
@@ -280,7 +280,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             self._shared_arguments[field] = values
         return values
 
-    def _field(self, field: FieldPlan, source: Any, path: Path | None) -> Any:
+    def _run_field(self, field: FieldPlan, source: Any, path: Path | None) -> Any:
         field_path = Path(path, field.key, field.parent_name)
         info: GraphQLResolveInfo[Any] | None = None
         if field.typename is None and field.attribute is None:

@@ -47,6 +47,8 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetails
 from strawberry.types.base import StrawberryObjectDefinition
 
+from schema import strawberry_internals
+
 # Completion kinds (ints: the executor compares them with `is`).
 LEAF = 0
 LIST = 1
@@ -146,7 +148,7 @@ class _Compiler:
         self, schema: strawberry.Schema, fragments: dict[str, FragmentDefinitionNode]
     ) -> None:
         self.schema = schema
-        self.graphql: GraphQLSchema = schema._schema
+        self.graphql: GraphQLSchema = strawberry_internals.graphql_schema(schema)
         for definition in fragments.values():
             if definition.variable_definitions:
                 raise Unsupported("fragment_variables", definition.name.value)
@@ -169,7 +171,7 @@ class _Compiler:
             self._collect(type_, selection_set, grouped, visited)
         plan = ObjectPlan(type_, is_type_of_ignores_info=_generated_is_type_of(type_))
         for key, nodes in grouped.items():
-            plan.fields.append(self._field(type_, key, nodes, depth))
+            plan.fields.append(self._plan_field(type_, key, nodes, depth))
         return plan
 
     def _collect(
@@ -210,7 +212,7 @@ class _Compiler:
             return self.graphql.is_sub_type(conditional, type_)
         return False
 
-    def _field(
+    def _plan_field(
         self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode], depth: int
     ) -> FieldPlan:
         self.planned += 1

@@ -64,6 +64,8 @@ from tests.support.snapshots import table_counts
 
 GONE = "gone"  # the object came back, the edge asked for is null
 AAC = "ALREADY_A_CUSTOMER"
+SNA = "SUBSCRIPTION_NOT_ACTIVE"
+PNF = "PROVISIONING_NOT_FAILED"
 
 
 def row(*outcomes: str) -> dict[str, str]:
@@ -208,6 +210,23 @@ MATRIX: dict[str, dict[str, str]] = {
     "customerMemberRoleChange":
                         row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
     "customerMemberRemove":
+                        row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
+    # Staff tools (docs/staff-tools.md): admins only. A's subscription is active, so a trial
+    # extension is refused to the admin with a typed code, and its push has not failed.
+    "subscriptionCompSeatsSet":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "subscriptionExtend":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, SNA,    FORBID),
+    "subscriptionTermEndChange":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "subscriptionProvisioningRetry":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, PNF,    FORBID),
+    "licenseReissue":   row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "licenseResend":    row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    "customerReadOnlyViewStart":
+                        row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK,     FORBID),
+    # The offline license file: staff and the customer's owners.
+    "licenseOfflineFileCreate":
                         row(UNAUTH, OK,     FORBID, FORBID, NF,     FORBID, FORBID, OK,     FORBID),
     # Usage comes from the product's service token only.
     "seatUsageReport":  row(UNAUTH, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, FORBID, OK),
@@ -598,6 +617,119 @@ LICENSE_SYNC = """mutation($key: String!) {
   licenseSync(licenseKey: $key, billableUsers: 3, maxHistoricalUsers: 4) {
     __typename ... on LicenseSyncPayload { license { billableUsers } }
     ... on UserError { code } } }"""
+
+
+COMP_SEATS = """mutation($id: ID!, $reason: String!) {
+  subscriptionCompSeatsSet(id: $id, compSeats: 2, reason: $reason) {
+    __typename ... on SubscriptionCompSeatsSetPayload { subscription { compSeats seats } }
+    ... on UserError { code } } }"""
+EXTEND = """mutation($id: ID!, $reason: String!) {
+  subscriptionExtend(id: $id, kind: TRIAL, days: 7, reason: $reason) {
+    __typename ... on SubscriptionExtendPayload { subscription { termEnd } }
+    ... on UserError { code } } }"""
+TERM_END = """mutation($id: ID!, $reason: String!) {
+  subscriptionTermEndChange(id: $id, termEnd: "2027-02-01", reason: $reason) {
+    __typename ... on SubscriptionTermEndChangePayload { subscription { termEnd } }
+    ... on UserError { code } } }"""
+PROVISIONING_RETRY = """mutation($id: ID!, $reason: String!) {
+  subscriptionProvisioningRetry(id: $id, reason: $reason) {
+    __typename ... on SubscriptionProvisioningRetryPayload { subscription { provisioningStatus } }
+    ... on UserError { code } } }"""
+LICENSE_REISSUE = """mutation($id: ID!, $reason: String!) {
+  licenseReissue(subscriptionId: $id, reason: $reason) {
+    __typename ... on LicenseReissuePayload { license { activated activationCode } }
+    ... on UserError { code } } }"""
+LICENSE_RESEND = """mutation($id: ID!, $reason: String!) {
+  licenseResend(subscriptionId: $id, reason: $reason) {
+    __typename ... on LicenseResendPayload { recipients } ... on UserError { code } } }"""
+OFFLINE_FILE = """mutation($id: ID! __REASON_VAR__) {
+  licenseOfflineFileCreate(subscriptionId: $id __REASON_ARG__) {
+    __typename ... on LicenseOfflineFilePayload { instanceId content }
+    ... on UserError { code } } }"""
+READ_ONLY_VIEW = """mutation($id: ID!, $reason: String!) {
+  customerReadOnlyViewStart(customerId: $id, reason: $reason) {
+    __typename ... on CustomerReadOnlyViewStartPayload { token customer { id } }
+    ... on UserError { code } } }"""
+
+
+def _staff_tools() -> dict[str, Op]:
+    def sub(w: MatrixWorld, t: Tenant) -> dict[str, Any]:
+        return {"id": gid("Subscription", t.subscription)}
+
+    return {
+        "subscriptionCompSeatsSet": Op(
+            COMP_SEATS,
+            sub,
+            lambda w, t: result(
+                "SubscriptionCompSeatsSetPayload",
+                lambda v: v["subscription"] == {"compSeats": 2, "seats": 10},
+            ),
+            writes=True,
+        ),
+        "subscriptionExtend": Op(
+            EXTEND,
+            sub,
+            lambda w, t: result("SubscriptionExtendPayload", lambda v: False),
+            writes=True,
+        ),
+        "subscriptionTermEndChange": Op(
+            TERM_END,
+            sub,
+            lambda w, t: result(
+                "SubscriptionTermEndChangePayload",
+                lambda v: v["subscription"]["termEnd"] == "2027-02-01",
+            ),
+            writes=True,
+        ),
+        "subscriptionProvisioningRetry": Op(
+            PROVISIONING_RETRY,
+            sub,
+            lambda w, t: result("SubscriptionProvisioningRetryPayload", lambda v: False),
+            writes=True,
+        ),
+        "licenseReissue": Op(
+            LICENSE_REISSUE,
+            sub,
+            lambda w, t: result(
+                "LicenseReissuePayload",
+                lambda v: (
+                    v["license"]["activated"] is False
+                    and v["license"]["activationCode"] not in (None, w.license_a.activation_code)
+                ),
+            ),
+            writes=True,
+        ),
+        "licenseResend": Op(
+            LICENSE_RESEND,
+            sub,
+            lambda w, t: result("LicenseResendPayload", lambda v: v["recipients"] == 2),
+            writes=True,
+        ),
+        "licenseOfflineFileCreate": Op(
+            OFFLINE_FILE,
+            sub,
+            lambda w, t: result(
+                "LicenseOfflineFilePayload",
+                lambda v: (
+                    v["instanceId"] == t.deployment.external_id
+                    and "BEGIN OFFLINE LICENSE" in v["content"]
+                ),
+            ),
+            writes=True,
+        ),
+        "customerReadOnlyViewStart": Op(
+            READ_ONLY_VIEW,
+            lambda w, t: {"id": gid("Customer", t.customer)},
+            lambda w, t: result(
+                "CustomerReadOnlyViewStartPayload",
+                lambda v: (
+                    v["token"].startswith("fsv_")
+                    and v["customer"]["id"] == gid("Customer", t.customer)
+                ),
+            ),
+            writes=True,
+        ),
+    }
 
 
 def _reads(tenant: str) -> dict[str, Op]:
@@ -1127,6 +1259,7 @@ OPERATIONS: dict[str, Op] = {
         ),
         writes=True,
     ),
+    **_staff_tools(),
     **_reads("A"),
     **_reads("P"),
     **_writes("A"),

@@ -25,10 +25,12 @@ class LicenseHolder:
 
 
 async def license_of_subscription(session: AsyncSession, subscription_id: int) -> License | None:
+    """The subscription's license in force: the newest one not revoked (a reissue revokes
+    the one before and adds another)."""
     stmt = (
         sa.select(License)
-        .where(col(License.subscription_id) == subscription_id)
-        .order_by(col(License.id))
+        .where(col(License.subscription_id) == subscription_id, col(License.revoked_at).is_(None))
+        .order_by(col(License.id).desc())
         .limit(1)
     )
     return (await session.scalars(stmt)).first()

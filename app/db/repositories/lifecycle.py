@@ -309,7 +309,8 @@ async def due_expiries(
     session: AsyncSession, today: date, now: datetime, limit: int
 ) -> list[Subscription]:
     """Subscriptions in grace past its end, and trials past their end. One whose renewal is
-    still being charged (PENDING: the payment may have gone through) waits for its outcome."""
+    still being charged (PENDING: the payment may have gone through) waits for its outcome.
+    A grace period staff extended ends on `grace_extended_until` instead."""
     grace_from = today - timedelta(days=GRACE_PERIOD_DAYS)
     charging = (
         sa.select(sa.literal(1))
@@ -322,6 +323,10 @@ async def due_expiries(
             sa.and_(
                 col(Subscription.status) == SubscriptionStatus.GRACE,
                 col(Subscription.term_end) <= grace_from,
+                sa.or_(
+                    col(Subscription.grace_extended_until).is_(None),
+                    col(Subscription.grace_extended_until) <= today,
+                ),
                 ~charging,
             ),
             sa.and_(

@@ -176,4 +176,11 @@ async def consumables_by_subscription(
 async def licenses_by_subscription(
     session: AsyncSession, subscription_ids: Sequence[int]
 ) -> dict[int, list[License]]:
-    return await children(session, License, License.subscription_id, subscription_ids)
+    """The licenses in force (a reissued one's revoked row is left out), oldest first."""
+    return await children(
+        session,
+        License,
+        License.subscription_id,
+        subscription_ids,
+        col(License.revoked_at).is_(None),
+    )

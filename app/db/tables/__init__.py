@@ -45,6 +45,7 @@ from app.db.tables.subscriptions import (
     License,
     SeatUsage,
     Subscription,
+    SubscriptionExtension,
 )
 from app.db.tables.trusted_documents import TrustedDocument
 from app.db.tables.usage import ComputeUsageEvent, ComputeUsageMonth
@@ -104,6 +105,7 @@ __all__ = [
     "Renewal",
     "SeatUsage",
     "Subscription",
+    "SubscriptionExtension",
     "TrustedDocument",
     "WebhookEvent",
     "metadata",

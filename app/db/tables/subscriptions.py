@@ -47,6 +47,9 @@ class Subscription(SQLModel, table=True):
     status: SubscriptionStatus = enum_field(SubscriptionStatus, index=True)
     currency: str = Field(max_length=3)
     seats: int
+    # Seats staff granted free of charge (never billed): provisioned and licensed on top of
+    # `seats`, counted as covered for seats owed and overage (docs/staff-tools.md).
+    comp_seats: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     seats_in_use: int = 0
     max_seats_used: int = 0
     term_start: date
@@ -54,6 +57,8 @@ class Subscription(SQLModel, table=True):
     auto_renew: bool = True
     cancel_reason: str | None = Field(default=None, max_length=500)
     pending_plan_id: int | None = Field(default=None, foreign_key="product.id")
+    # A grace period staff extended ends on this day instead of 14 days after the term end.
+    grace_extended_until: date | None = None
     provider_ref: str | None = Field(default=None, max_length=64)
     sync_status: SyncStatus = enum_field(SyncStatus, default=SyncStatus.PENDING)
     provisioning_status: ProvisioningStatus = enum_field(
@@ -139,3 +144,28 @@ class License(SQLModel, table=True):
     billable_users: int | None = None
     max_historical_users: int | None = None
     last_synced_at: datetime | None = timestamp_field(default=None)
+    # Set when staff reissued the license: a new row (new code) replaced this one, whose
+    # key is refused from then on.
+    revoked_at: datetime | None = timestamp_field(default=None)
+
+
+class SubscriptionExtension(SQLModel, table=True):
+    """A trial or grace period extended by staff: at most one of each kind per term (the
+    term's start names it, since a trial extension moves the term end)."""
+
+    __tablename__ = "subscription_extension"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "kind", "term_start"),
+        sa.CheckConstraint("days > 0", name="days"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", index=True)
+    kind: str = Field(max_length=16)  # TRIAL or GRACE
+    term_start: date
+    days: int
+    previous_end: date
+    new_end: date
+    granted_by: str = Field(max_length=100)  # the audit actor
+    reason: str = Field(max_length=1000)
+    created_at: datetime = timestamp_field(default_factory=utcnow)

@@ -38,6 +38,7 @@ class SubscriptionSnapshot:
     pending_plan_code: str | None
     auto_renew: bool
     partner_managed: bool
+    comp_seats: int = 0  # staff's free seats this term: they cover usage, are never billed
 
 
 @dataclass(frozen=True, slots=True)

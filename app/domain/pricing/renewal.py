@@ -102,7 +102,7 @@ def _storage_pack(ctx: Context) -> CatalogItem:
 
 
 def _true_up(ctx: Context, state: SubscriptionSnapshot) -> tuple[QuoteLine, ...]:
-    owed = max(0, state.max_seats_used - state.seats)
+    owed = max(0, state.max_seats_used - state.seats - state.comp_seats)
     if state.reconciliation_mode is not ReconciliationMode.ANNUAL_TRUE_UP or owed == 0:
         return ()
     plan = ctx.plan(state.plan_code)

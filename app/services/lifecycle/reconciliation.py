@@ -230,7 +230,7 @@ async def _notice(
         session, subscription.deployment_id, row.quarter_start, row.quarter_end
     )
     _, unit = await repo.plan_price(session, subscription.plan_id, subscription.currency)
-    over = overage(used, subscription.seats)
+    over = overage(used, subscription.seats + subscription.comp_seats)  # comp seats cover
     row.paid_seats, row.max_seats_used, row.overage_seats = subscription.seats, used, over
     row.amount = overage_amount(over, unit, row.quarter)
     row.noticed_at = now
@@ -268,7 +268,7 @@ async def _invoice(
     taxes: TaxProvider,
 ) -> bool:
     """Invoice the seats still owed; False (SETTLED) when seats bought meanwhile cover them."""
-    owed = overage(row.max_seats_used or 0, subscription.seats)
+    owed = overage(row.max_seats_used or 0, subscription.seats + subscription.comp_seats)
     row.billed_seats = owed
     if owed == 0:
         row.status, row.amount, row.completed_at = Status.SETTLED, 0, now
@@ -314,7 +314,8 @@ async def _invoiced(
     assert invoice is not None
     await outcomes.record_charge(session, invoice, charged, now=now)
     before = {"seats": subscription.seats}
-    subscription.seats = max(subscription.seats, row.max_seats_used or 0)
+    covered = (row.max_seats_used or 0) - subscription.comp_seats
+    subscription.seats = max(subscription.seats, covered)
     touch(subscription, now)
     record_charged(row, charged.paid, now)
     sid = subscription.id or 0

@@ -327,6 +327,7 @@ async def _renewed(
     subscription.seats = renewal.seats
     subscription.term_start, subscription.term_end = renewal.term_start, renewal.term_end
     subscription.max_seats_used = subscription.seats_in_use
+    subscription.comp_seats = 0  # staff's comp seats are for the term they were given in
     touch(subscription, now)
     await _storage_packs(session, subscription, renewal)
     renewal.status, renewal.completed_at = RenewalStatus.PAID, now

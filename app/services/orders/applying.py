@@ -133,6 +133,7 @@ def _update(
     subscription.auto_renew = after.auto_renew
     if new_term:  # a new term (renewal, trial conversion) resets the high-water mark
         subscription.max_seats_used = after.max_seats_used
+        subscription.comp_seats = 0  # staff's comp seats are for the term they were given in
     subscription.lock_version += 1
     subscription.updated_at = deps.now()
 

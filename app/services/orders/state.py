@@ -126,6 +126,7 @@ async def snapshot(session: AsyncSession, target: OrderTarget) -> SubscriptionSn
         pending_plan_code=pending.code if pending else None,
         auto_renew=subscription.auto_renew,
         partner_managed=target.partner_managed,
+        comp_seats=subscription.comp_seats,
     )
 
 

@@ -121,6 +121,7 @@ def _figures(subscription: Subscription, plan: Product) -> SeatFigures:
         max_seats_used=subscription.max_seats_used,
         paid=plan.tier > 0,
         trial=subscription.status is SubscriptionStatus.TRIAL,
+        comp_seats=subscription.comp_seats,
     )
 
 
