@@ -59,12 +59,15 @@ def test_run_serves_on_the_port_and_host_asked_for(project: Path) -> None:
     assert _make(project, "run", "PORT=8123", "HOST=0.0.0.0").returncode == 0
     assert _make(project, "run", PORT="8124").returncode == 0
 
+    # The trusted documents are registered, so the portal (/portal/) can send their ids.
     assert _calls(project) == [
         "TEST_CLOCK= migrate",
         "TEST_CLOCK= seed-demo",
+        "TEST_CLOCK= documents register documents",
         "TEST_CLOCK=true serve --host 0.0.0.0 --port 8123",
         "TEST_CLOCK= migrate",
         "TEST_CLOCK= seed-demo",
+        "TEST_CLOCK= documents register documents",
         "TEST_CLOCK=true serve --host 127.0.0.1 --port 8124",
     ]
 
