@@ -159,7 +159,7 @@ function addOnSection(root: HTMLElement, number: string, addOn: AddOnPurchase): 
       h("td", {}, a.userId),
       h("td", {}, new Date(a.assignedAt).toLocaleString()),
       h("td", {}, a.assignedBy.name),
-      h("td", {}, button("Unassign", () => change("PortalAddOnSeatUnassign", [a.userId]))),
+      h("td", {}, button("Unassign", () => change("PortalAddOnSeatUnassign", [a.userId]), { "aria-label": `Unassign ${a.userId}` })),
     ),
   );
   return h(

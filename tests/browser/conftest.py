@@ -27,7 +27,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, sync_playwright
 
-from tests.scaling.server import ROOT, ServerProcess, start
+from tests.scaling.server import HOST, ROOT, ServerProcess, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -60,18 +60,20 @@ def _chromium() -> str:
     pytest.skip(f"{message}; skipped outside CI (CI=1 makes this a failure)")
 
 
-def _prepare(env: dict[str, str]) -> None:
-    """Migrate, seed the demo and register the documents (tests/browser/prepare.py)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.browser.prepare"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, f"preparing the database failed:\n{done.stdout}{done.stderr}"
+def _serve(env: dict[str, str], log_path: Path) -> ServerProcess:
+    """tests/browser/serve.py on a free loopback port, in its own process group."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.browser.serve", HOST, str(port)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return ServerProcess(process, f"http://{HOST}:{port}", log_path)
 
 
 @dataclass
@@ -132,10 +134,9 @@ def portal(
         "PORTAL_DEMO_SIGN_IN": "true",
         "LOG_LEVEL": "WARNING",
     }
-    _prepare(env)
-    server = start([], env, folder / "server.log")
+    server = _serve(env, folder / "server.log")
     try:
-        _wait_ready(server, within=30.0)
+        _wait_ready(server, within=60.0)  # migrating and seeding first: some 5 s here
         yield Portal(server, database)
     finally:
         server.stop()

@@ -191,3 +191,86 @@ def test_a_declined_card_shows_the_api_error_and_buys_nothing(
         "pm_card_declined",
     )
     _only_trusted_documents(recorded)
+
+
+def test_duo_seats_are_assigned_and_a_refusal_is_shown_as_given(
+    page: Page, portal: Portal, recorded: Recorded
+) -> None:
+    assigned = (
+        "SELECT a.user_id FROM add_on_assignment a JOIN add_on_purchase p "
+        "ON p.id = a.add_on_purchase_id JOIN subscription s ON s.id = p.subscription_id "
+        "WHERE s.number = 'A-S00000001' ORDER BY a.id"
+    )
+    before = [row[0] for row in portal.rows(assigned)]
+    assert before == ["user-2001", "user-2002", "user-2003"]
+    _sign_in(page, portal, "Alice Owner — owner of Acme Corp")
+    page.locator("tr[data-subscription=A-S00000001]").get_by_role("link", name="Duo seats").click()
+    section = page.locator("section[data-add-on=duo_pro]")
+    expect(section.locator("[data-test=add-on-seats]")).to_have_text(
+        "3 of 5 seats assigned, 2 available."
+    )
+
+    section.get_by_label("User ids to assign (comma-separated)").fill("stranger-1")
+    section.get_by_role("button", name="Assign", exact=True).click()
+
+    code, message = _problem(page, "section[data-add-on=duo_pro]")
+    assert code == "USER_NOT_A_MEMBER"
+    assert "stranger-1" in message
+    assert [row[0] for row in portal.rows(assigned)] == before
+
+    section.get_by_label("User ids to assign (comma-separated)").fill("demo-viewer")
+    section.get_by_role("button", name="Assign", exact=True).click()
+
+    expect(section.locator("[data-test=add-on-seats]")).to_have_text(
+        "4 of 5 seats assigned, 1 available."
+    )
+    expect(section.locator("tr[data-user=demo-viewer]")).to_contain_text("you")
+    assert [row[0] for row in portal.rows(assigned)] == [*before, "demo-viewer"]
+    assert "PortalAddOnSeatAssign" in _only_trusted_documents(recorded)
+
+
+def test_invoices_list_with_pdf_links_that_download(
+    page: Page, portal: Portal, recorded: Recorded
+) -> None:
+    expected = [
+        row[0]
+        for row in portal.rows(
+            "SELECT i.number FROM invoice i JOIN customer c ON c.id = i.customer_id "
+            "WHERE c.name = 'Globex Inc' ORDER BY i.issued_on DESC, i.id DESC"
+        )
+    ]
+    _sign_in(page, portal, "Olga Other — owner of Globex Inc")
+    page.get_by_role("link", name="Invoices").click()
+
+    rows = page.get_by_role("table", name="Invoices").locator("tbody tr[data-invoice]")
+    expect(rows).to_have_count(len(expected))
+    assert [rows.nth(i).get_attribute("data-invoice") for i in range(len(expected))] == expected
+    first = expected[0]
+    with page.expect_download() as download:
+        page.locator(f"a[data-pdf={first}]").click()
+
+    assert download.value.suggested_filename == f"{first}.pdf"
+    path = download.value.path()
+    assert path.read_bytes().startswith(b"%PDF-")
+    _only_trusted_documents(recorded)
+
+
+def test_a_partner_lists_its_customers(page: Page, portal: Portal, recorded: Recorded) -> None:
+    expected = portal.rows(
+        "SELECT c.name FROM customer c JOIN partner p ON p.id = c.managing_partner_id "
+        "WHERE p.name = 'Northwind Cloud Partners' ORDER BY c.name"
+    )
+    assert expected == [("Initech",)]
+    _sign_in(page, portal, "Northwind API — partner Northwind Cloud Partners")
+    expect(page.locator("[data-test=viewer]")).to_have_text(
+        "Northwind API (partner Northwind Cloud Partners)"
+    )
+
+    page.get_by_role("link", name="Customers").click()
+
+    rows = page.get_by_role("table", name="Customers").locator("tbody tr[data-customer]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Initech")
+    expect(rows.first).to_contain_text("A-S00000006: Ultimate, 120 seats, ACTIVE")
+    assert page.get_by_role("link", name="New subscription").count() == 0
+    assert _only_trusted_documents(recorded)[-1] == "PortalCustomers"

@@ -125,7 +125,7 @@ function addOnSection(root, number, addOn) {
             replace(problems, problemBox(problemFrom(error)));
         }
     };
-    const rows = addOn.assignments.nodes.map((a) => h("tr", { "data-user": a.userId }, h("td", {}, a.userId), h("td", {}, new Date(a.assignedAt).toLocaleString()), h("td", {}, a.assignedBy.name), h("td", {}, button("Unassign", () => change("PortalAddOnSeatUnassign", [a.userId])))));
+    const rows = addOn.assignments.nodes.map((a) => h("tr", { "data-user": a.userId }, h("td", {}, a.userId), h("td", {}, new Date(a.assignedAt).toLocaleString()), h("td", {}, a.assignedBy.name), h("td", {}, button("Unassign", () => change("PortalAddOnSeatUnassign", [a.userId]), { "aria-label": `Unassign ${a.userId}` }))));
     return h("section", { class: "add-on", "aria-label": addOn.product.name, "data-add-on": addOn.product.code }, h("h3", {}, addOn.product.name), h("p", { "data-test": "add-on-seats" }, `${addOn.assignedSeats} of ${addOn.quantity} seats assigned, ${addOn.availableSeats} available.`), table(`${addOn.product.name} seats`, ["User id", "Assigned", "By", ""], rows), problems, h("div", { class: "inline" }, field("User ids to assign (comma-separated)", users), button("Assign", () => change("PortalAddOnSeatAssign", users.value.split(",").map((id) => id.trim()).filter(Boolean)))));
 }
 export async function addOnsPage(root, number) {
