@@ -117,9 +117,10 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def portal(
+def started_server(
     chromium: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Portal]:
+    """Started, not yet ready: chromium starts meanwhile (the browser needs it first)."""
     folder = tmp_path_factory.mktemp("portal")
     database = folder / "portal.db"
     env = {
@@ -136,7 +137,6 @@ def portal(
     }
     server = _serve(env, folder / "server.log")
     try:
-        _wait_ready(server, within=60.0)  # migrating and seeding first: some 5 s here
         yield Portal(server, database)
     finally:
         server.stop()
@@ -146,8 +146,14 @@ def portal(
 
 
 @pytest.fixture(scope="session")
+def portal(started_server: Portal) -> Portal:
+    _wait_ready(started_server.server, within=60.0)  # it migrates and seeds first
+    return started_server
+
+
+@pytest.fixture(scope="session")
 def browser_context(
-    chromium: str, tmp_path_factory: pytest.TempPathFactory
+    chromium: str, started_server: Portal, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BrowserContext]:
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
     with sync_playwright() as playwright:
