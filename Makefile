@@ -90,8 +90,8 @@ bench-hot: $(STAMP)
 bench-hot-pg: $(STAMP)
 	$(BIN)/python -m bench.hot_orders --database-url $(PG_TEST_URL) $(BENCH_ARGS)
 
-# Everything `make install`, `make run`, `make test` and `make lint` leave behind.
+# Everything `make install`, `make run`, `make test`, `make lint` and `make portal` leave behind.
 clean:
 	rm -rf $(VENV) $(DEMO_DB_FILES) *.egg-info build .pytest_cache .mypy_cache .ruff_cache \
-	  .import_linter_cache .hypothesis
+	  .import_linter_cache .hypothesis portal/node_modules test-artifacts
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

@@ -111,8 +111,17 @@ def test_clean_removes_what_the_targets_leave_and_nothing_else(project: Path) ->
         ".ruff_cache/x",
         ".hypothesis/examples/x",
         "app/__pycache__/main.cpython-311.pyc",
+        "portal/node_modules/typescript/package.json",
+        "test-artifacts/browser/test_x.png",
     ]
-    kept = ["app/main.py", "bench/results/run.json", "README.md", "notes.db.txt"]
+    kept = [
+        "app/main.py",
+        "bench/results/run.json",
+        "README.md",
+        "notes.db.txt",
+        "portal/src/main.ts",
+        "app/http/static/portal/main.js",
+    ]
     for name in made + kept:
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text("x")
