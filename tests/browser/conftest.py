@@ -111,12 +111,16 @@ def _wait_ready(server: ServerProcess, within: float) -> None:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> str:
+def fresh_artifacts() -> None:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # what is left there is this run's
+
+
+@pytest.fixture(scope="module")
+def chromium(fresh_artifacts: None) -> str:
     return _chromium()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def started_server(
     chromium: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Portal]:
@@ -145,16 +149,18 @@ def started_server(
             shutil.copy(server.log_path, ARTIFACTS / "server.log")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def portal(started_server: Portal) -> Portal:
     _wait_ready(started_server.server, within=60.0)  # it migrates and seeds first
     return started_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(
     chromium: str, started_server: Portal, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BrowserContext]:
+    # Module scope, not session: while Playwright's sync API is open, the thread counts as
+    # running its event loop, and the suite's async tests after this folder could not run.
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
