@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run reset test test-pg lint sdl bench bench-pg bench-validation bench-hot bench-hot-pg \
-	bench-compiled bench-compiled-pg clean
+.PHONY: install run reset test test-pg test-browser lint sdl portal portal-check bench bench-pg \
+	bench-validation bench-hot bench-hot-pg bench-compiled bench-compiled-pg clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -30,7 +30,9 @@ DEMO_DB_FILES := $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_DB)-journal
 run: $(STAMP)
 	$(BIN)/fulfillment migrate
 	$(BIN)/fulfillment seed-demo
+	$(BIN)/fulfillment documents register documents > /dev/null
 	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql  (bearer tokens: $(BIN)/fulfillment demo-tokens)"
+	@echo "Portal:   http://$(HOST):$(PORT)/portal/  (pick a demo user)"
 	$(DEMO_ENV) $(BIN)/fulfillment serve --host $(HOST) --port $(PORT)
 
 # A fresh demo, seeded as of today (the demo's dates are relative to the day it was seeded).
@@ -47,6 +49,10 @@ test: $(STAMP)
 test-pg: $(STAMP)
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
 
+# The portal's browser tests alone (Debian's chromium; docs/portal.md).
+test-browser: $(STAMP)
+	$(BIN)/pytest tests/browser
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -55,6 +61,15 @@ lint: $(STAMP)
 
 sdl: $(STAMP)
 	$(BIN)/python -m schema.export
+
+# Rebuild the portal (portal/, TypeScript) into app/http/static/portal/, which is committed:
+# `make run` and the tests need no npm. Needs node and npm; pinned by portal/package-lock.json.
+portal:
+	cd portal && npm ci --no-audit --no-fund && npm run build
+
+# Whether the committed build matches portal/src and documents/portal/.
+portal-check:
+	cd portal && npm ci --no-audit --no-fund && npm run check
 
 # About a minute; prints req/s, p50/p99 per case and writes bench/results/. Extra options:
 # make bench BENCH_ARGS="--subscriptions 200 --case-seconds 15"
@@ -84,8 +99,8 @@ bench-compiled: $(STAMP)
 bench-compiled-pg: $(STAMP)
 	$(BIN)/python -m bench.compiled --database-url $(PG_TEST_URL) $(BENCH_ARGS)
 
-# Everything `make install`, `make run`, `make test` and `make lint` leave behind.
+# Everything `make install`, `make run`, `make test`, `make lint` and `make portal` leave behind.
 clean:
 	rm -rf $(VENV) $(DEMO_DB_FILES) *.egg-info build .pytest_cache .mypy_cache .ruff_cache \
-	  .import_linter_cache .hypothesis
+	  .import_linter_cache .hypothesis portal/node_modules test-artifacts
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

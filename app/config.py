@@ -167,6 +167,12 @@ class Settings(BaseSettings):
     compiled_documents: bool = True
     # Browser origins allowed to call the API cross-origin; empty: no CORS headers at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # The reference pages at /portal/ (docs/portal.md): unset, on outside production and off
+    # in production; PORTAL_ENABLED=true serves them in production too.
+    portal_enabled: bool | None = None
+    # The portal's sign-in picker of demo users (their tokens at /portal/demo-users): unset,
+    # on wherever the portal is, outside production; never in production (refused).
+    portal_demo_sign_in: bool | None = None
 
     # Observability (docs/operations.md "Observability"). GET /metrics wants `Authorization: Bearer
     # <METRICS_TOKEN>` when set; in production without one it is a 404.
@@ -228,6 +234,8 @@ class Settings(BaseSettings):
             raise ValueError("WORKER_IN_PROCESS is for development; run `fulfillment worker`")
         if self.environment is Environment.PRODUCTION and self.order_pause_after_charge_seconds:
             raise ValueError("ORDER_PAUSE_AFTER_CHARGE_SECONDS is for tests only")
+        if self.environment is Environment.PRODUCTION and self.portal_demo_sign_in:
+            raise ValueError("PORTAL_DEMO_SIGN_IN hands out demo tokens: never in production")
         if self.environment is Environment.PRODUCTION and not self.license_signing_key:
             raise ValueError("LICENSE_SIGNING_KEY must be set (Ed25519, PEM) in production")
         return self
@@ -349,6 +357,19 @@ class Settings(BaseSettings):
     def integration_private_networks_allowed(self) -> bool:
         allowed = self.integration_allow_private_networks
         return not self.is_production if allowed is None else allowed
+
+    @property
+    def portal_on(self) -> bool:
+        """Whether /portal/ is served (PORTAL_ENABLED; unset: outside production)."""
+        enabled = self.portal_enabled
+        return not self.is_production if enabled is None else enabled
+
+    @property
+    def portal_demo_sign_in_on(self) -> bool:
+        """Whether the portal offers the demo users' tokens: never in production."""
+        if self.is_production or not self.portal_on:
+            return False
+        return self.portal_demo_sign_in is not False
 
     @property
     def is_production(self) -> bool:

@@ -18,6 +18,7 @@ from app.http.graphiql import graphiql_asset
 from app.http.health import healthz, readyz
 from app.http.invoices import invoice_pdf
 from app.http.metrics import RequestMetrics, counted, metrics_endpoint
+from app.http.portal import portal_routes
 from app.http.request_id import HEADER as REQUEST_ID_HEADER
 from app.http.request_id import RequestIdMiddleware
 from app.http.time_limit import TimeLimit
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     ]
     if not settings.is_production:  # GraphiQL's own files, for the page /graphql shows
         routes.append(Route(GRAPHIQL_ASSETS, graphiql_asset, methods=["GET"]))
+    routes.extend(portal_routes(settings))  # /portal/: outside production unless enabled
     app = Starlette(
         lifespan=lifespan,
         routes=routes,

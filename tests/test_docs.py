@@ -14,8 +14,6 @@ from app.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
-# Pages the index links to that other branches of issue #14 add; empty this set once merged.
-ADDED_ELSEWHERE = frozenset({"portal.md"})
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 _FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 _NAMED_TEST = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
@@ -39,8 +37,7 @@ def test_every_link_between_pages_resolves() -> None:
             if not resolved.is_relative_to(ROOT):
                 broken.append(f"{page.name}: {target} (outside the repository)")
             elif not resolved.exists():
-                if resolved.name not in ADDED_ELSEWHERE:
-                    broken.append(f"{page.name}: {target}")
+                broken.append(f"{page.name}: {target}")
             elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
                 broken.append(f"{page.name}: {target} (no such heading)")
     assert broken == []

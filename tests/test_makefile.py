@@ -59,12 +59,15 @@ def test_run_serves_on_the_port_and_host_asked_for(project: Path) -> None:
     assert _make(project, "run", "PORT=8123", "HOST=0.0.0.0").returncode == 0
     assert _make(project, "run", PORT="8124").returncode == 0
 
+    # The trusted documents are registered, so the portal (/portal/) can send their ids.
     assert _calls(project) == [
         "TEST_CLOCK= migrate",
         "TEST_CLOCK= seed-demo",
+        "TEST_CLOCK= documents register documents",
         "TEST_CLOCK=true serve --host 0.0.0.0 --port 8123",
         "TEST_CLOCK= migrate",
         "TEST_CLOCK= seed-demo",
+        "TEST_CLOCK= documents register documents",
         "TEST_CLOCK=true serve --host 127.0.0.1 --port 8124",
     ]
 
@@ -108,8 +111,17 @@ def test_clean_removes_what_the_targets_leave_and_nothing_else(project: Path) ->
         ".ruff_cache/x",
         ".hypothesis/examples/x",
         "app/__pycache__/main.cpython-311.pyc",
+        "portal/node_modules/typescript/package.json",
+        "test-artifacts/browser/test_x.png",
     ]
-    kept = ["app/main.py", "bench/results/run.json", "README.md", "notes.db.txt"]
+    kept = [
+        "app/main.py",
+        "bench/results/run.json",
+        "README.md",
+        "notes.db.txt",
+        "portal/src/main.ts",
+        "app/http/static/portal/main.js",
+    ]
     for name in made + kept:
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text("x")

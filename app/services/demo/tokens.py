@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.auth.tokens import demo_api_token, issue_user_jwt
 from app.config import Settings
-from app.services.demo.world import API_TOKENS, USERS
+from app.domain.enums import TokenKind
+from app.services.demo.world import API_TOKENS, CUSTOMERS, PARTNERS, USERS
 
 
 def demo_tokens(settings: Settings, now: datetime) -> dict[str, str]:
@@ -22,3 +24,45 @@ def demo_tokens(settings: Settings, now: datetime) -> dict[str, str]:
     }
     tokens.update((spec.token_key, demo_api_token(settings, spec.label)) for spec in API_TOKENS)
     return tokens
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSignIn:
+    """One demo person or partner the portal's sign-in picker offers, with its token."""
+
+    key: str
+    name: str
+    description: str
+    token: str
+
+
+def demo_sign_ins(settings: Settings, now: datetime) -> list[DemoSignIn]:
+    """The demo's customer users and partner tokens (never staff or the product service):
+    who may sign in to the portal on a development server (docs/portal.md)."""
+    tokens = demo_tokens(settings, now)
+    customers = {spec.key: spec.name for spec in CUSTOMERS}
+    partners = {spec.key: spec.name for spec in PARTNERS}
+    people = [
+        DemoSignIn(
+            key=user.token_key,
+            name=user.person.name,
+            description=", ".join(
+                f"{role.value.replace('_', ' ').lower()} of {customers[customer]}"
+                for customer, role in user.roles
+            ),
+            token=tokens[user.token_key],
+        )
+        for user in USERS
+        if user.token_key is not None
+    ]
+    resellers = [
+        DemoSignIn(
+            key=spec.token_key,
+            name=spec.name,
+            description=f"partner {partners[spec.partner]}",
+            token=tokens[spec.token_key],
+        )
+        for spec in API_TOKENS
+        if spec.kind is TokenKind.PARTNER and spec.partner is not None
+    ]
+    return people + resellers

@@ -1,0 +1,2 @@
+// The shapes of the portal documents' answers (documents/portal/*.graphql).
+export {};
