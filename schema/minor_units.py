@@ -9,7 +9,9 @@ import strawberry
 from graphql import IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
+from app.domain.errors import ErrorCode
 from app.domain.money import MAX_MINOR_UNITS, MIN_MINOR_UNITS
+from resolvers.errors import PublicError
 
 # An amount in minor units; on the wire a JSON string of digits, so no client loses a cent
 # to a 32-bit GraphQL Int or to a 53-bit JavaScript number.
@@ -24,6 +26,12 @@ def _serialize_minor_units(value: object) -> str:
     return str(value)
 
 
+def _invalid(message: str) -> PublicError:
+    """A typed VALIDATION error: graphql-core reports a GraphQLError a scalar raises as it is
+    (anything else it wraps, and an unknown exception is masked as INTERNAL)."""
+    return PublicError(ErrorCode.VALIDATION, message)
+
+
 def _parse_minor_units(value: object) -> int:
     """A string of digits (a leading '-' for negatives) or an Int, within signed 64 bits."""
     if isinstance(value, str) and _DIGITS.fullmatch(value):
@@ -31,9 +39,9 @@ def _parse_minor_units(value: object) -> int:
     elif isinstance(value, int) and not isinstance(value, bool):
         parsed = value
     else:
-        raise ValueError(f'MinorUnits must be a string of digits, like "3480000": {value!r}')
+        raise _invalid(f'MinorUnits must be a string of digits, like "3480000": {value!r}')
     if not MIN_MINOR_UNITS <= parsed <= MAX_MINOR_UNITS:
-        raise ValueError(f"MinorUnits must fit in a signed 64-bit integer: {value!r}")
+        raise _invalid(f"MinorUnits must fit in a signed 64-bit integer: {value!r}")
     return parsed
 
 
@@ -42,7 +50,7 @@ def _parse_minor_units_literal(node: ValueNode, _variables: Any = None) -> int:
         return _parse_minor_units(node.value)
     if isinstance(node, IntValueNode):
         return _parse_minor_units(int(node.value))
-    raise ValueError("MinorUnits must be a string of digits or an Int literal")
+    raise _invalid("MinorUnits must be a string of digits or an Int literal")
 
 
 MINOR_UNITS_SCALAR: ScalarDefinition = strawberry.scalar(

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from graphql import GraphQLScalarType, parse_value
 
+from resolvers.errors import PublicError
 from schema.build import schema
+from tests.support.graphql import Api, error_codes
 
 
 def _scalar() -> GraphQLScalarType:
@@ -48,7 +50,7 @@ def test_strings_of_digits_and_ints_parse(value: Any, amount: int) -> None:
     "value", ["", "12.5", "1e9", " 12", "+12", "١٢", "9223372036854775808", 2**63, True, 12.0, None]
 )
 def test_anything_else_is_refused(value: Any) -> None:
-    with pytest.raises(ValueError, match="MinorUnits"):
+    with pytest.raises(PublicError, match="MinorUnits"):
         _scalar().parse_value(value)
 
 
@@ -59,5 +61,18 @@ def test_string_and_int_literals_parse(literal: str, amount: int) -> None:
 
 @pytest.mark.parametrize("literal", ["12.5", "true", '"12x"'])
 def test_other_literals_are_refused(literal: str) -> None:
-    with pytest.raises(ValueError, match="MinorUnits"):
+    with pytest.raises(PublicError, match="MinorUnits"):
         _scalar().parse_literal(parse_value(literal))
+
+
+@pytest.mark.parametrize("literal", ["9223372036854775808", '"99999999999999999999"', "1.5"])
+async def test_a_bad_literal_in_a_document_is_a_validation_error(api: Api, literal: str) -> None:
+    """Not INTERNAL: the scalar's refusal reaches the client as a typed VALIDATION error."""
+    document = f"""mutation {{ promotionCreate(input: {{ code: "big", amountOff: {literal},
+      currency: "USD" }}, reason: "r") {{ __typename }} }}"""
+
+    answer = await api.query(document)
+
+    assert error_codes(answer) == ["VALIDATION"], answer
+    assert "MinorUnits" in answer["errors"][0]["message"]
+    assert "data" not in answer or answer["data"] is None
