@@ -5,7 +5,7 @@ customer's owners may download too."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,96 +72,105 @@ async def _view(
     return view
 
 
+Change = Callable[[AsyncSession, int, datetime], Awaitable[T]]
+
+
+async def _admin_change(
+    ctx: RequestContext, subscription_id: str, change: Change[T]
+) -> T | DomainError:
+    """An admin's change of one subscription (by its global id), in one unit of work."""
+    require_admin(ctx)
+    pk, now = _pk(subscription_id, "Subscription"), ctx.runtime.clock.now()
+    return await _write(ctx, lambda s: change(s, pk, now))
+
+
+async def _changed(
+    ctx: RequestContext, subscription_id: str, change: Change[Subscription]
+) -> SubscriptionView | DomainError:
+    return await _view(ctx, await _admin_change(ctx, subscription_id, change))
+
+
+async def _changed_with(
+    ctx: RequestContext, subscription_id: str, change: Change[tuple[Subscription, T]]
+) -> tuple[SubscriptionView, T] | DomainError:
+    found = await _admin_change(ctx, subscription_id, change)
+    if isinstance(found, DomainError):
+        return found
+    view = await _view(ctx, found[0])
+    assert not isinstance(view, DomainError)
+    return view, found[1]
+
+
 async def set_comp_seats(
     ctx: RequestContext, subscription_id: str, comp_seats: int, reason: str
 ) -> SubscriptionView | DomainError:
-    require_admin(ctx)
-    pk, now = _pk(subscription_id, "Subscription"), ctx.runtime.clock.now()
-    found = await _write(
+    return await _changed(
         ctx,
-        lambda s: staff_subscriptions.set_comp_seats(
+        subscription_id,
+        lambda s, pk, now: staff_subscriptions.set_comp_seats(
             s, ctx.principal, pk, comp_seats, reason, now=now, request_id=ctx.request_id
         ),
     )
-    return await _view(ctx, found)
 
 
 async def extend(
     ctx: RequestContext, subscription_id: str, kind: ExtensionKind, days: int, reason: str
 ) -> SubscriptionView | DomainError:
-    require_admin(ctx)
-    pk, now = _pk(subscription_id, "Subscription"), ctx.runtime.clock.now()
-    found = await _write(
+    return await _changed(
         ctx,
-        lambda s: staff_subscriptions.extend(
+        subscription_id,
+        lambda s, pk, now: staff_subscriptions.extend(
             s, ctx.principal, pk, kind, days, reason, now=now, request_id=ctx.request_id
         ),
     )
-    return await _view(ctx, found)
 
 
 async def change_term_end(
     ctx: RequestContext, subscription_id: str, term_end: date, reason: str
 ) -> SubscriptionView | DomainError:
-    require_admin(ctx)
-    pk, now = _pk(subscription_id, "Subscription"), ctx.runtime.clock.now()
-    found = await _write(
+    return await _changed(
         ctx,
-        lambda s: staff_subscriptions.change_term_end(
+        subscription_id,
+        lambda s, pk, now: staff_subscriptions.change_term_end(
             s, ctx.principal, pk, term_end, reason, now=now, request_id=ctx.request_id
         ),
     )
-    return await _view(ctx, found)
 
 
 async def retry_provisioning(
     ctx: RequestContext, subscription_id: str, reason: str
 ) -> SubscriptionView | DomainError:
-    require_admin(ctx)
-    pk, now = _pk(subscription_id, "Subscription"), ctx.runtime.clock.now()
-    found = await _write(
+    return await _changed(
         ctx,
-        lambda s: staff_subscriptions.retry_provisioning(
+        subscription_id,
+        lambda s, pk, now: staff_subscriptions.retry_provisioning(
             s, ctx.principal, pk, reason, now=now, request_id=ctx.request_id
         ),
     )
-    return await _view(ctx, found)
 
 
 async def reissue_license(
     ctx: RequestContext, subscription_id: str, reason: str
 ) -> tuple[SubscriptionView, License] | DomainError:
-    require_admin(ctx)
-    pk, now = _pk(subscription_id, "Subscription"), ctx.runtime.clock.now()
-    found = await _write(
+    return await _changed_with(
         ctx,
-        lambda s: staff_licenses.reissue(
+        subscription_id,
+        lambda s, pk, now: staff_licenses.reissue(
             s, ctx.principal, pk, reason, now=now, request_id=ctx.request_id
         ),
     )
-    if isinstance(found, DomainError):
-        return found
-    view = await _view(ctx, found[0])
-    assert not isinstance(view, DomainError)
-    return view, found[1]
 
 
 async def resend_license(
     ctx: RequestContext, subscription_id: str, reason: str
 ) -> tuple[SubscriptionView, int] | DomainError:
-    require_admin(ctx)
-    pk, now = _pk(subscription_id, "Subscription"), ctx.runtime.clock.now()
-    found = await _write(
+    return await _changed_with(
         ctx,
-        lambda s: staff_licenses.resend(
+        subscription_id,
+        lambda s, pk, now: staff_licenses.resend(
             s, ctx.principal, pk, reason, now=now, request_id=ctx.request_id
         ),
     )
-    if isinstance(found, DomainError):
-        return found
-    view = await _view(ctx, found[0])
-    assert not isinstance(view, DomainError)
-    return view, found[1]
 
 
 async def offline_license_file(
