@@ -5,7 +5,9 @@ the offline license file also for the customer's owners."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import TypeVar
 
 import strawberry
 
@@ -16,7 +18,14 @@ from schema import described
 from schema.audit import Reason
 from schema.customers import Customer
 from schema.drift import RequiredReason
-from schema.errors import NotFoundError, RuleViolation, ValidationError, result_union, user_error
+from schema.errors import (
+    NotFoundError,
+    RuleViolation,
+    UserError,
+    ValidationError,
+    result_union,
+    user_error,
+)
 from schema.subscriptions import License, Subscription
 
 ExtensionKind = strawberry.enum(resolve.ExtensionKind, name="ExtensionKind")
@@ -104,8 +113,14 @@ CustomerReadOnlyViewStartResult = result_union(
 )
 
 
-def _subscription(found: SubscriptionView | DomainError) -> Subscription | DomainError:
-    return found if isinstance(found, DomainError) else Subscription.from_view(found)
+P = TypeVar("P")
+
+
+def _answer(found: SubscriptionView | DomainError, payload: Callable[..., P]) -> P | UserError:
+    """The payload with the changed subscription, or the typed refusal."""
+    if isinstance(found, DomainError):
+        return user_error(found)
+    return payload(subscription=Subscription.from_view(found))
 
 
 @strawberry.type
@@ -118,10 +133,10 @@ class StaffMutations:
     async def subscription_comp_seats_set(
         self, info: strawberry.Info, id: strawberry.ID, comp_seats: int, reason: RequiredReason
     ) -> SubscriptionCompSeatsSetResult:  # type: ignore[valid-type]
-        found = _subscription(await resolve.set_comp_seats(info.context, id, comp_seats, reason))
-        if isinstance(found, DomainError):
-            return user_error(found)
-        return SubscriptionCompSeatsSetPayload(subscription=found)
+        return _answer(
+            await resolve.set_comp_seats(info.context, id, comp_seats, reason),
+            SubscriptionCompSeatsSetPayload,
+        )
 
     @described.mutation(
         description="Staff only: extend a trial (1-30 days) or a grace period (1-14 days), "
@@ -135,10 +150,9 @@ class StaffMutations:
         days: int,
         reason: RequiredReason,
     ) -> SubscriptionExtendResult:  # type: ignore[valid-type]
-        found = _subscription(await resolve.extend(info.context, id, kind, days, reason))
-        if isinstance(found, DomainError):
-            return user_error(found)
-        return SubscriptionExtendPayload(subscription=found)
+        return _answer(
+            await resolve.extend(info.context, id, kind, days, reason), SubscriptionExtendPayload
+        )
 
     @described.mutation(
         description="Staff only: move an active subscription's term end (not before today, "
@@ -147,10 +161,10 @@ class StaffMutations:
     async def subscription_term_end_change(
         self, info: strawberry.Info, id: strawberry.ID, term_end: date, reason: RequiredReason
     ) -> SubscriptionTermEndChangeResult:  # type: ignore[valid-type]
-        found = _subscription(await resolve.change_term_end(info.context, id, term_end, reason))
-        if isinstance(found, DomainError):
-            return user_error(found)
-        return SubscriptionTermEndChangePayload(subscription=found)
+        return _answer(
+            await resolve.change_term_end(info.context, id, term_end, reason),
+            SubscriptionTermEndChangePayload,
+        )
 
     @described.mutation(
         description="Staff only: push the deployment's entitlement again after its "
@@ -159,10 +173,10 @@ class StaffMutations:
     async def subscription_provisioning_retry(
         self, info: strawberry.Info, id: strawberry.ID, reason: RequiredReason
     ) -> SubscriptionProvisioningRetryResult:  # type: ignore[valid-type]
-        found = _subscription(await resolve.retry_provisioning(info.context, id, reason))
-        if isinstance(found, DomainError):
-            return user_error(found)
-        return SubscriptionProvisioningRetryPayload(subscription=found)
+        return _answer(
+            await resolve.retry_provisioning(info.context, id, reason),
+            SubscriptionProvisioningRetryPayload,
+        )
 
     @described.mutation(
         description="Staff only: reissue a self-managed subscription's license: a new "
