@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ from app.db import tables as t
 from app.domain.enums import SubscriptionStatus
 from app.domain.money import Money
 from app.domain.seats import seat_figures
-from bench.asgi import bench_app
+from bench.asgi import Endpoint, bench_app
 from bench.settings import bench_engine
 
 PAGE_SIZE = 100
@@ -117,18 +117,7 @@ async def dashboard(conn: AsyncConnection, customer_ids: Sequence[int]) -> dict[
             )
         )
     }
-    assigned: dict[int, int] = {}
-    if add_ons:
-        purchase = assignment_t.c.add_on_purchase_id
-        assigned = dict(
-            (
-                await conn.execute(
-                    sa.select(purchase, sa.func.count())
-                    .where(purchase.in_(sorted(a.id for a in add_ons)))
-                    .group_by(purchase)
-                )
-            ).all()
-        )
+    assigned = await assigned_counts(conn, (a.id for a in add_ons))
 
     rank = (
         sa.func.row_number()
@@ -236,6 +225,27 @@ async def dashboard(conn: AsyncConnection, customer_ids: Sequence[int]) -> dict[
     return {"subscriptions": {"nodes": nodes}}
 
 
+async def assigned_counts(conn: AsyncConnection, add_on_ids: Iterable[int]) -> dict[int, int]:
+    """Assigned seats per add-on purchase, in one statement (none for no ids)."""
+    ids = sorted(add_on_ids)
+    if not ids:
+        return {}
+    purchase = assignment_t.c.add_on_purchase_id
+    stmt = sa.select(purchase, sa.func.count()).where(purchase.in_(ids)).group_by(purchase)
+    return {purchase_id: count for purchase_id, count in (await conn.execute(stmt)).all()}
+
+
+def engine_app(endpoint: Endpoint, engine: AsyncEngine, *, owns_engine: bool) -> Starlette:
+    """`endpoint` served with a /readyz that asks the database (and the engine disposed at
+    shutdown when the app owns it)."""
+
+    async def ping() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    return bench_app(endpoint, ping, engine.dispose if owns_engine else None)
+
+
 def build_app(engine: AsyncEngine, settings: Settings, *, owns_engine: bool = False) -> Starlette:
     async def endpoint(request: Request) -> Response:
         await request.body()
@@ -250,11 +260,7 @@ def build_app(engine: AsyncEngine, settings: Settings, *, owns_engine: bool = Fa
             data = await dashboard(conn, customer_ids)
         return Response(orjson.dumps({"data": data}), media_type="application/json")
 
-    async def ping() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
-
-    return bench_app(endpoint, ping, engine.dispose if owns_engine else None)
+    return engine_app(endpoint, engine, owns_engine=owns_engine)
 
 
 def create_app() -> Starlette:

@@ -34,8 +34,16 @@ from app.domain.eligibility import Action, SubscriptionFacts, evaluate_actions
 from app.domain.enums import SubscriptionStatus
 from app.domain.money import Money
 from app.domain.seats import seat_figures
-from bench.asgi import bench_app
-from bench.handwritten import _gid, add_on_t, assignment_t, invoice_t, line_t, product_t, sub_t
+from bench.handwritten import (
+    _gid,
+    add_on_t,
+    assigned_counts,
+    engine_app,
+    invoice_t,
+    line_t,
+    product_t,
+    sub_t,
+)
 from bench.settings import bench_engine
 
 INVOICES_PER_SUBSCRIPTION = 3
@@ -130,18 +138,7 @@ async def _nodes(
         )
     ).one()
     bounds = (low or 0, high or 0)
-    assigned: dict[int, int] = {}
-    if add_ons:
-        purchase = assignment_t.c.add_on_purchase_id
-        assigned = dict(
-            (
-                await conn.execute(
-                    sa.select(purchase, sa.func.count())
-                    .where(purchase.in_(sorted(a.id for a in add_ons)))
-                    .group_by(purchase)
-                )
-            ).all()
-        )
+    assigned = await assigned_counts(conn, (a.id for a in add_ons))
     rank = (
         sa.func.row_number()
         .over(partition_by=invoice_t.c.subscription_id, order_by=invoice_t.c.id.desc())
@@ -272,11 +269,7 @@ def build_app(engine: AsyncEngine, settings: Settings, *, owns_engine: bool = Fa
             data = await readme_dashboard(conn, principal, first, clock.today())
         return Response(orjson.dumps({"data": data}), media_type="application/json")
 
-    async def ping() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
-
-    return bench_app(endpoint, ping, engine.dispose if owns_engine else None)
+    return engine_app(endpoint, engine, owns_engine=owns_engine)
 
 
 def create_app() -> Starlette:
