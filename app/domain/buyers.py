@@ -8,37 +8,12 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from app.domain.errors import DomainError, ErrorCode
+from app.domain.tax import EU_COUNTRIES, normalised_vat_id, vat_id_valid
 
-# EU VAT ids (VIES formats; Greece's prefix is EL), and the VAT-like ids of GB, CH and NO.
-# Elsewhere a tax id is 4-20 letters and digits: its format is not checked further.
+# EU VAT ids are checked by the tax rules (app/domain/tax.py), so an id accepted here is
+# one they reverse-charge; here the VAT-like ids of GB, CH and NO. Elsewhere a tax id is 4-20
+# letters and digits: its format is not checked further.
 VAT_FORMATS: dict[str, str] = {
-    "AT": r"ATU\d{8}",
-    "BE": r"BE[01]\d{9}",
-    "BG": r"BG\d{9,10}",
-    "CY": r"CY\d{8}[A-Z]",
-    "CZ": r"CZ\d{8,10}",
-    "DE": r"DE\d{9}",
-    "DK": r"DK\d{8}",
-    "EE": r"EE\d{9}",
-    "GR": r"EL\d{9}",
-    "ES": r"ES[A-Z0-9]\d{7}[A-Z0-9]",
-    "FI": r"FI\d{8}",
-    "FR": r"FR[A-HJ-NP-Z0-9]{2}\d{9}",
-    "HR": r"HR\d{11}",
-    "HU": r"HU\d{8}",
-    "IE": r"IE\d{7}[A-W][A-I]?|IE\d[A-Z+*]\d{5}[A-W]",
-    "IT": r"IT\d{11}",
-    "LT": r"LT(\d{9}|\d{12})",
-    "LU": r"LU\d{8}",
-    "LV": r"LV\d{11}",
-    "MT": r"MT\d{8}",
-    "NL": r"NL\d{9}B\d{2}",
-    "PL": r"PL\d{10}",
-    "PT": r"PT\d{9}",
-    "RO": r"RO\d{2,10}",
-    "SE": r"SE\d{12}",
-    "SI": r"SI\d{8}",
-    "SK": r"SK\d{10}",
     "GB": r"GB(\d{9}|\d{12}|GD\d{3}|HA\d{3})",
     "CH": r"CHE\d{9}(MWST|TVA|IVA)?",
     "NO": r"NO\d{9}(MVA)?",
@@ -137,14 +112,18 @@ def vat_id(raw: str | None, country: str) -> str | None:
     """The VAT id without blanks, dots and dashes, upper-cased; None if none was given."""
     if raw is None or not raw.strip():
         return None
-    cleaned = re.sub(r"[\s.\-]", "", raw).upper()
+    cleaned = normalised_vat_id(raw)
     pattern = VAT_FORMATS.get(country)
-    if pattern is None:
+    if country in EU_COUNTRIES:
+        valid = vat_id_valid(country, cleaned)
+    elif pattern is not None:
+        valid = re.fullmatch(f"(?:{pattern})", cleaned) is not None
+    else:
         if not re.fullmatch(_OTHER_TAX_ID, cleaned):
             raise DomainError(ErrorCode.VAT_ID_INVALID, "A tax id is 4-20 letters and digits.")
         return cleaned
-    if not re.fullmatch(f"(?:{pattern})", cleaned):
-        prefix = "EL" if country == "GR" else pattern[:2]
+    if not valid:
+        prefix = "EL" if country == "GR" else country
         raise DomainError(
             ErrorCode.VAT_ID_INVALID,
             f"`{raw.strip()}` is not a VAT id of {country} (it starts with `{prefix}`, "

@@ -6,6 +6,7 @@ import pytest
 
 from app.domain.buyers import ContactDetails, NewCustomer, PostalAddress, checked, vat_id
 from app.domain.errors import DomainError, ErrorCode
+from app.domain.tax import vat_id_valid
 
 
 def new(country: str = "DE", vat: str | None = "DE123456789", **kw: object) -> NewCustomer:
@@ -75,3 +76,14 @@ def test_a_missing_or_malformed_country_is_a_validation_error(country: str) -> N
 def test_the_payload_round_trips() -> None:
     found = checked(new())
     assert NewCustomer.from_payload(found.to_payload()) == found
+
+
+@pytest.mark.parametrize(
+    ("raw", "country"), [("SE123456789012", "SE"), ("RO0123", "RO"), ("ES123456789", "ES")]
+)
+def test_an_eu_vat_id_is_accepted_only_if_the_tax_rules_take_it(raw: str, country: str) -> None:
+    """One format table: an id accepted at a first purchase is one tax reverse-charges."""
+    assert not vat_id_valid(country, raw)
+    with pytest.raises(DomainError) as caught:
+        vat_id(raw, country)
+    assert caught.value.code is ErrorCode.VAT_ID_INVALID
