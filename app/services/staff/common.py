@@ -3,14 +3,12 @@ locked against other writers."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principals import Principal
 from app.db.repositories import changes
 from app.db.scope import EVERYTHING
-from app.db.tables import Product, Subscription
+from app.db.tables import Subscription
 from app.domain.errors import DomainError, ErrorCode
 from app.services import audit
 from app.services.orders.errors import NotAllowed
@@ -24,10 +22,7 @@ def staff_attribution(
     """Admins only (NotAllowed, a top-level FORBIDDEN, for anyone else); a reason always."""
     if not principal.is_admin:
         raise NotAllowed
-    attributed = audit.attribution(principal, reason, request_id)
-    if attributed.reason is None:  # attribution refuses a blank one of an admin already
-        raise DomainError(ErrorCode.VALIDATION, "A `reason` is required; none was given.")
-    return attributed
+    return audit.attribution(principal, reason, request_id)  # refuses an admin's blank one
 
 
 async def locked_subscription(session: AsyncSession, subscription_id: int) -> Subscription:
@@ -35,13 +30,3 @@ async def locked_subscription(session: AsyncSession, subscription_id: int) -> Su
     if found is None:
         raise NO_SUBSCRIPTION
     return found
-
-
-async def plan_of(session: AsyncSession, subscription: Subscription) -> Product:
-    plans = await changes.products_by_ids(session, [subscription.plan_id])
-    return plans[subscription.plan_id]
-
-
-def touch(subscription: Subscription, now: datetime) -> None:
-    subscription.lock_version += 1
-    subscription.updated_at = now

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principals import Principal
 from app.db.repositories import staff as repo
+from app.db.repositories.usage import plan_of
 from app.db.tables import Reconciliation, Subscription, SubscriptionExtension
 from app.domain.eligibility import FREE_PLAN_TIER
 from app.domain.enums import ProvisioningStatus, ReconciliationMode, SubscriptionStatus
@@ -26,7 +27,8 @@ from app.domain.staff import (
     check_term_end,
 )
 from app.services import audit, outbox
-from app.services.staff.common import locked_subscription, plan_of, staff_attribution, touch
+from app.services.lifecycle.common import touch
+from app.services.staff.common import locked_subscription, staff_attribution
 
 
 def _not_active(subscription: Subscription, wanted: str) -> DomainError:
