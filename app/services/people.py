@@ -15,18 +15,18 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.authenticate import read_scope
 from app.auth.principals import Principal, PrincipalKind
 from app.db.repositories import people
 from app.db.repositories.customers import customers_by_ids
-from app.db.scope import ReadScope
 from app.db.tables import Customer, Membership, PortalUser
+from app.db.tables.customers import MAX_EXTERNAL_ID_LENGTH
 from app.domain.buyers import invalid
 from app.domain.enums import MemberRole
 from app.domain.errors import DomainError, ErrorCode
 from app.services import audit
 from app.services.orders.errors import NotAllowed
 
-MAX_EXTERNAL_ID_LENGTH = 64  # portal_user.external_id
 NO_SUCH_CUSTOMER = DomainError(ErrorCode.NOT_FOUND, "No such customer.")
 LAST_OWNER = DomainError(
     ErrorCode.LAST_OWNER,
@@ -123,12 +123,7 @@ async def _authorised(session: AsyncSession, change: Change) -> tuple[audit.Attr
     if principal.kind not in (PrincipalKind.ADMIN, PrincipalKind.CUSTOMER_USER):
         raise NotAllowed
     attributed = audit.attribution(principal, change.reason, change.request_id)
-    scope = (
-        ReadScope(everything=True)
-        if principal.is_admin
-        else ReadScope(customer_ids=frozenset(principal.roles))
-    )
-    customer = (await customers_by_ids(session, scope, [change.customer_id])).get(
+    customer = (await customers_by_ids(session, read_scope(principal), [change.customer_id])).get(
         change.customer_id
     )
     if customer is None:

@@ -10,6 +10,8 @@ from sqlmodel import Field, SQLModel
 from app.db.types import enum_field, timestamp_field, utcnow
 from app.domain.enums import CustomerKind, DeploymentKind, MemberRole, TokenKind
 
+MAX_EXTERNAL_ID_LENGTH = 64  # a portal user's external id (the token's `sub`)
+
 
 class Partner(SQLModel, table=True):
     __tablename__ = "partner"
@@ -34,7 +36,9 @@ class Customer(SQLModel, table=True):
     kind: CustomerKind = enum_field(CustomerKind, default=CustomerKind.DIRECT)
     managing_partner_id: int | None = Field(default=None, foreign_key="partner.id", index=True)
     crm_ref: str | None = Field(default=None, max_length=64)
-    created_by: str | None = Field(default=None, max_length=64)  # the buyer's external id
+    created_by: str | None = Field(
+        default=None, max_length=MAX_EXTERNAL_ID_LENGTH
+    )  # the buyer's external id
     creation_key: str | None = Field(default=None, max_length=128)  # the order's key
     created_at: datetime = timestamp_field(default_factory=utcnow)
 
@@ -43,7 +47,7 @@ class PortalUser(SQLModel, table=True):
     __tablename__ = "portal_user"
 
     id: int | None = Field(default=None, primary_key=True)
-    external_id: str = Field(max_length=64, unique=True)
+    external_id: str = Field(max_length=MAX_EXTERNAL_ID_LENGTH, unique=True)
     email: str = Field(max_length=320)
     name: str = Field(max_length=200)
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principals import Principal, PrincipalKind
 from app.db.repositories import orders, people
 from app.db.tables import BillingAccount, Customer, Membership, PortalUser
+from app.db.tables.customers import MAX_EXTERNAL_ID_LENGTH
 from app.db.unit_of_work import unit_of_work
 from app.domain.buyers import NewCustomer, checked
 from app.domain.enums import CustomerKind, MemberRole, SyncStatus
@@ -35,7 +36,6 @@ ALREADY_A_CUSTOMER = DomainError(
     "You already belong to a customer: order for it with `customerId` instead.",
 )
 DEPLOYMENT_TAKEN = DomainError(ErrorCode.NOT_FOUND, "No such customer, subscription or deployment.")
-MAX_EXTERNAL_ID_LENGTH = 64  # portal_user.external_id, customer.created_by
 CREATING = OrderInProgress(
     "Your customer is being created by another request; retry with the same idempotency key.",
     MIN_RETRY_AFTER,
