@@ -11,15 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.db.repositories import orders
 from app.db.tables import BillingAccount
 from app.domain.buyers import NewCustomer
 from app.domain.pricing import PricedOrder, QuoteLine
 from app.domain.tax import Buyer, taxed_lines, taxed_order
 from app.providers.tax import TaxProvider, TaxRequest
-from app.services.orders.state import OrderTarget
 
 
 def buyer(account: BillingAccount | None) -> Buyer:
@@ -33,15 +29,6 @@ def new_buyer(new: NewCustomer) -> Buyer:
     return Buyer(new.address.country, new.address.region, new.vat_id)
 
 
-async def paying_account(session: AsyncSession, target: OrderTarget) -> BillingAccount | None:
-    """The account an order on `target` invoices (None when there is none yet)."""
-    if target.subscription is not None:
-        return await session.get(BillingAccount, target.subscription.billing_account_id)
-    return await orders.paying_account(
-        session, customer_id=target.customer.id, partner_id=target.partner_id
-    )
-
-
 async def tax_order(tax: TaxProvider, buyer: Buyer, priced: PricedOrder) -> PricedOrder:
     """The priced order with its lines taxed for `buyer`."""
     taxes = await tax.calculate(
@@ -52,9 +39,9 @@ async def tax_order(tax: TaxProvider, buyer: Buyer, priced: PricedOrder) -> Pric
 
 async def tax_invoice_lines(
     tax: TaxProvider, account: BillingAccount | None, currency: str, lines: Sequence[QuoteLine]
-) -> tuple[tuple[QuoteLine, ...], int]:
-    """Lines of a lifecycle invoice (renewal, reconciliation) taxed, and their tax total."""
+) -> tuple[QuoteLine, ...]:
+    """Lines of a lifecycle invoice (renewal, reconciliation) taxed."""
     taxes = await tax.calculate(
         TaxRequest(currency, buyer(account), tuple(line.amount for line in lines))
     )
-    return taxed_lines(lines, taxes)
+    return taxed_lines(lines, taxes)[0]

@@ -296,7 +296,7 @@ async def _invoice(
     )
     billed = invoices.Billed.subscription(subscription)
     account = await session.get(BillingAccount, subscription.billing_account_id)
-    lines, _ = await tax.tax_invoice_lines(taxes, account, subscription.currency, [line])
+    lines = await tax.tax_invoice_lines(taxes, account, subscription.currency, [line])
     invoice = await invoices.write_invoice(session, billed, lines, now.date())
     row.invoice_id, row.status = invoice.id, Status.INVOICING
     return True

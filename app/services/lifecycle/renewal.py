@@ -221,7 +221,7 @@ async def _price_and_invoice(
     plans = await orders.products_by_code(session, {after.plan_code})
     billed = invoices.Billed.subscription(subscription)
     account = await session.get(BillingAccount, subscription.billing_account_id)
-    lines, _ = await tax.tax_invoice_lines(taxes, account, subscription.currency, priced.lines)
+    lines = await tax.tax_invoice_lines(taxes, account, subscription.currency, priced.lines)
     invoice = await invoices.write_invoice(session, billed, lines, now.date())
     renewal = Renewal(
         subscription_id=subscription.id or 0,

@@ -31,7 +31,7 @@ from app.services.orders.context import OrderDeps
 from app.services.orders.errors import PaymentDeclined, failure_result
 from app.services.orders.quoting import price_request, priced_payload, quoting_caller
 from app.services.orders.requests import OrderRequest
-from app.services.orders.state import load_target
+from app.services.orders.state import load_target, paying_account
 
 STALE = DomainError(
     ErrorCode.QUOTE_STALE, "The subscription changed since this quote; quote again."
@@ -148,9 +148,9 @@ async def _new_invoice(
     today: date,
 ) -> Invoice:
     target = await load_target(session, read_scope(principal), request)
-    account = await _paying_account(
-        session, target.subscription, target.customer.id, target.partner_id
-    )
+    account = await paying_account(session, target)
+    if account is None:
+        raise DomainError(ErrorCode.VALIDATION, "There is no billing account to charge.")
     billed = invoices.Billed(
         customer_id=target.customer.id or 0,
         billing_account_id=account.id or 0,
@@ -160,21 +160,6 @@ async def _new_invoice(
     )
     amounts = invoices.Amounts(priced.subtotal, priced.discount, priced.total, priced.tax)
     return await invoices.write_invoice(session, billed, priced.lines, today, amounts)
-
-
-async def _paying_account(
-    session: AsyncSession,
-    subscription: Subscription | None,
-    customer_id: int | None,
-    partner_id: int | None,
-) -> BillingAccount:
-    if subscription is not None:
-        found = await session.get(BillingAccount, subscription.billing_account_id)
-    else:
-        found = await orders.paying_account(session, customer_id=customer_id, partner_id=partner_id)
-    if found is None:
-        raise DomainError(ErrorCode.VALIDATION, "There is no billing account to charge.")
-    return found
 
 
 async def collect(deps: OrderDeps, order_id: int, prepared: Prepared) -> PaymentRecord | None:

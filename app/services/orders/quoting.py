@@ -28,6 +28,7 @@ from app.services.orders.state import (
     load_promotion,
     load_target,
     order_currency,
+    paying_account,
     snapshot,
 )
 
@@ -63,7 +64,8 @@ async def price_request(
         return await tax.tax_order(taxes, tax.new_buyer(request.new_customer), priced)
     target = await load_target(session, read_scope(principal), request)
     await ensure_not_charging(session, target.subscription)
-    catalog = await load_catalog(session, await order_currency(session, target))
+    account = await paying_account(session, target)
+    catalog = await load_catalog(session, order_currency(target, account))
     _, promotion = await load_promotion(session, request.promo_code)
     priced = price_order(
         catalog=catalog,
@@ -73,7 +75,6 @@ async def price_request(
         today=on,
         promotion=promotion,
     )
-    account = await tax.paying_account(session, target)
     return await tax.tax_order(taxes, tax.buyer(account), priced)
 
 

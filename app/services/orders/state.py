@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories import commerce, customers, orders, subscriptions
 from app.db.scope import ReadScope
-from app.db.tables import Customer, Deployment, Price, Product, Subscription
+from app.db.tables import BillingAccount, Customer, Deployment, Price, Product, Subscription
 from app.db.tables import Promotion as PromotionRow
 from app.domain.enums import CustomerKind
 from app.domain.errors import DomainError, ErrorCode
@@ -65,12 +65,19 @@ async def load_target(
     )
 
 
-async def order_currency(session: AsyncSession, target: OrderTarget) -> str:
+async def paying_account(session: AsyncSession, target: OrderTarget) -> BillingAccount | None:
+    """The account an order on `target` invoices: the subscription's, else the customer's
+    (or its managing partner's); None when there is none yet."""
+    if target.subscription is not None:
+        return await session.get(BillingAccount, target.subscription.billing_account_id)
+    return await orders.paying_account(
+        session, customer_id=target.customer.id, partner_id=target.partner_id
+    )
+
+
+def order_currency(target: OrderTarget, account: BillingAccount | None) -> str:
     if target.subscription is not None:
         return target.subscription.currency
-    account = await orders.paying_account(
-        session, customer_id=target.customer.id, partner_id=target.customer.managing_partner_id
-    )
     if account is None:
         raise DomainError(ErrorCode.VALIDATION, "The customer has no billing account yet.")
     return account.currency
